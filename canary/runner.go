@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"os"
@@ -25,6 +26,8 @@ type RunnerConfig struct {
 	// Resources carries what a step kind shares across runs, such as the
 	// browser; kinds look up their own entry by a key of their own.
 	Resources map[string]any
+	// Resolver resolves host names; net.DefaultResolver when nil.
+	Resolver *net.Resolver
 }
 
 // Runner turns one run of a canary into a Result. It owns what every step
@@ -61,6 +64,8 @@ type RunState struct {
 	Resources   map[string]any
 	// Start is when the run began, on the runner's clock.
 	Start time.Time
+	// Dialer opens connections, with the runner's resolver.
+	Dialer *net.Dialer
 
 	lookupEnv func(string) (string, bool)
 }
@@ -79,6 +84,7 @@ func (r *Runner) Run(ctx context.Context, c *Canary, attempt int, scheduled time
 		ArtifactDir: r.cfg.ArtifactDir,
 		Resources:   r.cfg.Resources,
 		Start:       r.cfg.Clock.Now(),
+		Dialer:      &net.Dialer{Resolver: r.cfg.Resolver},
 		lookupEnv:   r.cfg.LookupEnv,
 	}
 	res := Result{Canary: c.Name, Attempt: attempt, Scheduled: scheduled, Start: state.Start, OK: true}

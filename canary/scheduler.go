@@ -1,0 +1,202 @@
+package canary
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"hash/fnv"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nines-dev/nines/internal/clock"
+)
+
+// RunFunc runs one attempt of a canary. *Runner.Run is one.
+type RunFunc func(ctx context.Context, c *Canary, attempt int, scheduled time.Time) Result
+
+// SchedulerConfig configures a Scheduler.
+type SchedulerConfig struct {
+	Canaries []*Canary
+	// Run runs one attempt; required.
+	Run RunFunc
+	// Observer receives results and overlaps; required.
+	Observer Observer
+	Clock    clock.Clock
+	// MaxConcurrent bounds the runs in flight (default 64).
+	MaxConcurrent int
+	// Jitter spreads each canary's starts over this fraction of its
+	// interval, by a hash of its name, so that they do not all start at once.
+	Jitter float64
+	Logger *slog.Logger
+}
+
+// Scheduler starts every canary on its schedule. Start times are fixed by
+// the clock: canary c starts at offset(c) + k*every, counted from the Unix
+// epoch, so a slow run never pushes the next one later (no drift) and agents
+// in different regions probe at the same instants.
+type Scheduler struct {
+	cfg SchedulerConfig
+	sem chan struct{}
+
+	mu       sync.Mutex
+	inFlight map[string]bool
+}
+
+// NewScheduler checks cfg and returns a Scheduler.
+func NewScheduler(cfg SchedulerConfig) (*Scheduler, error) {
+	if cfg.Run == nil {
+		return nil, errors.New("scheduler: Run is required")
+	}
+	if cfg.Observer == nil {
+		return nil, errors.New("scheduler: Observer is required")
+	}
+	for _, c := range cfg.Canaries {
+		if c.Every <= 0 {
+			return nil, errors.New("scheduler: canary " + c.Name + " has no interval")
+		}
+	}
+	if cfg.MaxConcurrent <= 0 {
+		cfg.MaxConcurrent = 64
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	cfg.Clock = clock.OrReal(cfg.Clock)
+	return &Scheduler{
+		cfg:      cfg,
+		sem:      make(chan struct{}, cfg.MaxConcurrent),
+		inFlight: map[string]bool{},
+	}, nil
+}
+
+// Offset returns the canary's deterministic start offset within its
+// interval: the same on every agent and every restart.
+func Offset(name string, every time.Duration, jitter float64) time.Duration {
+	if jitter <= 0 {
+		return 0
+	}
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	span := time.Duration(float64(every) * jitter)
+	if span <= 0 {
+		return 0
+	}
+	return time.Duration(h.Sum64() % uint64(span))
+}
+
+// NextStart returns the first start of a schedule at or after t.
+func NextStart(t time.Time, every, offset time.Duration) time.Time {
+	base := t.Add(-offset).Truncate(every).Add(offset)
+	if base.Before(t) {
+		base = base.Add(every)
+	}
+	return base
+}
+
+// Run starts canaries until ctx is done, then waits for the runs in flight
+// to finish (each is bounded by its canary's timeout) and returns.
+func (s *Scheduler) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	if len(s.cfg.Canaries) == 0 {
+		<-ctx.Done()
+		return nil
+	}
+	// Runs outlive ctx so that SIGTERM lets them finish; each still has its
+	// own timeout.
+	runCtx := context.WithoutCancel(ctx)
+
+	now := s.cfg.Clock.Now()
+	q := make(schedule, 0, len(s.cfg.Canaries))
+	for _, c := range s.cfg.Canaries {
+		off := Offset(c.Name, c.Every, s.cfg.Jitter)
+		q = append(q, &slot{c: c, next: NextStart(now, c.Every, off)})
+	}
+	heap.Init(&q)
+
+	for {
+		wait := q[0].next.Sub(s.cfg.Clock.Now())
+		timer := s.cfg.Clock.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return nil
+		case <-timer.C():
+		}
+		now := s.cfg.Clock.Now()
+		for q[0].next.After(now) == false {
+			sl := q[0]
+			s.dispatch(runCtx, &wg, sl.c, sl.next)
+			sl.next = sl.next.Add(sl.c.Every)
+			if !sl.next.After(now) {
+				// The process was paused for more than an interval (a
+				// suspended container, say). Skip the missed slots rather
+				// than firing them in a burst, and say so.
+				missed := now.Sub(sl.next)/sl.c.Every + 1
+				s.cfg.Logger.Warn("scheduler fell behind; skipping missed runs",
+					"canary", sl.c.Name, "missed", int64(missed))
+				sl.next = NextStart(now.Add(time.Nanosecond), sl.c.Every, Offset(sl.c.Name, sl.c.Every, s.cfg.Jitter))
+			}
+			heap.Fix(&q, 0)
+		}
+	}
+}
+
+func (s *Scheduler) dispatch(ctx context.Context, wg *sync.WaitGroup, c *Canary, scheduled time.Time) {
+	s.mu.Lock()
+	busy := s.inFlight[c.Name]
+	if !busy {
+		s.inFlight[c.Name] = true
+	}
+	s.mu.Unlock()
+	if busy {
+		s.cfg.Observer.Overlapped(c.Name, scheduled)
+		s.cfg.Logger.Warn("run overlapped: the previous run is still going; this start was skipped",
+			"canary", c.Name, "scheduled", scheduled)
+		return
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer func() {
+			s.mu.Lock()
+			delete(s.inFlight, c.Name)
+			s.mu.Unlock()
+		}()
+		s.sem <- struct{}{}
+		defer func() { <-s.sem }()
+		for attempt := 1; attempt <= 1+c.Retries; attempt++ {
+			res := s.cfg.Run(ctx, c, attempt, scheduled)
+			s.cfg.Observer.Observe(res)
+			if res.OK {
+				return
+			}
+		}
+	}()
+}
+
+// slot is one canary's place in the schedule.
+type slot struct {
+	c    *Canary
+	next time.Time
+}
+
+// schedule is a min-heap of slots by next start.
+type schedule []*slot
+
+func (q schedule) Len() int { return len(q) }
+func (q schedule) Less(i, j int) bool {
+	if q[i].next.Equal(q[j].next) {
+		return q[i].c.Name < q[j].c.Name
+	}
+	return q[i].next.Before(q[j].next)
+}
+func (q schedule) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *schedule) Push(x any)   { *q = append(*q, x.(*slot)) }
+func (q *schedule) Pop() any {
+	old := *q
+	x := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return x
+}

@@ -1,0 +1,530 @@
+// Package config turns the user's YAML into validated domain types. It is
+// the only package that knows the file format: canary, metrics, slo and
+// alerting receive their own types, built here by an explicit mapping.
+// Every error names the file, the line and the field path, and one load
+// reports every problem at once.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/nines-dev/nines/canary"
+)
+
+// Config is a loaded, validated nines configuration.
+type Config struct {
+	// File is the path the config was read from.
+	File     string
+	Agent    Agent
+	Canaries []*canary.Canary
+	// DemoListen, when set, is where nines serves its built-in demo target.
+	DemoListen string
+}
+
+// Agent holds the agent-wide settings.
+type Agent struct {
+	// Name identifies this agent in heartbeats; the host name by default.
+	Name string
+	// Region is the Region dimension of every metric this agent publishes.
+	Region string
+	// Period is the aggregation period of published metrics.
+	Period time.Duration
+	// MaxConcurrent bounds the runs in flight.
+	MaxConcurrent int
+	// Jitter spreads each canary's first start over this fraction of its
+	// interval, deterministically from its name (0 = all at once).
+	Jitter float64
+	// LatencyPrecision is the HDR histograms' significant figures.
+	LatencyPrecision int
+}
+
+// Defaults, applied in one place (applyDefaults).
+const (
+	DefaultRegion           = "local"
+	DefaultPeriod           = time.Minute
+	DefaultMaxConcurrent    = 64
+	DefaultJitter           = 1.0
+	DefaultLatencyPrecision = 3
+	DefaultEvery            = time.Minute
+	DefaultTimeout          = 10 * time.Second
+)
+
+// Options adjust how a file is loaded.
+type Options struct {
+	// LookupEnv resolves ${env:NAME}; os.LookupEnv when nil.
+	LookupEnv func(string) (string, bool)
+	// SkipEnvCheck accepts ${env:NAME} references to unset variables, for
+	// validating a file where its secrets are not present.
+	SkipEnvCheck bool
+	// Hostname names the agent when agent.name is not set.
+	Hostname string
+}
+
+// Load reads and validates the file at path.
+func Load(path string, opts Options) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	return Parse(path, data, opts)
+}
+
+// Parse validates data as a config file named name. A returned error is an
+// Errors holding every problem found.
+func Parse(name string, data []byte, opts Options) (*Config, error) {
+	if opts.LookupEnv == nil {
+		opts.LookupEnv = os.LookupEnv
+	}
+	d := newDecoder(name)
+	var root yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&root); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, Errors{{File: name, Msg: "the file is empty; see examples/quickstart.yaml for a start"}}
+		}
+		return nil, Errors{yamlSyntaxError(name, err)}
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return nil, Errors{{File: name, Line: extra.Line, Msg: "the file holds more than one YAML document; keep one"}}
+	}
+	var f fileYAML
+	d.decode(&root, reflectValue(&f), "")
+	if len(d.errs) > 0 {
+		return nil, d.errs
+	}
+	c := &Config{File: name}
+	m := mapper{d: d, opts: opts}
+	m.build(&f, c)
+	if len(d.errs) > 0 {
+		return nil, d.errs
+	}
+	return c, nil
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+func yamlSyntaxError(file string, err error) Error {
+	msg := err.Error()
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		var line int
+		fmt.Sscanf(m[1], "%d", &line)
+		return Error{File: file, Line: line, Msg: "YAML syntax: " + m[2]}
+	}
+	return Error{File: file, Msg: "YAML syntax: " + strings.TrimPrefix(msg, "yaml: ")}
+}
+
+// mapper maps the YAML types onto the domain types, validating as it goes.
+type mapper struct {
+	d    *decoder
+	opts Options
+}
+
+func (m *mapper) build(f *fileYAML, c *Config) {
+	m.agent(f.Agent, &c.Agent)
+	if f.Demo != nil {
+		c.DemoListen = f.Demo.Listen
+		if host, _, ok := strings.Cut(f.Demo.Listen, ":"); !ok || (host != "127.0.0.1" && host != "localhost" && host != "[::1]") {
+			m.d.errorAt("demo.listen", "%q: the demo target listens on loopback only, e.g. 127.0.0.1:8642", f.Demo.Listen)
+		}
+	}
+	if len(f.Canaries) == 0 {
+		m.d.errorAt("canaries", "no canaries: add at least one under canaries:")
+	}
+	names := map[string]int{}
+	for i := range f.Canaries {
+		path := fmt.Sprintf("canaries[%d]", i)
+		cy := &f.Canaries[i]
+		if first, dup := names[cy.Name]; dup && cy.Name != "" {
+			m.d.errorAt(path+".name", "%q is already the name of canaries[%d]; names must be unique", cy.Name, first)
+		}
+		names[cy.Name] = i
+		if cn := m.canary(cy, path); cn != nil {
+			c.Canaries = append(c.Canaries, cn)
+		}
+	}
+}
+
+func (m *mapper) agent(a *agentYAML, out *Agent) {
+	if a == nil {
+		a = &agentYAML{}
+	}
+	*out = Agent{
+		Name:             a.Name,
+		Region:           a.Region,
+		Period:           time.Duration(orDefault(a.Period, Duration(DefaultPeriod))),
+		MaxConcurrent:    orDefault(a.MaxConcurrent, DefaultMaxConcurrent),
+		Jitter:           orDefault(a.Jitter, DefaultJitter),
+		LatencyPrecision: orDefault(a.Precision, DefaultLatencyPrecision),
+	}
+	if out.Region == "" {
+		out.Region = DefaultRegion
+	}
+	if out.Name == "" {
+		out.Name = m.opts.Hostname
+	}
+	if out.Name == "" {
+		out.Name = "nines-agent"
+	}
+	if !validDimension(out.Region) {
+		m.d.errorAt("agent.region", "%q is not a valid region name: use letters, digits and - (e.g. eu-west-1)", out.Region)
+	}
+	if out.Period < time.Second || out.Period%time.Second != 0 {
+		m.d.errorAt("agent.period", "%s: must be a whole number of seconds, at least 1s", out.Period)
+	} else if out.Period < time.Minute && out.Period != time.Second && out.Period%(10*time.Second) != 0 {
+		m.d.errorAt("agent.period", "%s: CloudWatch keeps periods of 1s, 5s, 10s, 30s or a multiple of 60s", out.Period)
+	} else if out.Period >= time.Minute && out.Period%time.Minute != 0 {
+		m.d.errorAt("agent.period", "%s: a period of a minute or more must be a whole number of minutes", out.Period)
+	}
+	if out.MaxConcurrent < 1 {
+		m.d.errorAt("agent.max_concurrent", "%d: must be at least 1", out.MaxConcurrent)
+	}
+	if out.Jitter < 0 || out.Jitter > 1 || math.IsNaN(out.Jitter) {
+		m.d.errorAt("agent.jitter", "%g: must be between 0 (no spread) and 1 (spread over the whole interval)", out.Jitter)
+	}
+	if out.LatencyPrecision < 1 || out.LatencyPrecision > 5 {
+		m.d.errorAt("agent.latency_precision", "%d: significant figures must be between 1 and 5 (3 is the norm)", out.LatencyPrecision)
+	}
+}
+
+func orDefault[T any, P ~*T](p P, def T) T {
+	if p == nil {
+		return def
+	}
+	return *p
+}
+
+var dimensionRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.\-/:]{0,254}$`)
+
+// validDimension keeps names usable as CloudWatch dimension values, file
+// names and URL path segments.
+func validDimension(s string) bool { return dimensionRe.MatchString(s) }
+
+func (m *mapper) canary(cy *canaryYAML, path string) *canary.Canary {
+	errsBefore := len(m.d.errs)
+	c := &canary.Canary{
+		Name:        cy.Name,
+		Every:       time.Duration(orDefault(cy.Every, Duration(DefaultEvery))),
+		Retries:     orDefault(cy.Retries, 0),
+		StepMetrics: cy.StepMetrics,
+	}
+	c.Timeout = time.Duration(orDefault(cy.Timeout, Duration(min(DefaultTimeout, c.Every))))
+	switch {
+	case cy.Name == "":
+		m.d.errorAt(path, "name: is required")
+	case !validDimension(cy.Name):
+		m.d.errorAt(path+".name", "%q: use letters, digits and _ . - / : (at most 255), starting with a letter or digit", cy.Name)
+	}
+	if c.Every < time.Second {
+		m.d.errorAt(path+".every", "%s: must be at least 1s", c.Every)
+	}
+	if c.Timeout <= 0 {
+		m.d.errorAt(path+".timeout", "%s: must be positive", c.Timeout)
+	} else if c.Timeout > c.Every && c.Every >= time.Second {
+		m.d.errorAt(path+".timeout", "%s is longer than every (%s): runs would overlap; lower timeout or raise every", c.Timeout, c.Every)
+	}
+	if c.Retries < 0 || c.Retries > 1 {
+		m.d.errorAt(path+".retries", "%d: must be 0 or 1", c.Retries)
+	}
+	if len(cy.Steps) == 0 {
+		m.d.errorAt(path+".steps", "a canary needs at least one step")
+	}
+	extracted := map[string]bool{}
+	stepNames := map[string]int{}
+	for i := range cy.Steps {
+		sp := fmt.Sprintf("%s.steps[%d]", path, i)
+		sy := &cy.Steps[i]
+		if sy.Name == "" {
+			sy.Name = fmt.Sprintf("step%d", i+1)
+		} else if !validDimension(sy.Name) {
+			m.d.errorAt(sp+".name", "%q: use letters, digits and _ . - / :", sy.Name)
+		}
+		if first, dup := stepNames[sy.Name]; dup {
+			m.d.errorAt(sp+".name", "%q is already the name of steps[%d]; step names must be unique within a canary", sy.Name, first)
+		}
+		stepNames[sy.Name] = i
+		if st := m.step(sy, sp, extracted); st != nil {
+			c.Steps = append(c.Steps, *st)
+		}
+	}
+	if len(m.d.errs) > errsBefore {
+		return nil
+	}
+	return c
+}
+
+// step maps one step. extracted holds the names that earlier steps extract,
+// so a ${name} used before it exists is caught here rather than at run time.
+func (m *mapper) step(sy *stepYAML, path string, extracted map[string]bool) *canary.Step {
+	kinds := canary.StepKinds()
+	var present []string
+	if sy.HTTP != nil {
+		present = append(present, "http")
+	}
+	if len(present) != 1 {
+		if len(present) == 0 {
+			m.d.errorAt(path, "a step needs one of: %s", strings.Join(kinds, ", "))
+		} else {
+			m.d.errorAt(path, "a step has exactly one kind; found %s", quoteList(present))
+		}
+		return nil
+	}
+	var spec canary.StepSpec
+	switch present[0] {
+	case "http":
+		spec = m.http(sy, path, extracted)
+	}
+	if spec == nil {
+		return nil
+	}
+	return &canary.Step{Name: sy.Name, Spec: spec}
+}
+
+func (m *mapper) template(s, path string, extracted map[string]bool) canary.Template {
+	t, err := canary.ParseTemplate(s)
+	if err != nil {
+		m.d.errorAt(path, "%v", err)
+		return canary.Template{}
+	}
+	if !m.opts.SkipEnvCheck {
+		for _, name := range t.EnvRefs() {
+			if _, ok := m.opts.LookupEnv(name); !ok {
+				m.d.errorAt(path, "${env:%s}: the environment variable %s is not set; export it before starting nines", name, name)
+			}
+		}
+	}
+	for _, name := range t.VarRefs() {
+		if !extracted[name] {
+			m.d.errorAt(path, "${%s} is not extracted by an earlier step; add extract: {%s: ...} to a step before this one", name, name)
+		}
+	}
+	return t
+}
+
+func (m *mapper) http(sy *stepYAML, path string, extracted map[string]bool) *canary.HTTPSpec {
+	h := sy.HTTP
+	hp := path + ".http"
+	s := &canary.HTTPSpec{
+		Method:          strings.ToUpper(h.Method),
+		URL:             m.template(h.URL, hp+".url", extracted),
+		Body:            m.template(h.Body, hp+".body", extracted),
+		Bearer:          m.template(h.Bearer, hp+".bearer", extracted),
+		FollowRedirects: orDefault(h.FollowRedirects, true),
+		MaxRedirects:    orDefault(h.MaxRedirects, canary.DefaultMaxRedirects),
+		MaxBodyBytes:    orDefault(h.MaxBodyBytes, int64(canary.DefaultMaxBodyBytes)),
+	}
+	if s.Method == "" {
+		s.Method = "GET"
+	}
+	if h.URL == "" {
+		m.d.errorAt(hp, "url: is required")
+	} else if !strings.Contains(h.URL, "${") {
+		if err := checkURL(h.URL); err != nil {
+			m.d.errorAt(hp+".url", "%v", err)
+		}
+	} else if !strings.HasPrefix(h.URL, "http://") && !strings.HasPrefix(h.URL, "https://") && !strings.HasPrefix(h.URL, "${") {
+		m.d.errorAt(hp+".url", "%q must start with http:// or https://", h.URL)
+	}
+	if len(h.Headers) > 0 {
+		s.Headers = map[string]canary.Template{}
+		for k, v := range h.Headers {
+			if !validHeaderName(k) {
+				m.d.errorAt(hp+".headers."+k, "%q is not a valid header name", k)
+			}
+			s.Headers[k] = m.template(v, hp+".headers."+k, extracted)
+		}
+	}
+	if len(h.Query) > 0 {
+		s.Query = map[string]canary.Template{}
+		for k, v := range h.Query {
+			s.Query[k] = m.template(v, hp+".query."+k, extracted)
+		}
+	}
+	if h.BasicAuth != nil {
+		if h.BasicAuth.User == "" {
+			m.d.errorAt(hp+".basic_auth", "user: is required")
+		}
+		s.BasicUser = m.template(h.BasicAuth.User, hp+".basic_auth.user", extracted)
+		s.BasicPassword = m.template(h.BasicAuth.Password, hp+".basic_auth.password", extracted)
+		if h.Bearer != "" {
+			m.d.errorAt(hp+".bearer", "give basic_auth or bearer, not both")
+		}
+	}
+	if h.TLS != nil {
+		s.TLS = canary.TLSOptions{
+			CAFile: h.TLS.CAFile, CertFile: h.TLS.CertFile, KeyFile: h.TLS.KeyFile,
+			InsecureSkipVerify: h.TLS.InsecureSkipVerify, ServerName: h.TLS.ServerName,
+		}
+		for key, file := range map[string]string{"ca_file": h.TLS.CAFile, "cert_file": h.TLS.CertFile, "key_file": h.TLS.KeyFile} {
+			if file == "" {
+				continue
+			}
+			if _, err := os.Stat(file); err != nil {
+				m.d.errorAt(hp+".tls."+key, "cannot read %s: %v", file, errors.Unwrap(err))
+			}
+		}
+		if strings.HasPrefix(h.URL, "http://") {
+			m.d.errorAt(hp+".tls", "tls options need an https:// url")
+		}
+	}
+	for i, ay := range sy.Assert {
+		if a, ok := m.assertion(ay, fmt.Sprintf("%s.assert[%d]", path, i)); ok {
+			s.Assert = append(s.Assert, a)
+		}
+	}
+	for _, name := range sortedKeys(sy.Extract) {
+		if x, ok := m.extraction(name, sy.Extract[name], path+".extract."+name); ok {
+			s.Extract = append(s.Extract, x)
+		}
+	}
+	// The kind's own Validate has the last word on rules it owns.
+	if err := s.Validate(); err != nil {
+		m.d.errorAt(path, "%v", err)
+		return nil
+	}
+	for _, x := range s.Extract {
+		extracted[x.Name] = true
+	}
+	return s
+}
+
+func checkURL(raw string) error {
+	if !strings.HasPrefix(raw, "http://") && !strings.HasPrefix(raw, "https://") {
+		return fmt.Errorf("%q must start with http:// or https://", raw)
+	}
+	rest := raw[strings.Index(raw, "://")+3:]
+	host := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		host = rest[:i]
+	}
+	if host == "" {
+		return fmt.Errorf("%q has no host", raw)
+	}
+	if strings.ContainsAny(raw, " \t\n") {
+		return fmt.Errorf("%q contains white space; encode it as %%20", raw)
+	}
+	return nil
+}
+
+func validHeaderName(k string) bool {
+	if k == "" {
+		return false
+	}
+	for _, r := range k {
+		if r <= ' ' || r >= 0x7f || strings.ContainsRune("\"(),/:;<=>?@[\\]{}", r) {
+			return false
+		}
+	}
+	return true
+}
+
+func (m *mapper) assertion(ay assertYAML, path string) (canary.Assertion, bool) {
+	keys := ay.primaryKeys()
+	mods := ay.modifierKeys()
+	switch {
+	case len(keys) == 0:
+		m.d.errorAt(path, "an assertion needs one of status, header, body_contains, body_regex, json, latency_under, cert_valid_days")
+		return canary.Assertion{}, false
+	case len(keys) > 1:
+		m.d.errorAt(path, "one check per assertion; found %s: split them into separate list items", quoteList(keys))
+		return canary.Assertion{}, false
+	}
+	kind := keys[0]
+	if len(mods) > 0 && kind != "header" && kind != "json" {
+		m.d.errorAt(path, "%s does not take %s; only header and json do", kind, quoteList(mods))
+		return canary.Assertion{}, false
+	}
+	if len(mods) > 1 {
+		m.d.errorAt(path, "give one of equals, exists or matches; found %s", quoteList(mods))
+		return canary.Assertion{}, false
+	}
+	a := canary.Assertion{Kind: canary.AssertKind(kind)}
+	var err error
+	switch kind {
+	case "status":
+		a.Codes, a.Classes = ay.Status.Codes, ay.Status.Classes
+	case "header":
+		a.Header = *ay.Header
+	case "body_contains":
+		a.Contains = *ay.BodyContains
+	case "body_regex":
+		if a.Regex, err = regexp.Compile(*ay.BodyRegex); err != nil {
+			m.d.errorAt(path+".body_regex", "not a valid regular expression: %v", err)
+			return a, false
+		}
+	case "json":
+		if a.Path, err = canary.ParseJSONPath(*ay.JSON); err != nil {
+			m.d.errorAt(path+".json", "%v", err)
+			return a, false
+		}
+	case "latency_under":
+		a.Under = time.Duration(*ay.LatencyUnder)
+	case "cert_valid_days":
+		a.Days = *ay.CertValidDays
+	}
+	if ay.Equals != nil {
+		a.Equals = &ay.Equals.Text
+	}
+	a.Exists = ay.Exists
+	if ay.Matches != nil {
+		if a.Matches, err = regexp.Compile(*ay.Matches); err != nil {
+			m.d.errorAt(path+".matches", "not a valid regular expression: %v", err)
+			return a, false
+		}
+	}
+	if err := a.Validate(); err != nil {
+		m.d.errorAt(path, "%v", err)
+		return a, false
+	}
+	return a, true
+}
+
+func (m *mapper) extraction(name string, xy extractYAML, path string) (canary.Extraction, bool) {
+	x := canary.Extraction{Name: name}
+	src := xy.sources()
+	if len(src) != 1 {
+		if len(src) == 0 {
+			m.d.errorAt(path, "extract from one of json, regex or header")
+		} else {
+			m.d.errorAt(path, "extract from one source; found %s", quoteList(src))
+		}
+		return x, false
+	}
+	var err error
+	switch src[0] {
+	case "json":
+		x.From = canary.ExtractJSON
+		if x.Path, err = canary.ParseJSONPath(*xy.JSON); err != nil {
+			m.d.errorAt(path+".json", "%v", err)
+			return x, false
+		}
+	case "regex":
+		x.From = canary.ExtractRegex
+		if x.Regex, err = regexp.Compile(*xy.Regex); err != nil {
+			m.d.errorAt(path+".regex", "not a valid regular expression: %v", err)
+			return x, false
+		}
+		if x.Regex.NumSubexp() > 1 {
+			m.d.errorAt(path+".regex", "has %d groups; use at most one, the value to extract", x.Regex.NumSubexp())
+			return x, false
+		}
+	case "header":
+		x.From = canary.ExtractHeader
+		x.Header = *xy.Header
+	}
+	if err := x.Validate(); err != nil {
+		m.d.errorAt(path, "%v", err)
+		return x, false
+	}
+	return x, true
+}
