@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/nines-dev/nines/slo"
+)
+
+func init() {
+	register("slo", "SLO error budgets: status, backtest", runSLO)
+}
+
+func runSLO(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprintln(e.stdout, "Usage: nines slo <status|backtest> [flags]")
+		fmt.Fprintln(e.stdout)
+		fmt.Fprintln(e.stdout, "  status     show each SLO's budget, burn rates and state")
+		fmt.Fprintln(e.stdout, "  backtest   replay a recorded trace and list the alerts the policy would raise")
+		if len(args) == 0 {
+			return &exitError{code: 2}
+		}
+		return nil
+	}
+	switch args[0] {
+	case "backtest":
+		return runSLOBacktest(ctx, e, args[1:])
+	case "status":
+		// The config loader that status reads SLOs from is not wired yet.
+		return fmt.Errorf("slo status: not available in this build yet: it needs SLOs from a config file")
+	}
+	return usageError("slo: unknown subcommand %q; use status or backtest", args[0])
+}
+
+func runSLOBacktest(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "slo backtest", "slo backtest --objective 0.999 --window 30d --input trace.csv [--policy FILE] [--format text|json]")
+	objective := fs.String("objective", "", "the objective, as a ratio (0.999) or percent (99.9)")
+	window := fs.String("window", "30d", "the budget window: a rolling length (30d, 28d) or week or month")
+	tz := fs.String("tz", "UTC", "time zone of a calendar window")
+	input := fs.String("input", "", "the trace: CSV with a header timestamp,good,total; - reads stdin")
+	policyFile := fs.String("policy", "", "a YAML policy file; the default is the SRE workbook table, scaled to the window")
+	format := fs.String("format", "text", "output format: text or json")
+	if err := parseFlags(e, fs, args); err != nil {
+		return err
+	}
+	if err := checkFormat(*format, "text", "json"); err != nil {
+		return err
+	}
+	if *objective == "" {
+		return usageError("slo backtest: --objective is required")
+	}
+	if *input == "" {
+		return usageError("slo backtest: --input is required")
+	}
+	obj, err := slo.ParseObjective(*objective)
+	if err != nil {
+		return usageError("slo backtest: --objective: %v", err)
+	}
+	win, err := parseWindowFlag(*window, *tz)
+	if err != nil {
+		return usageError("slo backtest: --window: %v", err)
+	}
+	cfg := slo.BacktestConfig{Objective: obj, Window: win}
+	if *policyFile != "" {
+		data, err := os.ReadFile(*policyFile)
+		if err != nil {
+			return fmt.Errorf("slo backtest: %w", err)
+		}
+		p, err := slo.ParsePolicy(*policyFile, data)
+		if err != nil {
+			return fmt.Errorf("slo backtest: %w", err)
+		}
+		cfg.Policy = &p
+	}
+	var in io.Reader = e.stdin
+	if *input != "-" {
+		f, err := os.Open(*input)
+		if err != nil {
+			return fmt.Errorf("slo backtest: %w", err)
+		}
+		defer f.Close()
+		in = f
+	}
+	if cfg.Trace, err = slo.ReadTraceCSV(in); err != nil {
+		return fmt.Errorf("slo backtest: %s: %w", *input, err)
+	}
+	s := slo.SLO{Name: "backtest", SLI: slo.SLI{Kind: slo.SLIAvailability, Canary: "backtest"}, Objective: obj, Window: win, Policy: cfg.Policy}
+	for _, w := range s.Warnings(cfg.Trace.Start) {
+		fmt.Fprintln(e.stderr, "nines: warning:", w)
+	}
+	res, err := slo.Backtest(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("slo backtest: %w", err)
+	}
+	if *format == "json" {
+		return writeBacktestJSON(e.stdout, res)
+	}
+	return writeBacktestText(e.stdout, res)
+}
+
+func parseWindowFlag(s, tz string) (slo.Window, error) {
+	switch s {
+	case "week", "month":
+		loc, err := time.LoadLocation(tz)
+		if err != nil {
+			return slo.Window{}, fmt.Errorf("--tz %q: unknown time zone", tz)
+		}
+		return slo.CalendarWindow(slo.CalendarUnit(s), loc), nil
+	}
+	d, err := slo.ParseDuration(s)
+	if err != nil {
+		return slo.Window{}, err
+	}
+	w := slo.RollingWindow(d)
+	return w, w.Validate()
+}
+
+type backtestAlertJSON struct {
+	Severity    string     `json:"severity"`
+	LongWindow  string     `json:"long_window"`
+	ShortWindow string     `json:"short_window"`
+	BurnRate    float64    `json:"burn_rate"`
+	FiredAt     time.Time  `json:"fired_at"`
+	ResolvedAt  *time.Time `json:"resolved_at"`
+}
+
+type backtestJSON struct {
+	Alerts          []backtestAlertJSON `json:"alerts"`
+	BudgetRemaining *float64            `json:"budget_remaining"`
+	Evaluations     int                 `json:"evaluations"`
+}
+
+func writeBacktestJSON(w io.Writer, res slo.BacktestResult) error {
+	out := backtestJSON{Alerts: []backtestAlertJSON{}, Evaluations: res.Evaluations}
+	for _, a := range res.Alerts {
+		j := backtestAlertJSON{
+			Severity:    string(a.Severity),
+			LongWindow:  slo.FormatDuration(a.LongWindow),
+			ShortWindow: slo.FormatDuration(a.ShortWindow),
+			BurnRate:    a.BurnRate,
+			FiredAt:     a.FiredAt.UTC(),
+		}
+		if a.ResolvedAt != nil {
+			t := a.ResolvedAt.UTC()
+			j.ResolvedAt = &t
+		}
+		out.Alerts = append(out.Alerts, j)
+	}
+	if !res.Budget.NoData {
+		r := res.Budget.Remaining
+		out.BudgetRemaining = &r
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func writeBacktestText(w io.Writer, res slo.BacktestResult) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	if len(res.Alerts) > 0 {
+		fmt.Fprintln(tw, "SEVERITY\tWINDOWS\tBURN\tFIRED\tRESOLVED\tLASTED")
+	}
+	for _, a := range res.Alerts {
+		resolved, lasted := "still firing", "-"
+		if a.ResolvedAt != nil {
+			resolved = a.ResolvedAt.UTC().Format(time.RFC3339)
+			lasted = slo.FormatDuration(a.ResolvedAt.Sub(a.FiredAt))
+		}
+		fmt.Fprintf(tw, "%s\t%s/%s\t%sx\t%s\t%s\t%s\n", a.Severity,
+			slo.FormatDuration(a.LongWindow), slo.FormatDuration(a.ShortWindow),
+			strconv.FormatFloat(a.BurnRate, 'f', 2, 64), a.FiredAt.UTC().Format(time.RFC3339), resolved, lasted)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	budget := "no data"
+	if !res.Budget.NoData {
+		budget = slo.Percent(res.Budget.Remaining)
+	}
+	noun := "alerts"
+	if len(res.Alerts) == 1 {
+		noun = "alert"
+	}
+	_, err := fmt.Fprintf(w, "%d %s over %d evaluations; budget remaining at the end: %s\n", len(res.Alerts), noun, res.Evaluations, budget)
+	return err
+}

@@ -1,0 +1,135 @@
+package slo
+
+import (
+	"errors"
+	"fmt"
+)
+
+// CompositionMode says how parts combine.
+type CompositionMode string
+
+const (
+	// Serial: hard dependencies, all needed; availabilities multiply.
+	Serial CompositionMode = "serial"
+	// Redundant: independent copies, any one suffices; the composite fails
+	// only when every copy does: 1 - product of (1 - a).
+	Redundant CompositionMode = "redundant"
+)
+
+// Composition is an availability built from other SLOs, as the reliability
+// pillar computes it. It states what the parts add up to beside the parts
+// themselves.
+type Composition struct {
+	Name  string
+	Mode  CompositionMode
+	Parts []string // SLO names
+}
+
+// Validate reports what is wrong with the composition.
+func (c Composition) Validate() error {
+	if c.Name == "" {
+		return errors.New("name: must not be empty")
+	}
+	if c.Mode != Serial && c.Mode != Redundant {
+		return fmt.Errorf("mode: %q is not serial or redundant", c.Mode)
+	}
+	if len(c.Parts) < 2 {
+		return errors.New("parts: a composition needs at least two SLOs")
+	}
+	seen := map[string]bool{}
+	for i, p := range c.Parts {
+		if p == "" {
+			return fmt.Errorf("parts[%d]: must not be empty", i)
+		}
+		if seen[p] {
+			return fmt.Errorf("parts[%d]: %q appears twice", i, p)
+		}
+		seen[p] = true
+	}
+	return nil
+}
+
+// Compose combines availabilities (ratios) by mode.
+func Compose(mode CompositionMode, parts ...float64) (float64, error) {
+	if len(parts) == 0 {
+		return 0, errors.New("slo: nothing to compose")
+	}
+	for _, a := range parts {
+		if a < 0 || a > 1 {
+			return 0, fmt.Errorf("slo: availability %s is not a ratio in [0, 1]", formatFloat(a))
+		}
+	}
+	switch mode {
+	case Serial:
+		r := 1.0
+		for _, a := range parts {
+			r *= a
+		}
+		return r, nil
+	case Redundant:
+		down := 1.0
+		for _, a := range parts {
+			down *= 1 - a
+		}
+		return 1 - down, nil
+	}
+	return 0, fmt.Errorf("slo: unknown composition mode %q", mode)
+}
+
+// PartStatus is one part of a composed availability.
+type PartStatus struct {
+	SLO       string   `json:"slo"`
+	Objective float64  `json:"objective"`
+	Observed  *float64 `json:"availability"` // nil: no data
+}
+
+// ComposedStatus is a composition's observed availability against its
+// design goal (its parts' objectives composed the same way).
+type ComposedStatus struct {
+	Name      string          `json:"name"`
+	Mode      CompositionMode `json:"mode"`
+	Objective float64         `json:"objective"`
+	Observed  *float64        `json:"availability"` // nil when any part has no data
+	Parts     []PartStatus    `json:"parts"`
+}
+
+// ComposeDecisions composes the availability the decisions observed over
+// their budget windows (good / total; good slices under timeslices).
+func ComposeDecisions(c Composition, decisions []Decision) (ComposedStatus, error) {
+	if err := c.Validate(); err != nil {
+		return ComposedStatus{}, fmt.Errorf("composition %s: %w", c.Name, err)
+	}
+	out := ComposedStatus{Name: c.Name, Mode: c.Mode}
+	var objectives, observed []float64
+	for _, name := range c.Parts {
+		var d *Decision
+		for i := range decisions {
+			if decisions[i].SLO == name {
+				d = &decisions[i]
+			}
+		}
+		if d == nil {
+			return ComposedStatus{}, fmt.Errorf("composition %s: no SLO named %q", c.Name, name)
+		}
+		ps := PartStatus{SLO: name, Objective: d.Objective}
+		objectives = append(objectives, d.Objective)
+		if !d.Budget.NoData {
+			a := d.Budget.Good / d.Budget.Total
+			ps.Observed = &a
+			observed = append(observed, a)
+		}
+		out.Parts = append(out.Parts, ps)
+	}
+	var err error
+	if out.Objective, err = Compose(c.Mode, objectives...); err != nil {
+		return ComposedStatus{}, err
+	}
+	if len(observed) == len(c.Parts) {
+		a, err := Compose(c.Mode, observed...)
+		if err != nil {
+			return ComposedStatus{}, err
+		}
+		out.Observed = &a
+	}
+	return out, nil
+}
