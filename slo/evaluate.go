@@ -332,15 +332,17 @@ func (p *plan) decide(series []Series) Decision {
 		t := d.Tiers[d.Fired]
 		d.State = State(t.Severity)
 		d.Reason = t.Name + ": " + t.Reason
+	case judged || (len(p.tiers) == 0 && !b.NoData):
+		// A calendar period that has just begun has an empty budget, but
+		// its burn windows reach back into the last period: still judged.
+		d.State = StateOK
+		d.Reason = "no tier fires"
 	case b.NoData:
 		d.State = StateNoData
 		d.Reason = "no events in the budget window since " + p.from.UTC().Format(time.RFC3339)
-	case len(p.tiers) > 0 && !judged:
+	default:
 		d.State = StateNoData
 		d.Reason = "no tier has events in both of its windows"
-	default:
-		d.State = StateOK
-		d.Reason = "no tier fires"
 	}
 	return d
 }

@@ -290,3 +290,29 @@ func TestNewEvaluatorNeedsASource(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestTheFirstMinuteOfACalendarMonthIsJudgedByItsBurnWindows(t *testing.T) {
+	// 28 February 2025, then the first minute of March (UTC). The budget of
+	// March holds one minute; the burn windows reach back into February.
+	start := time.Date(2025, 2, 25, 0, 0, 0, 0, time.UTC)
+	n := 4*24*60 + 1
+	healthy := slo.Trace{Start: start, Step: time.Minute, Good: make([]float64, n), Total: make([]float64, n)}
+	for i := range healthy.Total {
+		healthy.Total[i], healthy.Good[i] = 100, 100
+	}
+	failing := healthy
+	failing.Good = append([]float64(nil), healthy.Good...)
+	for i := n - 31; i < n; i++ { // the last 30 minutes of February and the first of March
+		failing.Good[i] = 50
+	}
+	sick := slo.SLI{Kind: slo.SLIAvailability, Canary: "sick"}
+	month := slo.CalendarWindow(slo.Month, time.UTC)
+	for _, at := range []time.Time{time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2025, 3, 1, 0, 1, 0, 0, time.UTC)} {
+		ds := evaluateAt(t, at, map[*slo.SLI]slo.Trace{&checkout: healthy, &sick: failing},
+			slo.SLO{Name: "fine", SLI: checkout, Objective: 0.999, Window: month},
+			slo.SLO{Name: "sick", SLI: sick, Objective: 0.999, Window: month})
+		if ds[0].State != slo.StateOK || ds[1].State != slo.StatePage {
+			t.Errorf("at %s: states %s (%s) and %s (%s); want ok and page", at.Format(time.RFC3339), ds[0].State, ds[0].Reason, ds[1].State, ds[1].Reason)
+		}
+	}
+}
