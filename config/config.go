@@ -11,8 +11,10 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -92,21 +94,25 @@ func Parse(name string, data []byte, opts Options) (*Config, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, Errors{{File: name, Msg: "the file is empty; see examples/quickstart.yaml for a start"}}
 		}
-		return nil, Errors{yamlSyntaxError(name, err)}
+		return nil, Errors{yamlSyntaxError(name, data, err)}
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
 		return nil, Errors{{File: name, Line: extra.Line, Msg: "the file holds more than one YAML document; keep one"}}
+	} else if !errors.Is(err, io.EOF) {
+		return nil, Errors{yamlSyntaxError(name, data, err)}
 	}
 	var f fileYAML
 	d.decode(&root, reflectValue(&f), "")
 	if len(d.errs) > 0 {
+		d.sortErrors()
 		return nil, d.errs
 	}
 	c := &Config{File: name}
 	m := mapper{d: d, opts: opts}
 	m.build(&f, c)
 	if len(d.errs) > 0 {
+		d.sortErrors()
 		return nil, d.errs
 	}
 	return c, nil
@@ -114,14 +120,52 @@ func Parse(name string, data []byte, opts Options) (*Config, error) {
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-func yamlSyntaxError(file string, err error) Error {
-	msg := err.Error()
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		var line int
-		fmt.Sscanf(m[1], "%d", &line)
-		return Error{File: file, Line: line, Msg: "YAML syntax: " + m[2]}
+func yamlSyntaxError(file string, data []byte, err error) Error {
+	e := Error{File: file, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
+	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+		e.Line, _ = strconv.Atoi(m[1])
+		e.Msg = m[2]
 	}
-	return Error{File: file, Msg: "YAML syntax: " + strings.TrimPrefix(msg, "yaml: ")}
+	switch {
+	case strings.HasPrefix(e.Msg, "found a tab character"):
+		// The parser names the line of the enclosing block; point at the
+		// tab itself.
+		if l := firstTabIndent(data); l > 0 {
+			e.Line = l
+		}
+		e.Msg += "; indent with spaces"
+	case parseErrorHint(e.Msg) != "" && e.Line > 0:
+		// The YAML parser counts these lines from 0, and names where the
+		// unfinished block starts; the mistake is often further down.
+		e.Line++
+		e.Msg += "; " + parseErrorHint(e.Msg)
+	}
+	e.Msg = "YAML syntax: " + e.Msg
+	return e
+}
+
+// parseErrorHint says where to look for the YAML parser's (not scanner's)
+// "did not find" errors, or "" for other errors.
+func parseErrorHint(msg string) string {
+	switch msg {
+	case "did not find expected key", "did not find expected '-' indicator", "did not find expected node content":
+		return "check the indentation from this line down"
+	case "did not find expected ',' or '}'", "did not find expected ',' or ']'":
+		return "check the brackets and commas from this line down"
+	}
+	return ""
+}
+
+// firstTabIndent returns the 1-based line of the first line indented with a
+// tab, or 0.
+func firstTabIndent(data []byte) int {
+	for i, l := range strings.Split(string(data), "\n") {
+		indent := l[:len(l)-len(strings.TrimLeft(l, " \t"))]
+		if strings.Contains(indent, "\t") {
+			return i + 1
+		}
+	}
+	return 0
 }
 
 // mapper maps the YAML types onto the domain types, validating as it goes.
@@ -134,12 +178,12 @@ func (m *mapper) build(f *fileYAML, c *Config) {
 	m.agent(f.Agent, &c.Agent)
 	if f.Demo != nil {
 		c.DemoListen = f.Demo.Listen
-		if host, _, ok := strings.Cut(f.Demo.Listen, ":"); !ok || (host != "127.0.0.1" && host != "localhost" && host != "[::1]") {
+		if !loopbackAddr(f.Demo.Listen) {
 			m.d.errorAt("demo.listen", "%q: the demo target listens on loopback only, e.g. 127.0.0.1:8642", f.Demo.Listen)
 		}
 	}
 	if len(f.Canaries) == 0 {
-		m.d.errorAt("canaries", "no canaries: add at least one under canaries:")
+		m.d.errorAt("canaries", "add at least one canary; see examples/quickstart.yaml")
 	}
 	names := map[string]int{}
 	for i := range f.Canaries {
@@ -153,6 +197,19 @@ func (m *mapper) build(f *fileYAML, c *Config) {
 			c.Canaries = append(c.Canaries, cn)
 		}
 	}
+}
+
+// loopbackAddr reports whether addr is a host:port on a loopback interface.
+func loopbackAddr(addr string) bool {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func (m *mapper) agent(a *agentYAML, out *Agent) {
@@ -181,7 +238,7 @@ func (m *mapper) agent(a *agentYAML, out *Agent) {
 	}
 	if out.Period < time.Second || out.Period%time.Second != 0 {
 		m.d.errorAt("agent.period", "%s: must be a whole number of seconds, at least 1s", out.Period)
-	} else if out.Period < time.Minute && out.Period != time.Second && out.Period%(10*time.Second) != 0 {
+	} else if out.Period < time.Minute && !highResolutionPeriod(out.Period) {
 		m.d.errorAt("agent.period", "%s: CloudWatch keeps periods of 1s, 5s, 10s, 30s or a multiple of 60s", out.Period)
 	} else if out.Period >= time.Minute && out.Period%time.Minute != 0 {
 		m.d.errorAt("agent.period", "%s: a period of a minute or more must be a whole number of minutes", out.Period)
@@ -195,6 +252,16 @@ func (m *mapper) agent(a *agentYAML, out *Agent) {
 	if out.LatencyPrecision < 1 || out.LatencyPrecision > 5 {
 		m.d.errorAt("agent.latency_precision", "%d: significant figures must be between 1 and 5 (3 is the norm)", out.LatencyPrecision)
 	}
+}
+
+// highResolutionPeriod reports whether p is one of the periods under a
+// minute that CloudWatch stores for high-resolution metrics.
+func highResolutionPeriod(p time.Duration) bool {
+	switch p {
+	case time.Second, 5 * time.Second, 10 * time.Second, 30 * time.Second:
+		return true
+	}
+	return false
 }
 
 func orDefault[T any, P ~*T](p P, def T) T {
@@ -221,9 +288,9 @@ func (m *mapper) canary(cy *canaryYAML, path string) *canary.Canary {
 	c.Timeout = time.Duration(orDefault(cy.Timeout, Duration(min(DefaultTimeout, c.Every))))
 	switch {
 	case cy.Name == "":
-		m.d.errorAt(path, "name: is required")
+		m.d.errorAt(path+".name", "is required")
 	case !validDimension(cy.Name):
-		m.d.errorAt(path+".name", "%q: use letters, digits and _ . - / : (at most 255), starting with a letter or digit", cy.Name)
+		m.d.errorAt(path+".name", "%q is not a valid canary name: use letters, digits and _ . - / : (at most 255), starting with a letter or digit", cy.Name)
 	}
 	if c.Every < time.Second {
 		m.d.errorAt(path+".every", "%s: must be at least 1s", c.Every)
@@ -247,7 +314,7 @@ func (m *mapper) canary(cy *canaryYAML, path string) *canary.Canary {
 		if sy.Name == "" {
 			sy.Name = fmt.Sprintf("step%d", i+1)
 		} else if !validDimension(sy.Name) {
-			m.d.errorAt(sp+".name", "%q: use letters, digits and _ . - / :", sy.Name)
+			m.d.errorAt(sp+".name", "%q is not a valid step name: use letters, digits and _ . - / :", sy.Name)
 		}
 		if first, dup := stepNames[sy.Name]; dup {
 			m.d.errorAt(sp+".name", "%q is already the name of steps[%d]; step names must be unique within a canary", sy.Name, first)
@@ -255,6 +322,11 @@ func (m *mapper) canary(cy *canaryYAML, path string) *canary.Canary {
 		stepNames[sy.Name] = i
 		if st := m.step(sy, sp, extracted); st != nil {
 			c.Steps = append(c.Steps, *st)
+		}
+		// A later step may use what this one extracts, even when this
+		// step has an error of its own: that error is the one to report.
+		for name := range sy.Extract {
+			extracted[name] = true
 		}
 	}
 	if len(m.d.errs) > errsBefore {
@@ -327,7 +399,7 @@ func (m *mapper) http(sy *stepYAML, path string, extracted map[string]bool) *can
 		s.Method = "GET"
 	}
 	if h.URL == "" {
-		m.d.errorAt(hp, "url: is required")
+		m.d.errorAt(hp+".url", "is required")
 	} else if !strings.Contains(h.URL, "${") {
 		if err := checkURL(h.URL); err != nil {
 			m.d.errorAt(hp+".url", "%v", err)
@@ -337,22 +409,22 @@ func (m *mapper) http(sy *stepYAML, path string, extracted map[string]bool) *can
 	}
 	if len(h.Headers) > 0 {
 		s.Headers = map[string]canary.Template{}
-		for k, v := range h.Headers {
+		for _, k := range sortedKeys(h.Headers) {
 			if !validHeaderName(k) {
-				m.d.errorAt(hp+".headers."+k, "%q is not a valid header name", k)
+				m.d.errorAt(hp+".headers."+k, "%q is not a valid header name: use letters, digits and -, e.g. X-Request-Id", k)
 			}
-			s.Headers[k] = m.template(v, hp+".headers."+k, extracted)
+			s.Headers[k] = m.template(h.Headers[k], hp+".headers."+k, extracted)
 		}
 	}
 	if len(h.Query) > 0 {
 		s.Query = map[string]canary.Template{}
-		for k, v := range h.Query {
-			s.Query[k] = m.template(v, hp+".query."+k, extracted)
+		for _, k := range sortedKeys(h.Query) {
+			s.Query[k] = m.template(h.Query[k], hp+".query."+k, extracted)
 		}
 	}
 	if h.BasicAuth != nil {
 		if h.BasicAuth.User == "" {
-			m.d.errorAt(hp+".basic_auth", "user: is required")
+			m.d.errorAt(hp+".basic_auth.user", "is required")
 		}
 		s.BasicUser = m.template(h.BasicAuth.User, hp+".basic_auth.user", extracted)
 		s.BasicPassword = m.template(h.BasicAuth.Password, hp+".basic_auth.password", extracted)
@@ -365,12 +437,12 @@ func (m *mapper) http(sy *stepYAML, path string, extracted map[string]bool) *can
 			CAFile: h.TLS.CAFile, CertFile: h.TLS.CertFile, KeyFile: h.TLS.KeyFile,
 			InsecureSkipVerify: h.TLS.InsecureSkipVerify, ServerName: h.TLS.ServerName,
 		}
-		for key, file := range map[string]string{"ca_file": h.TLS.CAFile, "cert_file": h.TLS.CertFile, "key_file": h.TLS.KeyFile} {
-			if file == "" {
+		for _, f := range []struct{ key, file string }{{"ca_file", h.TLS.CAFile}, {"cert_file", h.TLS.CertFile}, {"key_file", h.TLS.KeyFile}} {
+			if f.file == "" {
 				continue
 			}
-			if _, err := os.Stat(file); err != nil {
-				m.d.errorAt(hp+".tls."+key, "cannot read %s: %v", file, errors.Unwrap(err))
+			if _, err := os.Stat(f.file); err != nil {
+				m.d.errorAt(hp+".tls."+f.key, "cannot read %s: %v", f.file, errors.Unwrap(err))
 			}
 		}
 		if strings.HasPrefix(h.URL, "http://") {
@@ -389,13 +461,31 @@ func (m *mapper) http(sy *stepYAML, path string, extracted map[string]bool) *can
 	}
 	// The kind's own Validate has the last word on rules it owns.
 	if err := s.Validate(); err != nil {
-		m.d.errorAt(path, "%v", err)
+		m.specError(path, err)
 		return nil
 	}
-	for _, x := range s.Extract {
-		extracted[x.Name] = true
-	}
 	return s
+}
+
+// fieldPrefix matches the field path a domain Validate error starts with,
+// such as http.max_redirects or assert[0].status.
+var fieldPrefix = regexp.MustCompile(`^[A-Za-z0-9_.\-]+(\[[0-9]+\][A-Za-z0-9_.\-]*)*$`)
+
+// specError reports an error from a domain type's Validate. Those errors
+// start with the field they are about ("http.method: ..."); joined to path,
+// it names that field and its line. A field that already has an error is
+// not reported twice (an unparsable url is not also a missing one).
+func (m *mapper) specError(path string, err error) {
+	msg := err.Error()
+	if field, rest, ok := strings.Cut(msg, ": "); ok && fieldPrefix.MatchString(field) {
+		path, msg = path+"."+field, rest
+	}
+	for _, e := range m.d.errs {
+		if e.Path == path {
+			return
+		}
+	}
+	m.d.errorAt(path, "%s", msg)
 }
 
 func checkURL(raw string) error {
@@ -432,6 +522,9 @@ func (m *mapper) assertion(ay assertYAML, path string) (canary.Assertion, bool) 
 	keys := ay.primaryKeys()
 	mods := ay.modifierKeys()
 	switch {
+	case len(keys) == 0 && len(mods) > 0:
+		m.d.errorAt(path, "%s checks a header or a json value: add header: NAME or json: PATH to this item", quoteList(mods))
+		return canary.Assertion{}, false
 	case len(keys) == 0:
 		m.d.errorAt(path, "an assertion needs one of status, header, body_contains, body_regex, json, latency_under, cert_valid_days")
 		return canary.Assertion{}, false
@@ -483,7 +576,7 @@ func (m *mapper) assertion(ay assertYAML, path string) (canary.Assertion, bool) 
 		}
 	}
 	if err := a.Validate(); err != nil {
-		m.d.errorAt(path, "%v", err)
+		m.specError(path, err)
 		return a, false
 	}
 	return a, true
@@ -523,7 +616,12 @@ func (m *mapper) extraction(name string, xy extractYAML, path string) (canary.Ex
 		x.Header = *xy.Header
 	}
 	if err := x.Validate(); err != nil {
-		m.d.errorAt(path, "%v", err)
+		// Most extraction errors start with the name, which is already the
+		// last element of path.
+		if msg := err.Error(); strings.HasPrefix(msg, name+".") || strings.HasPrefix(msg, name+": ") {
+			path = strings.TrimSuffix(path, "."+name)
+		}
+		m.specError(path, err)
 		return x, false
 	}
 	return x, true

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -138,7 +139,9 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	}
 	switch v.Kind() {
 	case reflect.Pointer:
-		if n.Tag == "!!null" {
+		// A null means "not given", except for types that read every
+		// scalar themselves, such as equals: null.
+		if n.Tag == "!!null" && !v.Type().Implements(nodeDecoderType) {
 			return
 		}
 		elem := reflect.New(v.Type().Elem())
@@ -162,14 +165,15 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 			return
 		}
 		m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
-		seen := map[string]bool{}
+		seen := map[string]int{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, val := n.Content[i], n.Content[i+1]
-			if seen[k.Value] {
-				d.errorf(k, join(path, k.Value), "duplicate key %q", k.Value)
+			if first, dup := seen[k.Value]; dup {
+				d.duplicate(k, join(path, k.Value), first)
 				continue
 			}
-			seen[k.Value] = true
+			seen[k.Value] = k.Line
+			d.lines[join(path, k.Value)] = k.Line
 			elem := reflect.New(v.Type().Elem()).Elem()
 			d.decode(val, elem, join(path, k.Value))
 			m.SetMapIndex(reflect.ValueOf(k.Value).Convert(v.Type().Key()), elem)
@@ -197,6 +201,10 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 			return
 		}
 		i, err := strconv.ParseInt(n.Value, 0, 64)
+		if err == nil && n.Tag == "!!str" {
+			d.errorf(n, path, "want an integer, got the string %q; remove the quotes", n.Value)
+			return
+		}
 		if err != nil || n.Tag != "!!int" {
 			d.errorf(n, path, "want an integer, got %q", n.Value)
 			return
@@ -241,10 +249,6 @@ func describe(n *yaml.Node) string {
 }
 
 func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
-	if n.Kind != yaml.MappingNode {
-		d.errorf(n, path, "want a mapping, got %s", describe(n))
-		return
-	}
 	fields := map[string]int{}
 	var names []string
 	t := v.Type()
@@ -256,7 +260,15 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		fields[tag] = i
 		names = append(names, tag)
 	}
-	seen := map[string]bool{}
+	if n.Kind != yaml.MappingNode {
+		if path == "" {
+			d.errorf(n, path, "the file must be a mapping with the keys %s; got %s", strings.Join(sorted(names), ", "), describe(n))
+			return
+		}
+		d.errorf(n, path, "want a mapping, got %s", describe(n))
+		return
+	}
+	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		idx, ok := fields[k.Value]
@@ -264,14 +276,26 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 			d.errorf(k, join(path, k.Value), "unknown key%s; valid keys here: %s", suggest(k.Value, names), strings.Join(sorted(names), ", "))
 			continue
 		}
-		if seen[k.Value] {
-			d.errorf(k, join(path, k.Value), "duplicate key %q", k.Value)
+		if first, dup := seen[k.Value]; dup {
+			d.duplicate(k, join(path, k.Value), first)
 			continue
 		}
-		seen[k.Value] = true
+		seen[k.Value] = k.Line
 		d.lines[join(path, k.Value)] = k.Line
 		d.decode(val, v.Field(idx), join(path, k.Value))
 	}
+}
+
+func (d *decoder) duplicate(k *yaml.Node, path string, firstLine int) {
+	d.errorf(k, path, "duplicate key %q: it is already given on line %d; keep one", k.Value, firstLine)
+}
+
+// sortErrors puts the errors in file order. Checks run per type, not per
+// line, so without this an agent error would come before a demo error
+// written above it. The sort is stable: errors on one line keep the order
+// they were found in.
+func (d *decoder) sortErrors() {
+	sort.SliceStable(d.errs, func(i, j int) bool { return d.errs[i].Line < d.errs[j].Line })
 }
 
 func sorted(s []string) []string {
@@ -321,9 +345,9 @@ type Duration time.Duration
 func ParseDuration(s string) (time.Duration, error) {
 	orig := s
 	var total time.Duration
-	if i := strings.Index(s, "d"); i > 0 {
+	if i := strings.Index(s, "d"); i > 0 && dayCount.MatchString(s[:i]) {
 		days, err := strconv.ParseFloat(s[:i], 64)
-		if err == nil {
+		if err == nil && days <= maxDays {
 			total = time.Duration(days * float64(24*time.Hour))
 			s = s[i+1:]
 			if s == "" {
@@ -337,6 +361,13 @@ func ParseDuration(s string) (time.Duration, error) {
 	}
 	return total + d, nil
 }
+
+// dayCount is the number before d: digits and an optional fraction, so that
+// words ParseFloat knows ("Inf", "NaN", "1e9") are not days.
+var dayCount = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
+
+// maxDays keeps the days within a time.Duration.
+const maxDays = float64(math.MaxInt64/int64(24*time.Hour)) - 1
 
 func reflectValue(p any) reflect.Value { return reflect.ValueOf(p).Elem() }
 

@@ -116,7 +116,7 @@ func (s *statusYAML) decodeNode(d *decoder, n *yaml.Node, path string) {
 		}
 	}
 	for _, it := range items {
-		if it.Kind != yaml.ScalarNode {
+		if it.Kind != yaml.ScalarNode || it.Tag == "!!null" {
 			d.errorf(it, path, "want a status like 200 or 2xx, got %s", describe(it))
 			continue
 		}
