@@ -171,14 +171,14 @@ func runHTTP(ctx context.Context, spec StepSpec, run *RunState) StepResult {
 	began := time.Now()
 	resp, err := client.Do(req)
 	if err != nil {
-		sr.Hops, sr.Phases = tracer.result()
+		sr.Hops, sr.Phases = tracer.result(run.Redactor)
 		return fail(classifyHTTPError(err), cleanURLError(err))
 	}
 	defer resp.Body.Close()
 	body, readErr := io.ReadAll(io.LimitReader(resp.Body, s.MaxBodyBytes+1))
 	done := time.Now()
 	tracer.finish(done)
-	sr.Hops, sr.Phases = tracer.result()
+	sr.Hops, sr.Phases = tracer.result(run.Redactor)
 	sr.Status = resp.StatusCode
 	sr.Duration = done.Sub(began)
 	if readErr != nil {
@@ -406,7 +406,7 @@ func (t *hopTracer) finish(end time.Time) {
 	}
 }
 
-func (t *hopTracer) result() ([]Hop, Phases) {
+func (t *hopTracer) result(red *Redactor) ([]Hop, Phases) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var total Phases
@@ -421,7 +421,7 @@ func (t *hopTracer) result() ([]Hop, Phases) {
 		if !h.firstByte.IsZero() {
 			p.Transfer = span(h.firstByte, h.end)
 		}
-		hops = append(hops, Hop{URL: redactURL(h.url), Status: h.status, Phases: p})
+		hops = append(hops, Hop{URL: red.Redact(redactURL(h.url)), Status: h.status, Phases: p})
 		total = total.Add(p)
 	}
 	return hops, total
