@@ -104,18 +104,51 @@ func Parse(name string, data []byte, opts Options) (*Config, error) {
 	}
 	var f fileYAML
 	d.decode(&root, reflectValue(&f), "")
-	if len(d.errs) > 0 {
-		d.sortErrors()
-		return nil, d.errs
-	}
+	// Validation runs even after type errors, so one run reports every
+	// problem; what it says about a field that failed to decode (or about
+	// the parts around it) is dropped, since the decode error says it better.
+	decodeErrs := append(Errors(nil), d.errs...)
+	d.errs = nil
 	c := &Config{File: name}
 	m := mapper{d: d, opts: opts}
 	m.build(&f, c)
+	seen := append(Errors(nil), decodeErrs...)
+	for _, p := range d.misspelt {
+		seen = append(seen, Error{Path: p})
+	}
+	d.errs = append(decodeErrs, withoutRelated(d.errs, seen)...)
 	if len(d.errs) > 0 {
 		d.sortErrors()
 		return nil, d.errs
 	}
 	return c, nil
+}
+
+// withoutRelated drops the errors about a path that is, contains or lies
+// within a path that already has an error in seen.
+func withoutRelated(errs, seen Errors) Errors {
+	var out Errors
+	for _, e := range errs {
+		related := false
+		for _, s := range seen {
+			if pathWithin(e.Path, s.Path) || pathWithin(s.Path, e.Path) {
+				related = true
+				break
+			}
+		}
+		if !related {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// pathWithin reports whether path p is q or lies inside it.
+func pathWithin(p, q string) bool {
+	if q == "" || p == q {
+		return true
+	}
+	return strings.HasPrefix(p, q) && (p[len(q)] == '.' || p[len(q)] == '[')
 }
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)

@@ -124,6 +124,7 @@ var invalidCases = []struct {
 	{"A list given to equals is rejected", "equals-list"},
 	{"A step with an error still counts what it extracts", "step-two-errors-extract"},
 	{"Several problems in one file are all reported in file order", "several-errors"},
+	{"Type errors and validation errors are reported in one run", "type-and-rule-errors"},
 }
 
 func TestInvalidConfigs(t *testing.T) {

@@ -55,6 +55,9 @@ type decoder struct {
 	file  string
 	errs  Errors
 	lines map[string]int
+	// misspelt holds the paths of keys that an unknown key probably meant,
+	// so validation does not also report them missing.
+	misspelt []string
 }
 
 func newDecoder(file string) *decoder {
@@ -145,8 +148,14 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 			return
 		}
 		elem := reflect.New(v.Type().Elem())
+		before := len(d.errs)
 		d.decode(n, elem.Elem(), path)
-		v.Set(elem)
+		if len(d.errs) == before || elem.Elem().Kind() == reflect.Struct {
+			// A value that failed to decode stays unset, so validation
+			// sees "not given" rather than a zero it would complain about.
+			// A struct is kept: its other fields still deserve checking.
+			v.Set(elem)
+		}
 	case reflect.Struct:
 		d.decodeStruct(n, v, path)
 	case reflect.Slice:
@@ -273,7 +282,11 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		k, val := n.Content[i], n.Content[i+1]
 		idx, ok := fields[k.Value]
 		if !ok {
-			d.errorf(k, join(path, k.Value), "unknown key%s; valid keys here: %s", suggest(k.Value, names), strings.Join(sorted(names), ", "))
+			hint := suggest(k.Value, names)
+			if hint != "" {
+				d.misspelt = append(d.misspelt, join(path, closest(k.Value, names)))
+			}
+			d.errorf(k, join(path, k.Value), "unknown key%s; valid keys here: %s", hint, strings.Join(sorted(names), ", "))
 			continue
 		}
 		if first, dup := seen[k.Value]; dup {
@@ -306,16 +319,22 @@ func sorted(s []string) []string {
 
 // suggest offers the closest valid key for a likely typo.
 func suggest(got string, names []string) string {
+	best := closest(got, names)
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+// closest returns the valid key within two edits of got, if any.
+func closest(got string, names []string) string {
 	best, bestDist := "", 3
 	for _, n := range names {
 		if dist := editDistance(got, n); dist < bestDist {
 			best, bestDist = n, dist
 		}
 	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
+	return best
 }
 
 func editDistance(a, b string) int {
