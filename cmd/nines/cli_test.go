@@ -242,3 +242,13 @@ func TestRunStopsCleanlyAndLeaksNothing(t *testing.T) {
 	}
 	_ = stdout
 }
+
+func TestProbeTheQuickstart(t *testing.T) {
+	code, out, errOut := run(t, context.Background(), "probe", "-c", "../../examples/quickstart.yaml")
+	if code != 0 {
+		t.Fatalf("the quickstart's canaries should pass against its demo target: exit %d\n%s%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "2 canaries, 2 passed, 0 failed") {
+		t.Errorf("unexpected summary:\n%s", out)
+	}
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/nines-dev/nines/canary"
 	"github.com/nines-dev/nines/config"
+	"github.com/nines-dev/nines/internal/demotarget"
 )
 
 func init() {
@@ -88,6 +89,13 @@ func runProbe(ctx context.Context, e *env, args []string) error {
 		if len(canaries) == 0 {
 			return usageError("--canary %q: no such canary; the config has %s", *only, strings.Join(names, ", "))
 		}
+	}
+	if cfg.DemoListen != "" {
+		demo, err := demotarget.Start(cfg.DemoListen)
+		if err != nil {
+			return fmt.Errorf("demo target: %w (is nines run already serving it? then probe that one: it is the same)", err)
+		}
+		defer demo.Close()
 	}
 	runner, err := canary.NewRunner(canary.RunnerConfig{LookupEnv: e.lookupEnv})
 	if err != nil {
