@@ -21,6 +21,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/nines-dev/nines/canary"
+	"github.com/nines-dev/nines/slo"
 )
 
 // Config is a loaded, validated nines configuration.
@@ -31,6 +32,11 @@ type Config struct {
 	Canaries []*canary.Canary
 	// DemoListen, when set, is where nines serves its built-in demo target.
 	DemoListen string
+	// SLOs and Compositions come from slos: and the OpenSLO files openslo:
+	// names; SLOWarnings is what is legal there but probably not meant.
+	SLOs         []slo.SLO
+	Compositions []slo.Composition
+	SLOWarnings  []Error
 }
 
 // Agent holds the agent-wide settings.
@@ -230,6 +236,7 @@ func (m *mapper) build(f *fileYAML, c *Config) {
 			c.Canaries = append(c.Canaries, cn)
 		}
 	}
+	m.slos(f, c)
 }
 
 // loopbackAddr reports whether addr is a host:port on a loopback interface.

@@ -17,6 +17,8 @@ type fileYAML struct {
 	Agent    *agentYAML   `yaml:"agent"`
 	Canaries []canaryYAML `yaml:"canaries"`
 	Demo     *demoYAML    `yaml:"demo"`
+	SLOs     []sloYAML    `yaml:"slos"`
+	OpenSLO  []string     `yaml:"openslo"`
 }
 
 // demoYAML starts the built-in demo target, for examples that need no

@@ -133,3 +133,84 @@ func ComposeDecisions(c Composition, decisions []Decision) (ComposedStatus, erro
 	}
 	return out, nil
 }
+
+// ComposeAll composes every composition in the order given, except that a
+// composition whose parts include another is composed after it, so
+// compositions nest: the redundant pair of regions, in series with the
+// database. A part is an SLO (its objective, and good / total over its
+// budget window) or an earlier composition (its goal and its observed
+// availability).
+func ComposeAll(comps []Composition, decisions []Decision) ([]ComposedStatus, error) {
+	parts := map[string]PartStatus{}
+	for _, d := range decisions {
+		ps := PartStatus{SLO: d.SLO, Objective: d.Objective}
+		if !d.Budget.NoData {
+			a := d.Budget.Good / d.Budget.Total
+			ps.Observed = &a
+		}
+		parts[d.SLO] = ps
+	}
+	out := make([]ComposedStatus, len(comps))
+	done := make([]bool, len(comps))
+	for left := len(comps); left > 0; {
+		progress := false
+		for i, c := range comps {
+			if done[i] {
+				continue
+			}
+			ready := true
+			for _, p := range c.Parts {
+				if _, ok := parts[p]; !ok {
+					ready = false
+				}
+			}
+			if !ready {
+				continue
+			}
+			cs, err := composeParts(c, parts)
+			if err != nil {
+				return nil, err
+			}
+			out[i], done[i] = cs, true
+			parts[c.Name] = PartStatus{SLO: c.Name, Objective: cs.Objective, Observed: cs.Observed}
+			left--
+			progress = true
+		}
+		if !progress {
+			for i, c := range comps {
+				if !done[i] {
+					return nil, fmt.Errorf("composition %s: its parts %v are neither SLOs nor compositions without a cycle", c.Name, c.Parts)
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+func composeParts(c Composition, parts map[string]PartStatus) (ComposedStatus, error) {
+	if err := c.Validate(); err != nil {
+		return ComposedStatus{}, fmt.Errorf("composition %s: %w", c.Name, err)
+	}
+	out := ComposedStatus{Name: c.Name, Mode: c.Mode}
+	var objectives, observed []float64
+	for _, name := range c.Parts {
+		ps := parts[name]
+		out.Parts = append(out.Parts, ps)
+		objectives = append(objectives, ps.Objective)
+		if ps.Observed != nil {
+			observed = append(observed, *ps.Observed)
+		}
+	}
+	var err error
+	if out.Objective, err = Compose(c.Mode, objectives...); err != nil {
+		return ComposedStatus{}, err
+	}
+	if len(observed) == len(c.Parts) {
+		a, err := Compose(c.Mode, observed...)
+		if err != nil {
+			return ComposedStatus{}, err
+		}
+		out.Observed = &a
+	}
+	return out, nil
+}

@@ -1,0 +1,625 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/nines-dev/nines/slo"
+)
+
+// OpenSLO v1 import. The files that openslo: names hold one or more YAML
+// documents. Documents of kind SLO become SLOs; their indicator is inline or
+// an SLI document (kind: SLI) from any of the files. Other OpenSLO kinds
+// (Service, AlertPolicy, ...) are skipped: nines alerts by its own policy.
+//
+// An SLI is a ratioMetric (good/total or bad/total) or a thresholdMetric.
+// A metric source of type CloudWatch names any CloudWatch statistic; one of
+// type Nines names a canary's own metrics:
+//
+//	metricSource: {type: Nines, spec: {canary: checkout, metric: Successes, regions: [eu-west-1]}}
+//
+// Successes over Attempts is a canary's availability; a thresholdMetric on
+// its Latency with op lte and a value in milliseconds is its latency SLI.
+
+const openSLOVersion = "openslo/v1"
+
+type openSLODoc struct {
+	APIVersion string          `yaml:"apiVersion"`
+	Kind       string          `yaml:"kind"`
+	Metadata   openSLOMetadata `yaml:"metadata"`
+	Spec       yaml.Node       `yaml:"spec"`
+}
+
+type openSLOMetadata struct {
+	Name        string            `yaml:"name"`
+	DisplayName string            `yaml:"displayName"`
+	Labels      yaml.Node         `yaml:"labels"`
+	Annotations map[string]string `yaml:"annotations"`
+}
+
+type openSLOSpec struct {
+	Description     string              `yaml:"description"`
+	Service         string              `yaml:"service"`
+	Indicator       *openSLOInlineSLI   `yaml:"indicator"`
+	IndicatorRef    string              `yaml:"indicatorRef"`
+	TimeWindow      []openSLOTimeWindow `yaml:"timeWindow"`
+	BudgetingMethod string              `yaml:"budgetingMethod"`
+	Objectives      []openSLOObjective  `yaml:"objectives"`
+	AlertPolicies   yaml.Node           `yaml:"alertPolicies"`
+}
+
+type openSLOInlineSLI struct {
+	Metadata openSLOMetadata `yaml:"metadata"`
+	Spec     openSLOSLISpec  `yaml:"spec"`
+}
+
+type openSLOSLISpec struct {
+	Description     string              `yaml:"description"`
+	ThresholdMetric *openSLOMetric      `yaml:"thresholdMetric"`
+	RatioMetric     *openSLORatioMetric `yaml:"ratioMetric"`
+}
+
+type openSLORatioMetric struct {
+	Counter bool           `yaml:"counter"`
+	Good    *openSLOMetric `yaml:"good"`
+	Bad     *openSLOMetric `yaml:"bad"`
+	Total   *openSLOMetric `yaml:"total"`
+	RawType string         `yaml:"rawType"`
+	Raw     *openSLOMetric `yaml:"raw"`
+}
+
+type openSLOMetric struct {
+	MetricSource openSLOMetricSource `yaml:"metricSource"`
+}
+
+type openSLOMetricSource struct {
+	MetricSourceRef string            `yaml:"metricSourceRef"`
+	Type            string            `yaml:"type"`
+	Spec            openSLOSourceSpec `yaml:"spec"`
+}
+
+// openSLOSourceSpec holds the keys of both source types nines reads: a
+// CloudWatch statistic (namespace, metricName, stat, dimensions) and a
+// canary metric (canary, metric, regions).
+type openSLOSourceSpec struct {
+	Region     string             `yaml:"region"`
+	Namespace  string             `yaml:"namespace"`
+	MetricName string             `yaml:"metricName"`
+	Stat       string             `yaml:"stat"`
+	Dimensions []openSLODimension `yaml:"dimensions"`
+
+	Canary  string   `yaml:"canary"`
+	Metric  string   `yaml:"metric"`
+	Regions []string `yaml:"regions"`
+}
+
+type openSLODimension struct {
+	Name  string `yaml:"name"`
+	Value string `yaml:"value"`
+}
+
+type openSLOTimeWindow struct {
+	Duration  string           `yaml:"duration"`
+	IsRolling *bool            `yaml:"isRolling"`
+	Calendar  *openSLOCalendar `yaml:"calendar"`
+}
+
+type openSLOCalendar struct {
+	StartTime string `yaml:"startTime"`
+	TimeZone  string `yaml:"timeZone"`
+}
+
+type openSLOObjective struct {
+	DisplayName     string    `yaml:"displayName"`
+	Op              string    `yaml:"op"`
+	Value           *float64  `yaml:"value"`
+	Target          *float64  `yaml:"target"`
+	TargetPercent   *float64  `yaml:"targetPercent"`
+	TimeSliceTarget *float64  `yaml:"timeSliceTarget"`
+	TimeSliceWindow *Duration `yaml:"timeSliceWindow"`
+	Indicator       yaml.Node `yaml:"indicator"`
+	IndicatorRef    string    `yaml:"indicatorRef"`
+}
+
+// openSLOKinds are the kinds OpenSLO v1 defines; nines reads SLO and SLI.
+var openSLOKinds = map[string]bool{
+	"SLO": true, "SLI": true, "Service": true, "DataSource": true, "AlertPolicy": true,
+	"AlertCondition": true, "AlertNotificationTarget": true,
+}
+
+// openSLODocument is a decoded document and the decoder that knows its
+// lines.
+type openSLODocument struct {
+	d    *decoder
+	doc  openSLODoc
+	slo  *openSLOSpec
+	sli  *openSLOSLISpec
+	path string // "" for a document's root
+}
+
+// openSLOFiles reads the files one openslo: entry names and maps their SLOs.
+func (m *mapper) openSLOFiles(pattern, path string) []sloEntry {
+	files, err := resolveGlob(m.d.file, pattern)
+	if err != nil {
+		m.d.errorAt(path, "%v", err)
+		return nil
+	}
+	if len(files) == 0 {
+		m.d.errorAt(path, "%q matches no file (paths are relative to this config file)", pattern)
+		return nil
+	}
+	var docs, all []*openSLODocument
+	for _, f := range files {
+		read := m.readOpenSLO(f)
+		all = append(all, read...)
+		for _, doc := range read {
+			if len(doc.d.errs) == 0 && (doc.slo != nil || doc.sli != nil) {
+				docs = append(docs, doc)
+			}
+		}
+	}
+	// Every document's decoder collects its own errors; they join the
+	// config's list at the end, once each (an SLI that several SLOs share
+	// is checked for each of them).
+	defer func() {
+		seen := map[Error]bool{}
+		for _, doc := range all {
+			for _, e := range doc.d.errs {
+				if !seen[e] {
+					seen[e] = true
+					m.d.errs = append(m.d.errs, e)
+				}
+			}
+		}
+	}()
+	slis := map[string]*openSLODocument{}
+	for _, doc := range docs {
+		if doc.sli == nil {
+			continue
+		}
+		if first, dup := slis[doc.doc.Metadata.Name]; dup {
+			doc.d.errorAt("metadata.name", "SLI %q is already defined in %s:%d", doc.doc.Metadata.Name, first.d.file, first.d.lineOf("metadata.name"))
+			continue
+		}
+		slis[doc.doc.Metadata.Name] = doc
+	}
+	var out []sloEntry
+	for _, doc := range docs {
+		if doc.slo != nil {
+			out = append(out, m.openSLOSLO(doc, slis)...)
+		}
+	}
+	return out
+}
+
+// readOpenSLO decodes every document in a file. Errors are reported into
+// the config's error list under the OpenSLO file's own name and lines.
+func (m *mapper) readOpenSLO(file string) []*openSLODocument {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		m.d.errs = append(m.d.errs, Error{File: file, Msg: fmt.Sprintf("cannot read the OpenSLO file: %v", errors.Unwrap(err))})
+		return nil
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var out []*openSLODocument
+	for {
+		var root yaml.Node
+		if err := dec.Decode(&root); err != nil {
+			if !errors.Is(err, io.EOF) {
+				m.d.errs = append(m.d.errs, yamlSyntaxError(file, data, err))
+			}
+			break
+		}
+		d := newDecoder(file)
+		doc := &openSLODocument{d: d}
+		d.decode(&root, reflectValue(&doc.doc), "")
+		if len(d.errs) == 0 {
+			m.openSLOHeader(doc)
+		}
+		out = append(out, doc)
+	}
+	return out
+}
+
+var openSLOName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
+
+// openSLOHeader checks apiVersion, kind and name, and decodes the spec of
+// an SLO or SLI.
+func (m *mapper) openSLOHeader(doc *openSLODocument) {
+	d, h := doc.d, &doc.doc
+	if h.APIVersion != openSLOVersion {
+		d.errorAt("apiVersion", "%q: nines reads %s documents", h.APIVersion, openSLOVersion)
+		return
+	}
+	switch {
+	case h.Kind == "":
+		d.errorAt("kind", "is required")
+		return
+	case !openSLOKinds[h.Kind]:
+		d.errorAt("kind", "%q is not an OpenSLO v1 kind", h.Kind)
+		return
+	case h.Kind != "SLO" && h.Kind != "SLI":
+		return // valid OpenSLO that nines has no use for
+	}
+	switch {
+	case h.Metadata.Name == "":
+		d.errorAt("metadata.name", "is required")
+		return
+	case !openSLOName.MatchString(h.Metadata.Name):
+		d.errorAt("metadata.name", "%q is not a valid OpenSLO name: lower-case letters, digits and -, at most 63", h.Metadata.Name)
+		return
+	}
+	if h.Spec.Kind == 0 {
+		d.errorAt("spec", "is required")
+		return
+	}
+	if h.Kind == "SLO" {
+		doc.slo = &openSLOSpec{}
+		d.decode(&h.Spec, reflectValue(doc.slo), "spec")
+	} else {
+		doc.sli = &openSLOSLISpec{}
+		d.decode(&h.Spec, reflectValue(doc.sli), "spec")
+	}
+}
+
+// openSLOSLO maps one SLO document: one nines SLO per objective, named
+// after the document (and, when it has several, the objective's index).
+func (m *mapper) openSLOSLO(doc *openSLODocument, slis map[string]*openSLODocument) []sloEntry {
+	d, spec := doc.d, doc.slo
+
+	// The indicator: inline, or a reference to an SLI document.
+	var sliSpec *openSLOSLISpec
+	sliDecoder, sliPath := d, "spec.indicator.spec"
+	switch {
+	case spec.Indicator != nil && spec.IndicatorRef != "":
+		d.errorAt("spec.indicatorRef", "give indicator or indicatorRef, not both")
+		return nil
+	case spec.Indicator != nil:
+		sliSpec = &spec.Indicator.Spec
+	case spec.IndicatorRef != "":
+		ref, ok := slis[spec.IndicatorRef]
+		if !ok {
+			d.errorAt("spec.indicatorRef", "no SLI named %q in the files openslo: names", spec.IndicatorRef)
+			return nil
+		}
+		sliSpec, sliDecoder, sliPath = ref.sli, ref.d, "spec"
+	default:
+		d.errorAt("spec", "an SLO needs indicator or indicatorRef")
+		return nil
+	}
+
+	window, ok := openSLOWindow(d, spec.TimeWindow)
+	if !ok {
+		return nil
+	}
+	method := slo.Occurrences
+	switch spec.BudgetingMethod {
+	case "Occurrences":
+	case "Timeslices":
+		method = slo.Timeslices
+	case "":
+		d.errorAt("spec.budgetingMethod", "is required: Occurrences or Timeslices")
+		return nil
+	case "RatioTimeslices":
+		d.errorAt("spec.budgetingMethod", "RatioTimeslices is not supported; use Occurrences or Timeslices")
+		return nil
+	default:
+		d.errorAt("spec.budgetingMethod", "%q: use Occurrences or Timeslices", spec.BudgetingMethod)
+		return nil
+	}
+	if len(spec.Objectives) == 0 {
+		d.errorAt("spec.objectives", "an SLO needs at least one objective")
+		return nil
+	}
+
+	var out []sloEntry
+	for i, o := range spec.Objectives {
+		op := fmt.Sprintf("spec.objectives[%d]", i)
+		if o.IndicatorRef != "" || o.Indicator.Kind != 0 {
+			d.errorAt(op, "nines reads the indicator of the SLO, not of each objective")
+			continue
+		}
+		s := slo.SLO{Name: doc.doc.Metadata.Name, Window: window, Budgeting: slo.Budgeting{Method: method}}
+		if len(spec.Objectives) > 1 {
+			s.Name += "-" + strconv.Itoa(i+1)
+		}
+		switch {
+		case o.Target != nil && o.TargetPercent != nil:
+			d.errorAt(op, "give target or targetPercent, not both")
+			continue
+		case o.Target != nil:
+			s.Objective = *o.Target
+		case o.TargetPercent != nil:
+			s.Objective = *o.TargetPercent / 100
+		default:
+			d.errorAt(op, "an objective needs target (a ratio such as 0.999) or targetPercent (99.9)")
+			continue
+		}
+		if err := slo.ValidateObjective(s.Objective); err != nil {
+			field := ".target"
+			if o.TargetPercent != nil {
+				field = ".targetPercent"
+				err = fmt.Errorf("must be a percentage between 0 and 100 such as 99.9, got %g", *o.TargetPercent)
+			}
+			d.errorAt(op+field, "%v", err)
+			continue
+		}
+		if method == slo.Timeslices {
+			if o.TimeSliceTarget == nil || o.TimeSliceWindow == nil {
+				d.errorAt(op, "Timeslices budgeting needs timeSliceTarget and timeSliceWindow")
+				continue
+			}
+			s.Budgeting.SliceThreshold = *o.TimeSliceTarget
+			s.Budgeting.Slice = time.Duration(*o.TimeSliceWindow)
+		} else if o.TimeSliceTarget != nil || o.TimeSliceWindow != nil {
+			d.errorAt(op, "timeSliceTarget and timeSliceWindow apply only to Timeslices budgeting")
+			continue
+		}
+		sli, ok := openSLOIndicator(sliDecoder, sliPath, sliSpec, d, op, o)
+		if !ok {
+			continue
+		}
+		s.SLI = sli
+		if err := s.Validate(); err != nil {
+			d.errorAt(op, "%v", err)
+			continue
+		}
+		canaryPath := sliPath + ".thresholdMetric.metricSource.spec.canary"
+		if sliSpec.RatioMetric != nil {
+			canaryPath = sliPath + ".ratioMetric.total.metricSource.spec.canary"
+		}
+		out = append(out, sloEntry{d: d, path: op, slo: &s, namePath: "metadata.name", canaryD: sliDecoder, canaryPath: canaryPath})
+	}
+	return out
+}
+
+// openSLOWindow maps the one time window nines supports per SLO.
+func openSLOWindow(d *decoder, tws []openSLOTimeWindow) (slo.Window, bool) {
+	if len(tws) != 1 {
+		d.errorAt("spec.timeWindow", "give exactly one time window, got %d", len(tws))
+		return slo.Window{}, false
+	}
+	tw, path := tws[0], "spec.timeWindow[0]"
+	if tw.IsRolling == nil {
+		d.errorAt(path+".isRolling", "is required: true for a rolling window, false for a calendar one")
+		return slo.Window{}, false
+	}
+	n, unit, err := openSLODuration(tw.Duration)
+	if err != nil {
+		d.errorAt(path+".duration", "%v", err)
+		return slo.Window{}, false
+	}
+	if *tw.IsRolling {
+		if tw.Calendar != nil {
+			d.errorAt(path+".calendar", "a rolling window has no calendar")
+			return slo.Window{}, false
+		}
+		length, ok := map[string]time.Duration{"m": time.Minute, "h": time.Hour, "d": 24 * time.Hour, "w": 7 * 24 * time.Hour}[unit]
+		if !ok {
+			d.errorAt(path+".duration", "%q: a rolling window is in m, h, d or w, such as 28d", tw.Duration)
+			return slo.Window{}, false
+		}
+		w := slo.RollingWindow(time.Duration(n) * length)
+		if err := w.Validate(); err != nil {
+			d.errorAt(path+".duration", "%v", err)
+			return slo.Window{}, false
+		}
+		return w, true
+	}
+	var cal slo.CalendarUnit
+	switch {
+	case n == 1 && unit == "w":
+		cal = slo.Week
+	case n == 1 && unit == "M":
+		cal = slo.Month
+	default:
+		d.errorAt(path+".duration", "%q: nines keeps calendar windows of 1w or 1M", tw.Duration)
+		return slo.Window{}, false
+	}
+	if tw.Calendar == nil {
+		d.errorAt(path+".calendar", "a calendar window needs calendar: {startTime, timeZone}")
+		return slo.Window{}, false
+	}
+	loc, err := time.LoadLocation(tw.Calendar.TimeZone)
+	if err != nil || tw.Calendar.TimeZone == "" {
+		d.errorAt(path+".calendar.timeZone", "%q is not a time zone name such as Europe/Berlin or UTC", tw.Calendar.TimeZone)
+		return slo.Window{}, false
+	}
+	if tw.Calendar.StartTime != "" {
+		start, err := time.ParseInLocation("2006-01-02 15:04:05", tw.Calendar.StartTime, loc)
+		if err != nil {
+			d.errorAt(path+".calendar.startTime", "%q: write it as 2006-01-02 15:04:05", tw.Calendar.StartTime)
+			return slo.Window{}, false
+		}
+		if s, _ := slo.CalendarWindow(cal, loc).Bounds(start); !s.Equal(start) {
+			want := "a Monday at 00:00:00"
+			if cal == slo.Month {
+				want = "the first of a month at 00:00:00"
+			}
+			d.errorAt(path+".calendar.startTime", "%q: nines starts a calendar %s on %s", tw.Calendar.StartTime, cal, want)
+			return slo.Window{}, false
+		}
+	}
+	return slo.CalendarWindow(cal, loc), true
+}
+
+var openSLODurationRe = regexp.MustCompile(`^([1-9][0-9]{0,5})([mhdwMQY])$`)
+
+// openSLODuration splits an OpenSLO duration shorthand such as 28d or 1M.
+func openSLODuration(s string) (int, string, error) {
+	m := openSLODurationRe.FindStringSubmatch(s)
+	if m == nil {
+		return 0, "", fmt.Errorf("%q is not an OpenSLO duration such as 28d, 1w or 1M", s)
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n, m[2], nil
+}
+
+// openSLOIndicator maps an SLI spec for one objective (whose op and value
+// set a latency threshold). Errors about the SLI itself go to its own file.
+func openSLOIndicator(d *decoder, path string, spec *openSLOSLISpec, od *decoder, op string, o openSLOObjective) (slo.SLI, bool) {
+	switch {
+	case spec.RatioMetric != nil && spec.ThresholdMetric != nil:
+		d.errorAt(path, "give ratioMetric or thresholdMetric, not both")
+		return slo.SLI{}, false
+	case spec.RatioMetric != nil:
+		if o.Op != "" || o.Value != nil {
+			od.errorAt(op, "op and value set the threshold of a thresholdMetric; this SLI is a ratioMetric")
+			return slo.SLI{}, false
+		}
+		return openSLORatio(d, path+".ratioMetric", spec.RatioMetric)
+	case spec.ThresholdMetric != nil:
+		return openSLOThreshold(d, path+".thresholdMetric", spec.ThresholdMetric, od, op, o)
+	}
+	d.errorAt(path, "an SLI needs ratioMetric or thresholdMetric")
+	return slo.SLI{}, false
+}
+
+func openSLORatio(d *decoder, path string, r *openSLORatioMetric) (slo.SLI, bool) {
+	switch {
+	case r.RawType != "" || r.Raw != nil:
+		d.errorAt(path+".raw", "a raw ratio is not supported; give good or bad, and total")
+		return slo.SLI{}, false
+	case r.Total == nil:
+		d.errorAt(path+".total", "is required")
+		return slo.SLI{}, false
+	case (r.Good == nil) == (r.Bad == nil):
+		d.errorAt(path, "give exactly one of good and bad")
+		return slo.SLI{}, false
+	}
+	numName, num := "good", r.Good
+	if num == nil {
+		numName, num = "bad", r.Bad
+	}
+	numSource, ok := openSLOSource(d, path+"."+numName+".metricSource", num)
+	if !ok {
+		return slo.SLI{}, false
+	}
+	totalSource, ok := openSLOSource(d, path+".total.metricSource", r.Total)
+	if !ok {
+		return slo.SLI{}, false
+	}
+	if numSource.canary != nil || totalSource.canary != nil {
+		// A canary's availability: Successes over Attempts of one canary.
+		if numSource.canary == nil || totalSource.canary == nil {
+			d.errorAt(path, "a Nines metric pairs only with another Nines metric of the same canary")
+			return slo.SLI{}, false
+		}
+		n, t := numSource.canary, totalSource.canary
+		switch {
+		case numName != "good" || n.Metric != "Successes" || t.Metric != "Attempts":
+			d.errorAt(path, "a canary's ratio is good: Successes over total: Attempts")
+			return slo.SLI{}, false
+		case n.Canary != t.Canary || strings.Join(n.Regions, ",") != strings.Join(t.Regions, ","):
+			d.errorAt(path, "good and total must name the same canary and regions")
+			return slo.SLI{}, false
+		}
+		return slo.SLI{Kind: slo.SLIAvailability, Canary: n.Canary, Regions: n.Regions}, true
+	}
+	sli := slo.SLI{Kind: slo.SLIRatio, Total: totalSource.metric}
+	if numName == "good" {
+		sli.Good = numSource.metric
+	} else {
+		sli.Bad = numSource.metric
+	}
+	return sli, true
+}
+
+func openSLOThreshold(d *decoder, path string, m *openSLOMetric, od *decoder, op string, o openSLOObjective) (slo.SLI, bool) {
+	src, ok := openSLOSource(d, path+".metricSource", m)
+	if !ok {
+		return slo.SLI{}, false
+	}
+	if src.canary == nil || src.canary.Metric != "Latency" {
+		d.errorAt(path+".metricSource", "nines sets a threshold only on a canary's Latency: type: Nines, spec: {canary: NAME, metric: Latency}")
+		return slo.SLI{}, false
+	}
+	switch {
+	case o.Op == "" || o.Value == nil:
+		od.errorAt(op, "a thresholdMetric objective needs op and value (milliseconds)")
+		return slo.SLI{}, false
+	case o.Op != "lte" && o.Op != "lt":
+		od.errorAt(op+".op", "%q: a latency objective counts runs at or under the value; use lte", o.Op)
+		return slo.SLI{}, false
+	case *o.Value <= 0:
+		od.errorAt(op+".value", "%g: a latency threshold must be positive milliseconds", *o.Value)
+		return slo.SLI{}, false
+	}
+	threshold := time.Duration(*o.Value * float64(time.Millisecond))
+	return slo.SLI{Kind: slo.SLILatency, Canary: src.canary.Canary, Regions: src.canary.Regions, Threshold: threshold}, true
+}
+
+type openSLOMapped struct {
+	metric *slo.Metric
+	canary *openSLOSourceSpec
+}
+
+// openSLOSource maps a metricSource of type CloudWatch or Nines.
+func openSLOSource(d *decoder, path string, m *openSLOMetric) (openSLOMapped, bool) {
+	src := m.MetricSource
+	spec := src.Spec
+	if src.MetricSourceRef != "" {
+		d.errorAt(path+".metricSourceRef", "DataSource references are not supported; give type and spec inline")
+		return openSLOMapped{}, false
+	}
+	switch src.Type {
+	case "CloudWatch":
+		if spec.Canary != "" || spec.Metric != "" || len(spec.Regions) > 0 {
+			d.errorAt(path+".spec", "a CloudWatch source takes namespace, metricName, stat and dimensions; canary, metric and regions belong to type Nines")
+			return openSLOMapped{}, false
+		}
+		metric := &slo.Metric{Namespace: spec.Namespace, Name: spec.MetricName, Statistic: spec.Stat}
+		for i, dim := range spec.Dimensions {
+			if dim.Name == "" {
+				d.errorAt(fmt.Sprintf("%s.spec.dimensions[%d].name", path, i), "is required")
+				return openSLOMapped{}, false
+			}
+			if metric.Dimensions == nil {
+				metric.Dimensions = map[string]string{}
+			}
+			if _, dup := metric.Dimensions[dim.Name]; dup {
+				d.errorAt(fmt.Sprintf("%s.spec.dimensions[%d].name", path, i), "%q is given twice", dim.Name)
+				return openSLOMapped{}, false
+			}
+			metric.Dimensions[dim.Name] = dim.Value
+		}
+		for _, f := range []struct{ key, v string }{{"namespace", spec.Namespace}, {"metricName", spec.MetricName}, {"stat", spec.Stat}} {
+			if f.v == "" {
+				d.errorAt(path+".spec."+f.key, "is required")
+				return openSLOMapped{}, false
+			}
+		}
+		return openSLOMapped{metric: metric}, true
+	case "Nines":
+		if spec.Namespace != "" || spec.MetricName != "" || spec.Stat != "" || len(spec.Dimensions) > 0 {
+			d.errorAt(path+".spec", "a Nines source takes canary, metric and regions; namespace, metricName, stat and dimensions belong to type CloudWatch")
+			return openSLOMapped{}, false
+		}
+		if spec.Canary == "" {
+			d.errorAt(path+".spec.canary", "is required")
+			return openSLOMapped{}, false
+		}
+		switch spec.Metric {
+		case "Attempts", "Successes", "Latency":
+		default:
+			d.errorAt(path+".spec.metric", "%q: use Attempts, Successes or Latency", spec.Metric)
+			return openSLOMapped{}, false
+		}
+		c := spec
+		return openSLOMapped{canary: &c}, true
+	case "":
+		d.errorAt(path+".type", "is required: CloudWatch or Nines")
+	default:
+		d.errorAt(path+".type", "%q: nines reads metric sources of type CloudWatch or Nines", src.Type)
+	}
+	return openSLOMapped{}, false
+}

@@ -1,0 +1,479 @@
+package config
+
+import (
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/nines-dev/nines/slo"
+)
+
+// This file maps the slos: section onto slo.SLO and slo.Composition. The
+// OpenSLO files that openslo: names are read in openslo.go and land in the
+// same lists, so the checks across SLOs (unique names, canaries that exist,
+// compositions without cycles) run once over both.
+
+// sloYAML is one entry of slos:. It is either an SLO (sli, objective,
+// window, budgeting, policy) or a composition of other SLOs (compose).
+type sloYAML struct {
+	Name        string         `yaml:"name"`
+	Description string         `yaml:"description"`
+	SLI         *sliYAML       `yaml:"sli"`
+	Objective   *objectiveYAML `yaml:"objective"`
+	Window      *windowYAML    `yaml:"window"`
+	Budgeting   *budgetingYAML `yaml:"budgeting"`
+	Policy      *policyYAML    `yaml:"policy"`
+	Compose     *composeYAML   `yaml:"compose"`
+}
+
+// sliYAML is flat so that slo.SLI.Validate's field names ("threshold",
+// "good.namespace") are the YAML paths.
+type sliYAML struct {
+	Kind      string      `yaml:"kind"`
+	Canary    string      `yaml:"canary"`
+	Regions   []string    `yaml:"regions"`
+	Threshold *Duration   `yaml:"threshold"`
+	Good      *metricYAML `yaml:"good"`
+	Bad       *metricYAML `yaml:"bad"`
+	Total     *metricYAML `yaml:"total"`
+}
+
+type metricYAML struct {
+	Namespace  string            `yaml:"namespace"`
+	Metric     string            `yaml:"metric"`
+	Dimensions map[string]string `yaml:"dimensions"`
+	Statistic  string            `yaml:"statistic"`
+}
+
+// objectiveYAML reads 99.95 (percent, as people say nines), "99.95%" or
+// 0.9995 (a ratio).
+type objectiveYAML struct {
+	Ratio float64
+}
+
+func (o *objectiveYAML) decodeNode(d *decoder, n *yaml.Node, path string) {
+	if !d.scalar(n, path, "an objective such as 99.9 or 0.999") {
+		return
+	}
+	v, err := slo.ParseObjective(n.Value)
+	if err != nil {
+		d.errorf(n, path, "%s", strings.TrimPrefix(err.Error(), fmt.Sprintf("objective %q: ", n.Value)))
+		return
+	}
+	o.Ratio = v
+}
+
+// windowYAML is a rolling length (30d), a calendar unit (week, month, in
+// UTC), or a mapping {rolling: 28d} or {calendar: month, time_zone: Europe/Berlin}.
+type windowYAML struct {
+	Rolling  *Duration `yaml:"rolling"`
+	Calendar string    `yaml:"calendar"`
+	TimeZone string    `yaml:"time_zone"`
+}
+
+func (w *windowYAML) decodeNode(d *decoder, n *yaml.Node, path string) {
+	if n.Kind == yaml.MappingNode {
+		d.decodeStruct(n, reflect.ValueOf(w).Elem(), path)
+		return
+	}
+	if !d.scalar(n, path, "a rolling length such as 30d, or week or month") {
+		return
+	}
+	switch n.Value {
+	case "week", "month":
+		w.Calendar = n.Value
+		return
+	}
+	dur, err := ParseDuration(n.Value)
+	if err != nil {
+		d.errorf(n, path, "%q is neither a rolling length such as 30d nor week or month", n.Value)
+		return
+	}
+	r := Duration(dur)
+	w.Rolling = &r
+}
+
+// budgetingYAML is occurrences or timeslices, or a mapping
+// {method: timeslices, slice: 1m, slice_threshold: 95}.
+type budgetingYAML struct {
+	Method         string         `yaml:"method"`
+	Slice          *Duration      `yaml:"slice"`
+	SliceThreshold *objectiveYAML `yaml:"slice_threshold"`
+}
+
+func (b *budgetingYAML) decodeNode(d *decoder, n *yaml.Node, path string) {
+	if n.Kind == yaml.MappingNode {
+		d.decodeStruct(n, reflect.ValueOf(b).Elem(), path)
+		return
+	}
+	if d.scalar(n, path, "occurrences, timeslices or a mapping with method") {
+		b.Method = n.Value
+	}
+}
+
+// policyYAML is the same shape as a backtest policy file: tiers keyed by
+// name change, disable or add to the SRE workbook table.
+type policyYAML struct {
+	MinEvents *float64            `yaml:"min_events"`
+	Tiers     map[string]tierYAML `yaml:"tiers"`
+}
+
+type tierYAML struct {
+	Disabled    bool      `yaml:"disabled"`
+	Severity    string    `yaml:"severity"`
+	LongWindow  *Duration `yaml:"long_window"`
+	ShortWindow *Duration `yaml:"short_window"`
+	BurnRate    *float64  `yaml:"burn_rate"`
+}
+
+type composeYAML struct {
+	Mode string   `yaml:"mode"`
+	Of   []string `yaml:"of"`
+}
+
+// sloEntry is an SLO or a composition on its way into the Config, with the
+// place it came from, so the checks across entries can name it.
+type sloEntry struct {
+	d    *decoder // the file it came from
+	path string   // its path in that file
+	slo  *slo.SLO
+	comp *slo.Composition
+	// namePath and canaryPath are where its name and its SLI's canary are
+	// written, in d and canaryD (an OpenSLO SLI may be in another file).
+	namePath   string
+	canaryD    *decoder
+	canaryPath string
+}
+
+// errorIn reports an error at a path of another file than the config's own
+// (an OpenSLO file), into the config's list.
+func (m *mapper) errorIn(d *decoder, path, format string, args ...any) {
+	m.d.errs = append(m.d.errs, Error{File: d.file, Line: d.lineOf(path), Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (e sloEntry) name() string {
+	if e.comp != nil {
+		return e.comp.Name
+	}
+	return e.slo.Name
+}
+
+// slos maps slos: and the files openslo: names, then checks what spans
+// entries: unique names, canaries that exist, parts that exist, no cycles.
+func (m *mapper) slos(f *fileYAML, c *Config) {
+	var entries []sloEntry
+	for i := range f.SLOs {
+		if e, ok := m.sloEntry(&f.SLOs[i], fmt.Sprintf("slos[%d]", i)); ok {
+			entries = append(entries, e)
+		}
+	}
+	for i, pattern := range f.OpenSLO {
+		entries = append(entries, m.openSLOFiles(pattern, fmt.Sprintf("openslo[%d]", i))...)
+	}
+
+	canaries := map[string]bool{}
+	for _, cy := range f.Canaries {
+		canaries[cy.Name] = true
+	}
+	byName := map[string]sloEntry{}
+	var kept []sloEntry
+	for _, e := range entries {
+		if first, dup := byName[e.name()]; dup {
+			m.errorIn(e.d, e.namePath, "%q is already the name of %s; SLO names must be unique", e.name(), first.where(e.d))
+			continue
+		}
+		byName[e.name()] = e
+		if e.slo != nil && e.slo.SLI.Canary != "" && !canaries[e.slo.SLI.Canary] {
+			m.errorIn(e.canaryD, e.canaryPath, "%q is not the name of a canary in canaries:", e.slo.SLI.Canary)
+			continue
+		}
+		kept = append(kept, e)
+	}
+	for _, e := range kept {
+		if e.comp == nil {
+			continue
+		}
+		for i, part := range e.comp.Parts {
+			if _, ok := byName[part]; !ok {
+				m.errorIn(e.d, fmt.Sprintf("%s.compose.of[%d]", e.path, i), "%q is not the name of an SLO", part)
+			}
+		}
+	}
+	m.compositionCycles(kept, byName)
+	for _, e := range kept {
+		if e.slo != nil {
+			c.SLOs = append(c.SLOs, *e.slo)
+		} else {
+			c.Compositions = append(c.Compositions, *e.comp)
+		}
+	}
+	// Warnings go to the config's own list; they never fail a load.
+	now := time.Now()
+	for _, e := range kept {
+		if e.slo == nil {
+			continue
+		}
+		for _, w := range e.slo.Warnings(now) {
+			c.SLOWarnings = append(c.SLOWarnings, Error{File: e.d.file, Line: e.d.lineOf(e.path + ".objective"), Path: e.path + ".objective",
+				Msg: strings.TrimPrefix(w, "objective "+fmtObjective(e.slo.Objective)+": ")})
+		}
+	}
+}
+
+func fmtObjective(o float64) string { return fmt.Sprint(o) }
+
+// where names an entry for another entry's error: its path, and its file
+// when that is not the same file.
+func (e sloEntry) where(from *decoder) string {
+	if e.d.file == from.file {
+		return e.path
+	}
+	return fmt.Sprintf("%s in %s:%d", e.path, e.d.file, e.d.lineOf(e.namePath))
+}
+
+// compositionCycles reports a composition that reaches itself through its
+// parts, once per cycle, at the composition that closes it.
+func (m *mapper) compositionCycles(entries []sloEntry, byName map[string]sloEntry) {
+	const (
+		unseen = iota
+		active
+		done
+	)
+	state := map[string]int{}
+	var stack []string
+	var visit func(name string)
+	visit = func(name string) {
+		e, ok := byName[name]
+		if !ok || e.comp == nil {
+			return
+		}
+		state[name] = active
+		stack = append(stack, name)
+		for i, part := range e.comp.Parts {
+			switch state[part] {
+			case active:
+				k := 0
+				for stack[k] != part {
+					k++
+				}
+				cycle := append(append([]string(nil), stack[k:]...), part)
+				m.errorIn(e.d, fmt.Sprintf("%s.compose.of[%d]", e.path, i), "%q makes a cycle: %s", part, strings.Join(cycle, " -> "))
+			case unseen:
+				visit(part)
+			}
+		}
+		stack = stack[:len(stack)-1]
+		state[name] = done
+	}
+	for _, e := range entries {
+		if e.comp != nil && state[e.comp.Name] == unseen {
+			visit(e.comp.Name)
+		}
+	}
+}
+
+func (m *mapper) sloEntry(sy *sloYAML, path string) (sloEntry, bool) {
+	errsBefore := len(m.d.errs)
+	e := sloEntry{d: m.d, path: path, namePath: path + ".name", canaryD: m.d, canaryPath: path + ".sli.canary"}
+	switch {
+	case sy.Name == "":
+		m.d.errorAt(path+".name", "is required")
+	case !validDimension(sy.Name):
+		m.d.errorAt(path+".name", "%q is not a valid SLO name: use letters, digits and _ . - / :, starting with a letter or digit", sy.Name)
+	}
+	if sy.Compose != nil {
+		var extra []string
+		for _, k := range []struct {
+			set bool
+			key string
+		}{{sy.SLI != nil, "sli"}, {sy.Objective != nil, "objective"}, {sy.Window != nil, "window"}, {sy.Budgeting != nil, "budgeting"}, {sy.Policy != nil, "policy"}} {
+			if k.set {
+				extra = append(extra, k.key)
+			}
+		}
+		if len(extra) > 0 {
+			m.d.errorAt(path+".compose", "a composition takes its objective from its parts; remove %s", quoteList(extra))
+			return e, false
+		}
+		comp := &slo.Composition{Name: sy.Name, Mode: slo.CompositionMode(sy.Compose.Mode), Parts: sy.Compose.Of}
+		if err := comp.Validate(); err != nil {
+			m.sloError(path+".compose", err, map[string]string{"parts": "of"})
+		}
+		e.comp = comp
+		return e, len(m.d.errs) == errsBefore
+	}
+	if sy.SLI == nil {
+		m.d.errorAt(path, "an SLO needs sli (or compose, to combine other SLOs)")
+		return e, false
+	}
+	if sy.Objective == nil {
+		m.d.errorAt(path+".objective", "is required: the target, such as 99.9 (percent) or 0.999")
+		return e, false
+	}
+	s := &slo.SLO{
+		Name:      sy.Name,
+		SLI:       mapSLI(sy.SLI),
+		Objective: sy.Objective.Ratio,
+		Window:    slo.RollingWindow(slo.TableWindow),
+	}
+	if sy.Window != nil {
+		w, ok := m.window(sy.Window, path+".window")
+		if !ok {
+			return e, false
+		}
+		s.Window = w
+	}
+	if b := sy.Budgeting; b != nil {
+		switch b.Method {
+		case "occurrences", "timeslices":
+		case "":
+			m.d.errorAt(path+".budgeting.method", "is required: occurrences or timeslices")
+			return e, false
+		default:
+			m.d.errorAt(path+".budgeting.method", "%q: use occurrences or timeslices", b.Method)
+			return e, false
+		}
+		s.Budgeting = slo.Budgeting{Method: slo.BudgetMethod(b.Method)}
+		if b.Slice != nil {
+			s.Budgeting.Slice = time.Duration(*b.Slice)
+		}
+		if b.SliceThreshold != nil {
+			s.Budgeting.SliceThreshold = b.SliceThreshold.Ratio
+		}
+	}
+	if sy.Policy != nil {
+		s.Policy = mapPolicy(sy.Policy)
+	}
+	if err := s.Validate(); err != nil {
+		m.sloError(path, err, nil)
+		return e, false
+	}
+	if s.Policy != nil {
+		if _, err := s.Policy.Resolve(s.Window.Span(time.Now())); err != nil {
+			m.sloError(path+".policy", err, nil)
+			return e, false
+		}
+	}
+	for i, r := range s.SLI.Regions {
+		if !validDimension(r) {
+			m.d.errorAt(fmt.Sprintf("%s.sli.regions[%d]", path, i), "%q is not a valid region name: use letters, digits and - (e.g. eu-west-1)", r)
+		}
+	}
+	e.slo = s
+	return e, len(m.d.errs) == errsBefore
+}
+
+func mapSLI(y *sliYAML) slo.SLI {
+	s := slo.SLI{Kind: slo.SLIKind(y.Kind), Canary: y.Canary, Regions: y.Regions}
+	if y.Threshold != nil {
+		s.Threshold = time.Duration(*y.Threshold)
+	}
+	s.Good, s.Bad, s.Total = mapMetric(y.Good), mapMetric(y.Bad), mapMetric(y.Total)
+	return s
+}
+
+func mapMetric(y *metricYAML) *slo.Metric {
+	if y == nil {
+		return nil
+	}
+	return &slo.Metric{Namespace: y.Namespace, Name: y.Metric, Dimensions: y.Dimensions, Statistic: y.Statistic}
+}
+
+// mapPolicy maps the tiers in name order, so a policy reads the same on
+// every load.
+func mapPolicy(y *policyYAML) *slo.Policy {
+	p := slo.DefaultPolicy()
+	if y.MinEvents != nil {
+		p.MinEvents = *y.MinEvents
+	}
+	for _, name := range sortedKeys(y.Tiers) {
+		t := y.Tiers[name]
+		spec := slo.TierSpec{Name: name, Disabled: t.Disabled, Severity: slo.Severity(t.Severity)}
+		if t.LongWindow != nil {
+			spec.LongWindow = time.Duration(*t.LongWindow)
+		}
+		if t.ShortWindow != nil {
+			spec.ShortWindow = time.Duration(*t.ShortWindow)
+		}
+		if t.BurnRate != nil {
+			spec.BurnRate = *t.BurnRate
+		}
+		p.Tiers = append(p.Tiers, spec)
+	}
+	return &p
+}
+
+func (m *mapper) window(w *windowYAML, path string) (slo.Window, bool) {
+	switch {
+	case w.Rolling != nil && w.Calendar != "":
+		m.d.errorAt(path, "give rolling or calendar, not both")
+		return slo.Window{}, false
+	case w.Rolling != nil:
+		if w.TimeZone != "" {
+			m.d.errorAt(path+".time_zone", "only a calendar window has a time zone")
+			return slo.Window{}, false
+		}
+		return slo.RollingWindow(time.Duration(*w.Rolling)), true
+	case w.Calendar == "":
+		m.d.errorAt(path, "give rolling: LENGTH or calendar: week or month")
+		return slo.Window{}, false
+	}
+	loc := time.UTC
+	if w.TimeZone != "" {
+		var err error
+		if loc, err = time.LoadLocation(w.TimeZone); err != nil {
+			m.d.errorAt(path+".time_zone", "%q is not a time zone name such as Europe/Berlin or UTC", w.TimeZone)
+			return slo.Window{}, false
+		}
+	}
+	if w.Calendar != "week" && w.Calendar != "month" {
+		m.d.errorAt(path+".calendar", "%q: use week or month", w.Calendar)
+		return slo.Window{}, false
+	}
+	return slo.CalendarWindow(slo.CalendarUnit(w.Calendar), loc), true
+}
+
+// sloError reports an error from a domain Validate at the field it names.
+// Those errors start with a field path ("sli.threshold: ...", or for a
+// policy "tiers.ticket.burn_rate: ..."); rename maps a domain field name to
+// its YAML key where the two differ.
+func (m *mapper) sloError(path string, err error, rename map[string]string) {
+	msg := err.Error()
+	// "sli.a ratio SLI needs ..." names its section but no field in it.
+	for _, section := range []string{"sli.", "budgeting.", "policy."} {
+		if strings.HasPrefix(msg, section) {
+			path += "." + strings.TrimSuffix(section, ".")
+			msg = strings.TrimPrefix(msg, section)
+			break
+		}
+	}
+	if field, rest, ok := strings.Cut(msg, ": "); ok && fieldPrefix.MatchString(field) {
+		for from, to := range rename {
+			if field == from || strings.HasPrefix(field, from+"[") || strings.HasPrefix(field, from+".") {
+				field = to + strings.TrimPrefix(field, from)
+			}
+		}
+		path, msg = path+"."+field, rest
+	}
+	m.d.errorAt(path, "%s", msg)
+}
+
+// resolveGlob lists the files a pattern in openslo: names, relative to the
+// config file.
+func resolveGlob(configFile, pattern string) ([]string, error) {
+	p := pattern
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(filepath.Dir(configFile), p)
+	}
+	files, err := filepath.Glob(p)
+	if err != nil {
+		return nil, fmt.Errorf("%q is not a valid pattern: %v", pattern, err)
+	}
+	sort.Strings(files)
+	return files, nil
+}
