@@ -1,0 +1,144 @@
+package dashboards
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image/png"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+// chromium finds Debian's Chromium, or skips the test when it is missing,
+// unless NINES_REQUIRE_BROWSER=1 makes that a failure.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("NINES_REQUIRE_BROWSER") == "1" {
+		t.Fatal("Chromium is not installed and NINES_REQUIRE_BROWSER=1: apt-get install chromium")
+	}
+	t.Skip("Chromium is not installed; set NINES_REQUIRE_BROWSER=1 to make this a failure")
+	return ""
+}
+
+// TestPagesRenderInARealBrowser loads the local UI and the HTML review in
+// headless Chromium: no console errors, charts drawn with data, and a
+// 1280x800 screenshot of each that decodes as PNG.
+func TestPagesRenderInARealBrowser(t *testing.T) {
+	path := chromium(t)
+	srv := webFixture(t, "checkout-availability")
+	rv, err := BuildReview(context.Background(), reviewFixture(t, "checkout-availability"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var report bytes.Buffer
+	if err := rv.WriteHTML(&report); err != nil {
+		t.Fatal(err)
+	}
+	reportSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write(report.Bytes())
+	}))
+	defer reportSrv.Close()
+
+	out := os.Getenv("NINES_TEST_ARTIFACTS")
+	if out == "" {
+		out = t.TempDir()
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-quic", true), chromedp.Flag("no-first-run", true), chromedp.Flag("disable-sync", true))
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
+	defer cancelBrowser()
+	if err := chromedp.Do(browserCtx); err != nil { // start the browser before any timeout applies
+		t.Fatal(err)
+	}
+
+	pages := []struct {
+		name     string
+		url      string
+		minLines int
+	}{
+		{"ui-slo-list", srv.URL + "/", 0},
+		{"ui-slo", srv.URL + "/slo/checkout-availability", 1},
+		{"ui-canary", srv.URL + "/canary/checkout-api", 1},
+		{"review", reportSrv.URL, 2},
+	}
+	for _, p := range pages {
+		t.Run(p.name, func(t *testing.T) {
+			tabCtx, cancelTab := chromedp.NewContext(browserCtx)
+			defer cancelTab()
+			ctx, cancel := context.WithTimeout(tabCtx, 30*time.Second)
+			defer cancel()
+			var mu sync.Mutex
+			var problems []string
+			err := chromedp.Listen(ctx, func(ev any) {
+				mu.Lock()
+				defer mu.Unlock()
+				switch e := ev.(type) {
+				case *runtime.EventConsoleAPICalled:
+					if e.Type == runtime.ConsoleAPICalledTypeError || e.Type == runtime.ConsoleAPICalledTypeWarning {
+						problems = append(problems, fmt.Sprintf("console %s", e.Type))
+					}
+				case *runtime.EventExceptionThrown:
+					problems = append(problems, "exception: "+e.ExceptionDetails.Text)
+				case *log.EventEntryAdded:
+					if e.Entry.Level == log.EntryLevelError {
+						problems = append(problems, "log: "+e.Entry.Text)
+					}
+				}
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800), chromedp.Navigate(p.url),
+				chromedp.WaitReady("body")); err != nil {
+				t.Fatal(err)
+			}
+			drawn, err := chromedp.Run(ctx, chromedp.Evaluate[int](
+				`[...document.querySelectorAll("svg polyline")].filter(l => Number(l.dataset.points) > 1).length`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if drawn < p.minLines {
+				t.Errorf("%d charts drew a line with data, want at least %d", drawn, p.minLines)
+			}
+			shot, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+			if err != nil {
+				t.Fatal(err)
+			}
+			img, err := png.Decode(bytes.NewReader(shot))
+			if err != nil {
+				t.Fatalf("the screenshot is not a PNG: %v", err)
+			}
+			if b := img.Bounds(); b.Dx() != 1280 || b.Dy() != 800 {
+				t.Errorf("screenshot is %dx%d, want 1280x800", b.Dx(), b.Dy())
+			}
+			if err := os.WriteFile(filepath.Join(out, p.name+".png"), shot, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(problems) > 0 {
+				t.Errorf("the page reported problems: %v", problems)
+			}
+		})
+	}
+}
