@@ -87,6 +87,7 @@ const (
 	FailRequest      FailureClass = "request" // the request could not be built
 	FailNetwork      FailureClass = "network" // reset or closed mid-exchange
 	FailBrowser      FailureClass = "browser"
+	FailJSError      FailureClass = "js_error" // the page threw or logged a console error
 	FailCanceled     FailureClass = "canceled"
 )
 
@@ -134,6 +135,8 @@ type StepResult struct {
 	Artifacts []string
 	// Timings holds kind-specific timings, such as a browser's DOMContentLoaded.
 	Timings map[string]time.Duration
+	// Counts holds kind-specific counts, such as a browser's failed requests.
+	Counts map[string]int
 }
 
 // Result is one attempt of one canary.

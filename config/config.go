@@ -32,6 +32,8 @@ type Config struct {
 	Canaries []*canary.Canary
 	// DemoListen, when set, is where nines serves its built-in demo target.
 	DemoListen string
+	// Browser configures the agent's one browser, for browser steps.
+	Browser canary.BrowserConfig
 	// SLOs and Compositions come from slos: and the OpenSLO files openslo:
 	// names; SLOWarnings is what is legal there but probably not meant.
 	SLOs         []slo.SLO
@@ -215,6 +217,7 @@ type mapper struct {
 
 func (m *mapper) build(f *fileYAML, c *Config) {
 	m.agent(f.Agent, &c.Agent)
+	m.browser(f.Browser, &c.Browser)
 	if f.Demo != nil {
 		c.DemoListen = f.Demo.Listen
 		if !loopbackAddr(f.Demo.Listen) {
@@ -383,6 +386,9 @@ func (m *mapper) step(sy *stepYAML, path string, extracted map[string]bool) *can
 	if sy.HTTP != nil {
 		present = append(present, "http")
 	}
+	if sy.Browser != nil {
+		present = append(present, "browser")
+	}
 	if len(present) != 1 {
 		if len(present) == 0 {
 			m.d.errorAt(path, "a step needs one of: %s", strings.Join(kinds, ", "))
@@ -395,6 +401,10 @@ func (m *mapper) step(sy *stepYAML, path string, extracted map[string]bool) *can
 	switch present[0] {
 	case "http":
 		spec = m.http(sy, path, extracted)
+	case "browser":
+		if b := m.browserStep(sy, path, extracted); b != nil {
+			spec = b
+		}
 	}
 	if spec == nil {
 		return nil

@@ -17,6 +17,7 @@ type fileYAML struct {
 	Agent    *agentYAML   `yaml:"agent"`
 	Canaries []canaryYAML `yaml:"canaries"`
 	Demo     *demoYAML    `yaml:"demo"`
+	Browser  *browserYAML `yaml:"browser"`
 	SLOs     []sloYAML    `yaml:"slos"`
 	OpenSLO  []string     `yaml:"openslo"`
 }
@@ -48,6 +49,7 @@ type canaryYAML struct {
 type stepYAML struct {
 	Name    string                 `yaml:"name"`
 	HTTP    *httpYAML              `yaml:"http"`
+	Browser *browserStepYAML       `yaml:"browser"`
 	Assert  []assertYAML           `yaml:"assert"`
 	Extract map[string]extractYAML `yaml:"extract"`
 }

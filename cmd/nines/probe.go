@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -36,6 +37,10 @@ type probeStepJSON struct {
 	Phases     phasesJSON `json:"phases"`
 	Error      string     `json:"error,omitempty"`
 	Artifacts  []string   `json:"artifacts,omitempty"`
+	// Timings and Counts are a kind's own, such as a browser step's
+	// dom_content_loaded and failed_requests.
+	Timings map[string]float64 `json:"timings_ms,omitempty"`
+	Counts  map[string]int     `json:"counts,omitempty"`
 }
 
 type phasesJSON struct {
@@ -52,7 +57,15 @@ func toProbeJSON(r canary.Result) probeJSON {
 	out := probeJSON{Canary: r.Canary, OK: r.OK, DurationMs: ms(r.Duration), Failure: string(r.Failure), Error: r.Error,
 		Steps: []probeStepJSON{}}
 	for _, s := range r.Steps {
+		var timings map[string]float64
+		for k, d := range s.Timings {
+			if timings == nil {
+				timings = map[string]float64{}
+			}
+			timings[k] = ms(d)
+		}
 		out.Steps = append(out.Steps, probeStepJSON{
+			Timings: timings, Counts: s.Counts,
 			Name: s.Name, OK: s.OK, DurationMs: ms(s.Duration), Status: s.Status, Error: s.Error, Artifacts: s.Artifacts,
 			Phases: phasesJSON{DNS: ms(s.Phases.DNS), Connect: ms(s.Phases.Connect), TLS: ms(s.Phases.TLS),
 				TTFB: ms(s.Phases.TTFB), Transfer: ms(s.Phases.Transfer)},
@@ -97,7 +110,14 @@ func runProbe(ctx context.Context, e *env, args []string) error {
 		}
 		defer demo.Close()
 	}
-	runner, err := canary.NewRunner(canary.RunnerConfig{LookupEnv: e.lookupEnv})
+	browsers, err := newBrowserPool(cfg, canaries, nil)
+	if err != nil {
+		return err
+	}
+	if browsers != nil {
+		defer browsers.Close()
+	}
+	runner, err := canary.NewRunner(canary.RunnerConfig{LookupEnv: e.lookupEnv, Resources: browserResources(browsers)})
 	if err != nil {
 		return err
 	}
@@ -167,4 +187,31 @@ func printProbeText(w io.Writer, results []canary.Result) {
 			}
 		}
 	}
+}
+
+// newBrowserPool returns the agent's browser when a canary has a browser
+// step, or nil. nines run and nines probe share it; close it when done.
+func newBrowserPool(cfg *config.Config, canaries []*canary.Canary, logger *slog.Logger) (*canary.BrowserPool, error) {
+	for _, c := range canaries {
+		for _, s := range c.Steps {
+			if s.Spec.Kind() == "browser" {
+				bc := cfg.Browser
+				bc.Logger = logger
+				pool, err := canary.NewBrowserPool(bc)
+				if err != nil {
+					return nil, fmt.Errorf("browser: %w", err)
+				}
+				return pool, nil
+			}
+		}
+	}
+	return nil, nil
+}
+
+// browserResources is the Runner's Resources for a pool, which may be nil.
+func browserResources(pool *canary.BrowserPool) map[string]any {
+	if pool == nil {
+		return nil
+	}
+	return map[string]any{canary.BrowserResource: pool}
 }

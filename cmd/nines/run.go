@@ -57,6 +57,8 @@ type agent struct {
 	flusher *metrics.Flusher
 	demo    *demotarget.Server
 	counter *countingObserver
+	// browsers is the shared browser of browser canaries, or nil.
+	browsers *canary.BrowserPool
 }
 
 func newAgent(cfg *config.Config, deps agentDeps) (*agent, error) {
@@ -77,7 +79,12 @@ func newAgent(cfg *config.Config, deps agentDeps) (*agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	runner, err := canary.NewRunner(canary.RunnerConfig{LookupEnv: deps.env.lookupEnv, Logger: slogger, Clock: deps.clock})
+	browsers, err := newBrowserPool(cfg, cfg.Canaries, slogger) // nil without browser canaries
+	if err != nil {
+		return nil, err
+	}
+	runner, err := canary.NewRunner(canary.RunnerConfig{LookupEnv: deps.env.lookupEnv, Logger: slogger, Clock: deps.clock,
+		Resources: browserResources(browsers)})
 	if err != nil {
 		return nil, err
 	}
@@ -96,11 +103,14 @@ func newAgent(cfg *config.Config, deps agentDeps) (*agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &agent{cfg: cfg, deps: deps, rec: rec, sched: sched, flusher: flusher, counter: counter}, nil
+	return &agent{cfg: cfg, deps: deps, rec: rec, sched: sched, flusher: flusher, counter: counter, browsers: browsers}, nil
 }
 
 func (a *agent) run(ctx context.Context) error {
 	log := a.deps.logger
+	if a.browsers != nil {
+		defer a.browsers.Close() // after the scheduler's runs in flight end
+	}
 	if a.cfg.DemoListen != "" {
 		demo, err := demotarget.Start(a.cfg.DemoListen)
 		if err != nil {
