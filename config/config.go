@@ -39,6 +39,8 @@ type Config struct {
 	SLOs         []slo.SLO
 	Compositions []slo.Composition
 	SLOWarnings  []Error
+	// Dashboards is the dashboards: section.
+	Dashboards Dashboards
 }
 
 // Agent holds the agent-wide settings.
@@ -240,6 +242,7 @@ func (m *mapper) build(f *fileYAML, c *Config) {
 		}
 	}
 	m.slos(f, c)
+	m.dashboards(f.Dashboards, c)
 }
 
 // loopbackAddr reports whether addr is a host:port on a loopback interface.

@@ -14,12 +14,13 @@ import (
 // in one place, applyDefaults.
 
 type fileYAML struct {
-	Agent    *agentYAML   `yaml:"agent"`
-	Canaries []canaryYAML `yaml:"canaries"`
-	Demo     *demoYAML    `yaml:"demo"`
-	Browser  *browserYAML `yaml:"browser"`
-	SLOs     []sloYAML    `yaml:"slos"`
-	OpenSLO  []string     `yaml:"openslo"`
+	Agent      *agentYAML      `yaml:"agent"`
+	Canaries   []canaryYAML    `yaml:"canaries"`
+	Demo       *demoYAML       `yaml:"demo"`
+	Browser    *browserYAML    `yaml:"browser"`
+	SLOs       []sloYAML       `yaml:"slos"`
+	OpenSLO    []string        `yaml:"openslo"`
+	Dashboards *dashboardsYAML `yaml:"dashboards"`
 }
 
 // demoYAML starts the built-in demo target, for examples that need no
