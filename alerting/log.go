@@ -1,0 +1,73 @@
+package alerting
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// LogNotifier writes one readable line per notification: the receiver of
+// the embedded default, where no AWS and no Slack are configured.
+type LogNotifier struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+// NewLogNotifier writes to w.
+func NewLogNotifier(w io.Writer) *LogNotifier { return &LogNotifier{w: w} }
+
+// Notify implements Notifier.
+func (l *LogNotifier) Notify(ctx context.Context, d Delivery) (string, error) {
+	line := FormatLine(d.Notification)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, err := io.WriteString(l.w, line+"\n")
+	return "", Classified(err)
+}
+
+// FormatLine is a notification in one line:
+//
+//	2025-03-02T12:10:00Z ALARM checkout page (page_fast) budget 97.9% burn 1h=100x 5m=100x: page_fast: burn 100x ... [runbook=https://...] key=nines/checkout/page
+func FormatLine(n Notification) string {
+	var b strings.Builder
+	b.WriteString(n.At.UTC().Format("2006-01-02T15:04:05Z"))
+	word := "ALARM"
+	switch n.Kind {
+	case KindResolve:
+		word = "OK"
+	case KindTest:
+		word = "TEST"
+	}
+	fmt.Fprintf(&b, " %s %s %s", word, n.Key.Subject, n.Key.Severity)
+	if n.Details.Tier != "" {
+		fmt.Fprintf(&b, " (%s)", n.Details.Tier)
+	}
+	if n.Kind != KindFire && n.Kind != KindResolve {
+		fmt.Fprintf(&b, " [%s]", n.Kind)
+	}
+	if n.Key.Severity != NoData {
+		fmt.Fprintf(&b, " budget %s", n.Details.Budget())
+	}
+	var burns []string
+	for _, r := range n.Details.BurnRates {
+		if !r.NoData {
+			burns = append(burns, r.Window+"="+FormatRate(r.Rate))
+		}
+	}
+	if len(burns) > 0 {
+		b.WriteString(" burn " + strings.Join(burns, " "))
+	}
+	if n.Details.Reason != "" {
+		b.WriteString(": " + n.Details.Reason)
+	}
+	links := append([]Link(nil), n.Links...)
+	sort.Slice(links, func(i, j int) bool { return links[i].Name < links[j].Name })
+	for _, l := range links {
+		fmt.Fprintf(&b, " %s=%s", l.Name, l.URL)
+	}
+	b.WriteString(" key=" + n.DedupeKey)
+	return b.String()
+}

@@ -1,0 +1,415 @@
+package alerting
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nines-dev/nines/internal/clock"
+	"github.com/nines-dev/nines/slo"
+)
+
+// Evaluator is what the service asks for decisions; *slo.Evaluator is one.
+type Evaluator interface {
+	Evaluate(ctx context.Context, slos []slo.SLO) ([]slo.Decision, error)
+}
+
+// Watch is a dead-man's switch: it fires a no_data alert when a canary's
+// Attempts, or an agent's AgentHeartbeat, have not arrived for Periods
+// periods.
+type Watch struct {
+	// Exactly one of Canary and Agent is set.
+	Canary string
+	Agent  string
+	// Period is the metric period; Periods how many of them may pass
+	// without data.
+	Period  time.Duration
+	Periods int
+}
+
+// Subject is the name the watch's alert goes by: canary/NAME or agent/NAME.
+func (w Watch) Subject() string {
+	if w.Agent != "" {
+		return "agent/" + w.Agent
+	}
+	return "canary/" + w.Canary
+}
+
+// Span is how far back the watch looks.
+func (w Watch) Span() time.Duration { return time.Duration(w.Periods) * w.Period }
+
+// DataSource tells how much data arrived for each watch.
+type DataSource interface {
+	// Arrived returns, for each watch in order, the events counted in
+	// [now - watch.Span(), now): Attempts for a canary, AgentHeartbeat
+	// for an agent.
+	Arrived(ctx context.Context, watches []Watch, now time.Time) ([]float64, error)
+}
+
+// CountsDataSource answers canary watches from an slo.Source (a canary's
+// total events are its Attempts) and agent watches from Heartbeats.
+type CountsDataSource struct {
+	Source slo.Source
+	// Heartbeats counts an agent's AgentHeartbeat in [from, to); nil makes
+	// agent watches an error.
+	Heartbeats func(ctx context.Context, agent string, from, to time.Time) (float64, error)
+}
+
+// Arrived implements DataSource.
+func (c CountsDataSource) Arrived(ctx context.Context, watches []Watch, now time.Time) ([]float64, error) {
+	out := make([]float64, len(watches))
+	var queries []slo.Query
+	var idx []int
+	for i, w := range watches {
+		from := now.Add(-w.Span())
+		if w.Agent != "" {
+			if c.Heartbeats == nil {
+				return nil, fmt.Errorf("watch %s: no source of agent heartbeats is configured", w.Subject())
+			}
+			n, err := c.Heartbeats(ctx, w.Agent, from, now)
+			if err != nil {
+				return nil, fmt.Errorf("watch %s: %w", w.Subject(), err)
+			}
+			out[i] = n
+			continue
+		}
+		queries = append(queries, slo.Query{SLI: slo.SLI{Kind: slo.SLIAvailability, Canary: w.Canary}, From: from, To: now, Step: w.Span()})
+		idx = append(idx, i)
+	}
+	if len(queries) > 0 {
+		series, err := c.Source.Counts(ctx, queries)
+		if err != nil {
+			return nil, err
+		}
+		if len(series) != len(queries) {
+			return nil, fmt.Errorf("the source answered %d of %d watch queries", len(series), len(queries))
+		}
+		for j, s := range series {
+			_, total := s.Sum()
+			out[idx[j]] = total
+		}
+	}
+	return out, nil
+}
+
+// ServiceConfig configures a Service.
+type ServiceConfig struct {
+	// Evaluator, Machine, Pipeline and Store are required.
+	Evaluator Evaluator
+	SLOs      []slo.SLO
+	Machine   *Machine
+	Pipeline  *Pipeline
+	Store     Store
+	// Watches and Data are the dead-man's switches; Data is required when
+	// there are watches.
+	Watches []Watch
+	Data    DataSource
+	// Interval is how often Run evaluates (default one minute).
+	Interval time.Duration
+	// Heartbeat is called after every evaluation that succeeds, so an
+	// outside alarm can watch the watcher.
+	Heartbeat func(ctx context.Context, at time.Time) error
+	Clock     clock.Clock
+	Logger    *slog.Logger
+}
+
+// Service is the evaluation loop: every interval it evaluates the SLOs and
+// the watches, steps the state machine, saves the alerts with their outbox,
+// and hands the notifications to the pipeline.
+type Service struct {
+	cfg ServiceConfig
+	clk clock.Clock
+	log *slog.Logger
+
+	mu     sync.Mutex
+	loaded bool
+	alerts map[Key]Alert
+}
+
+// NewService checks cfg and returns a Service. It also becomes the
+// pipeline's OnResult listener, so a delivery leaves the outbox when done.
+func NewService(cfg ServiceConfig) (*Service, error) {
+	switch {
+	case cfg.Evaluator == nil:
+		return nil, errors.New("alerting: the service needs an evaluator")
+	case cfg.Machine == nil:
+		return nil, errors.New("alerting: the service needs a state machine")
+	case cfg.Pipeline == nil:
+		return nil, errors.New("alerting: the service needs a pipeline")
+	case cfg.Store == nil:
+		return nil, errors.New("alerting: the service needs a store")
+	case len(cfg.Watches) > 0 && cfg.Data == nil:
+		return nil, errors.New("alerting: dead-man's switches need a data source")
+	}
+	for _, w := range cfg.Watches {
+		if (w.Canary == "") == (w.Agent == "") || w.Period <= 0 || w.Periods < 1 {
+			return nil, fmt.Errorf("alerting: watch %s needs one of canary and agent, a period and at least one period", w.Subject())
+		}
+	}
+	if cfg.Interval == 0 {
+		cfg.Interval = time.Minute
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Service{cfg: cfg, clk: clock.OrReal(cfg.Clock), log: cfg.Logger}
+	cfg.Pipeline.listen(s.delivered)
+	return s, nil
+}
+
+// Start loads the alerts and sends what their outbox still holds: what
+// the last process saved but did not get to deliver.
+func (s *Service) Start(ctx context.Context) error {
+	s.mu.Lock()
+	err := s.loadLocked(ctx)
+	var ds []Delivery
+	if err == nil {
+		for _, a := range s.alerts {
+			ds = append(ds, s.outbox(a)...)
+		}
+	}
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if len(ds) > 0 {
+		s.log.Info("sending notifications left over from the last run", "deliveries", len(ds))
+		s.cfg.Pipeline.Deliver(ds)
+	}
+	return nil
+}
+
+func (s *Service) loadLocked(ctx context.Context) error {
+	as, err := s.cfg.Store.Load(ctx)
+	if err != nil {
+		return err
+	}
+	s.alerts = make(map[Key]Alert, len(as))
+	for _, a := range as {
+		s.alerts[a.Key] = a
+	}
+	s.loaded = true
+	return nil
+}
+
+// outbox turns an alert's pending notifications into deliveries.
+func (s *Service) outbox(a Alert) []Delivery {
+	var ds []Delivery
+	for _, p := range a.Pending {
+		for _, r := range p.Receivers {
+			d := Delivery{Notification: p.Notification, Receiver: r, Queued: p.Queued}
+			if p.Notification.Incident == a.Incident() {
+				d.Thread = a.Threads[r]
+			}
+			ds = append(ds, d)
+		}
+	}
+	return ds
+}
+
+// Run evaluates every interval, aligned to the clock, until ctx ends.
+func (s *Service) Run(ctx context.Context) error {
+	if err := s.Start(ctx); err != nil {
+		return err
+	}
+	for {
+		now := s.clk.Now()
+		next := now.Truncate(s.cfg.Interval).Add(s.cfg.Interval)
+		t := s.clk.NewTimer(next.Sub(now))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C():
+		}
+		if err := s.Tick(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("evaluation failed", "error", err.Error())
+		}
+	}
+}
+
+// Once is one Lambda invocation: start, evaluate, and wait for the
+// deliveries until ctx's deadline. What is not delivered by then stays in
+// the outbox for the next invocation.
+func (s *Service) Once(ctx context.Context) error {
+	if err := s.Start(ctx); err != nil {
+		return err
+	}
+	err := s.Tick(ctx)
+	if werr := s.cfg.Pipeline.Wait(ctx); werr != nil && err == nil {
+		err = fmt.Errorf("alerting: deliveries still pending at the deadline: %w", werr)
+	}
+	return err
+}
+
+// Tick is one evaluation.
+func (s *Service) Tick(ctx context.Context) error {
+	now := s.clk.Now()
+	decisions, err := s.cfg.Evaluator.Evaluate(ctx, s.cfg.SLOs)
+	if err != nil {
+		return err
+	}
+	watches, err := s.checkWatches(ctx, now)
+	if err != nil {
+		return err
+	}
+	ds, err := s.step(ctx, Input{Decisions: decisions, Watches: watches}, now)
+	if err != nil {
+		return err
+	}
+	s.cfg.Pipeline.Deliver(ds)
+	if s.cfg.Heartbeat != nil {
+		if err := s.cfg.Heartbeat(ctx, now); err != nil {
+			return fmt.Errorf("alerting: publishing the evaluator heartbeat: %w", err)
+		}
+	}
+	return nil
+}
+
+func (s *Service) checkWatches(ctx context.Context, now time.Time) ([]WatchResult, error) {
+	if len(s.cfg.Watches) == 0 {
+		return nil, nil
+	}
+	counts, err := s.cfg.Data.Arrived(ctx, s.cfg.Watches, now)
+	if err != nil {
+		return nil, fmt.Errorf("alerting: checking for data: %w", err)
+	}
+	out := make([]WatchResult, len(s.cfg.Watches))
+	for i, w := range s.cfg.Watches {
+		what := "Attempts"
+		if w.Agent != "" {
+			what = "AgentHeartbeat"
+		}
+		out[i] = WatchResult{Subject: w.Subject(), Silent: counts[i] <= 0}
+		if out[i].Silent {
+			out[i].Reason = fmt.Sprintf("no %s for %s in the last %d periods (%s)", what, w.Subject(), w.Periods, slo.FormatDuration(w.Span()))
+		} else {
+			out[i].Reason = fmt.Sprintf("%s arrive again for %s", what, w.Subject())
+		}
+	}
+	return out, nil
+}
+
+// step runs the machine, saves the alerts it changed with their new
+// notifications in the outbox, and returns the deliveries to make.
+func (s *Service) step(ctx context.Context, in Input, now time.Time) ([]Delivery, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.loaded {
+		if err := s.loadLocked(ctx); err != nil {
+			return nil, err
+		}
+	}
+	st := s.cfg.Machine.Step(s.alerts, in, now)
+	byKey := map[Key][]Notification{}
+	for _, n := range st.Notifications {
+		byKey[n.Key] = append(byKey[n.Key], n)
+	}
+	var out []Delivery
+	for _, k := range st.Changed {
+		a := st.Alerts[k]
+		a.Pending = append([]Pending(nil), a.Pending...)
+		if a.Status == Firing && a.FiredAt.Equal(now) {
+			a.Threads = nil // a new incident
+		}
+		for _, n := range byKey[k] {
+			ds := s.cfg.Pipeline.Plan([]Notification{n}, now)
+			if len(ds) == 0 {
+				continue
+			}
+			p := Pending{Notification: n, Queued: now}
+			for _, d := range ds {
+				p.Receivers = append(p.Receivers, d.Receiver)
+			}
+			a.Pending = append(a.Pending, p)
+		}
+		if err := s.cfg.Store.Save(ctx, &a); err != nil {
+			// Another evaluator saved first: it owns this step. Reload so
+			// the next step starts from what it wrote.
+			rerr := s.loadLocked(ctx)
+			if errors.Is(err, ErrConflict) && rerr == nil {
+				s.log.Warn("alert saved by another evaluator; this step is left to it", "alert", k.String())
+				return nil, nil
+			}
+			return nil, errors.Join(err, rerr)
+		}
+		s.alerts[k] = a
+		for _, p := range a.Pending {
+			if p.Queued.Equal(now) {
+				out = append(out, s.outbox(Alert{Key: a.Key, FiredAt: a.FiredAt, Threads: a.Threads, Pending: []Pending{p}})...)
+			}
+		}
+	}
+	return out, nil
+}
+
+// delivered takes a finished delivery out of its alert's outbox and keeps
+// the receipt that later messages of the incident thread on.
+func (s *Service) delivered(r Result) {
+	if r.Stopped || r.Kind == KindTest {
+		return
+	}
+	if !r.Delivered {
+		s.log.Error("notification lost", "receiver", r.Receiver, "id", r.ID, "reason", r.Class.Reason)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.alerts[r.Key]
+	if !ok {
+		return
+	}
+	a.Pending = removeReceiver(a.Pending, r.ID, r.Receiver)
+	if r.Delivered && r.Receipt != "" && r.Incident == a.Incident() && a.Threads[r.Receiver] == "" &&
+		(r.Kind == KindFire || r.Kind == KindEscalate) {
+		th := make(map[string]string, len(a.Threads)+1)
+		for k, v := range a.Threads {
+			th[k] = v
+		}
+		th[r.Receiver] = r.Receipt
+		a.Threads = th
+	}
+	ctx := context.Background()
+	if err := s.cfg.Store.Save(ctx, &a); err != nil {
+		s.log.Error("saving a delivery's outcome failed; it may be sent again after a restart",
+			"alert", r.Key.String(), "id", r.ID, "error", err.Error())
+		if lerr := s.loadLocked(ctx); lerr != nil {
+			s.log.Error("reloading alerts failed", "error", lerr.Error())
+		}
+		return
+	}
+	s.alerts[r.Key] = a
+}
+
+func removeReceiver(ps []Pending, id, receiver string) []Pending {
+	out := make([]Pending, 0, len(ps))
+	for _, p := range ps {
+		if p.Notification.ID == id {
+			rs := make([]string, 0, len(p.Receivers))
+			for _, x := range p.Receivers {
+				if x != receiver {
+					rs = append(rs, x)
+				}
+			}
+			p.Receivers = rs
+		}
+		if len(p.Receivers) > 0 {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Alerts returns a copy of the alerts as the service holds them.
+func (s *Service) Alerts() []Alert {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Alert, 0, len(s.alerts))
+	for _, a := range s.alerts {
+		out = append(out, a)
+	}
+	sortAlerts(out)
+	return out
+}

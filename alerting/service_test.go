@@ -1,0 +1,282 @@
+package alerting_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	awssns "github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/nines-dev/nines/alerting"
+	"github.com/nines-dev/nines/alerting/slack"
+	"github.com/nines-dev/nines/alerting/slack/slackfake"
+	alertsns "github.com/nines-dev/nines/alerting/sns"
+	"github.com/nines-dev/nines/internal/awsfake"
+	"github.com/nines-dev/nines/internal/clock"
+	"github.com/nines-dev/nines/slo"
+)
+
+// world is what outlives one evaluator process: the clock, the data, the
+// receivers and the state store.
+type world struct {
+	clk   *clock.Fake
+	src   *slo.MemorySource
+	slack *slackfake.Server
+	sns   *awsfake.SNS
+	store alerting.Store
+	slos  []slo.SLO
+}
+
+var checkoutSLI = slo.SLI{Kind: slo.SLIAvailability, Canary: "checkout"}
+
+func newWorld(t *testing.T, store alerting.Store) *world {
+	t.Helper()
+	return &world{
+		clk: clock.NewFake(t0), src: slo.NewMemorySource(), store: store,
+		slack: slackfake.New(t), sns: awsfake.NewSNST(t, awsfake.SNSConfig{Topics: []string{"pages"}}),
+		slos: []slo.SLO{{Name: "checkout", SLI: checkoutSLI, Objective: 0.999, Window: slo.RollingWindow(30 * 24 * time.Hour)}},
+	}
+}
+
+// process is one evaluator process: its own machine, pipeline and service
+// over the world.
+type process struct {
+	svc     *alerting.Service
+	p       *alerting.Pipeline
+	results chan alerting.Result // after the service has taken each in
+}
+
+func (w *world) start(t *testing.T, routes map[alerting.Severity][]string, resolution time.Duration) *process {
+	t.Helper()
+	sl, err := slack.New(slack.Config{Token: slackfake.Token, Channel: "C0ALERTS", APIURL: w.slack.APIURL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sn, err := alertsns.New(alertsns.Config{Client: w.sns.Client(func(o *awssns.Options) { o.RetryMaxAttempts = 1 }), TopicARN: w.sns.TopicARN("pages")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := make(chan alerting.Result, 64)
+	p, err := alerting.NewPipeline(alerting.PipelineConfig{
+		Receivers: []alerting.Receiver{{Name: "slack", Notifier: sl}, {Name: "sns", Notifier: sn}},
+		Routes:    routes, Clock: w.clk,
+		OnResult: func(r alerting.Result) {
+			select {
+			case results <- r:
+			default:
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := slo.NewEvaluator(slo.EvaluatorConfig{Source: w.src, Clock: w.clk, Resolution: resolution})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := alerting.NewMachine(alerting.MachineConfig{})
+	svc, err := alerting.NewService(alerting.ServiceConfig{
+		Evaluator: ev, SLOs: w.slos, Machine: m, Pipeline: p, Store: w.store, Clock: w.clk,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return &process{svc: svc, p: p, results: results}
+}
+
+// tick evaluates at the clock's time and waits for the deliveries.
+func (pr *process) tick(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	if err := pr.svc.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := pr.p.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// minuteTrace is two hours of healthy traffic (6 runs a minute) and then
+// the given minutes, each "ok" or "fail".
+func minuteTrace(minutes ...string) slo.Trace {
+	tr := slo.Trace{Start: t0.Add(-2 * time.Hour), Step: time.Minute}
+	for range 120 {
+		tr.Good, tr.Total = append(tr.Good, 6), append(tr.Total, 6)
+	}
+	for _, m := range minutes {
+		good := 6.0
+		if m == "fail" {
+			good = 0
+		}
+		tr.Good, tr.Total = append(tr.Good, good), append(tr.Total, 6)
+	}
+	return tr
+}
+
+func TestARestartWhileFiringNeitherPagesAgainNorLosesTheResolve(t *testing.T) {
+	store, err := alerting.OpenSQLite(context.Background(), t.TempDir()+"/nines.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	w := newWorld(t, store)
+	// Four minutes of outage, then 40 healthy ones: page_slow's 30m
+	// short window keeps the page firing for half an hour after.
+	minutes := []string{"fail", "fail", "fail", "fail"}
+	for range 40 {
+		minutes = append(minutes, "ok")
+	}
+	if err := w.src.Add(checkoutSLI, minuteTrace(minutes...)); err != nil {
+		t.Fatal(err)
+	}
+	routes := map[alerting.Severity][]string{alerting.Ticket: {}}
+
+	first := w.start(t, routes, time.Minute)
+	w.clk.Set(t0.Add(2 * time.Minute))
+	first.tick(t)
+	if len(w.sns.Messages()) != 1 || len(w.slack.Posts()) != 1 {
+		t.Fatalf("after the outage began: sns %d, slack %d, want a page on each", len(w.sns.Messages()), len(w.slack.Posts()))
+	}
+	parent := w.slack.Posts()[0].TS
+	first.p.Close()
+
+	second := w.start(t, routes, time.Minute)
+	for m := 3; m <= 40; m++ {
+		w.clk.Set(t0.Add(time.Duration(m) * time.Minute))
+		second.tick(t)
+	}
+	msgs := w.sns.Messages()
+	if len(msgs) != 2 || msgs[1].Subject[:3] != "OK:" {
+		t.Fatalf("sns got %d messages, want the page and then its resolve", len(msgs))
+	}
+	posts := w.slack.Posts()
+	if len(posts) != 2 || posts[1].ThreadTS != parent {
+		t.Fatalf("slack posts %+v, want the page and its resolve in the page's thread %s", posts, parent)
+	}
+}
+
+func TestTheOutboxIsSentAfterARestart(t *testing.T) {
+	w := newWorld(t, alerting.NewMemoryStore())
+	if err := w.src.Add(checkoutSLI, minuteTrace("fail", "fail", "fail")); err != nil {
+		t.Fatal(err)
+	}
+	// Slack hangs, and the process stops before the send times out: the
+	// page to Slack is saved but not delivered.
+	hung := make(chan struct{}, 1)
+	w.slack.OnHang = func() { hung <- struct{}{} }
+	w.slack.Hang(1)
+	first := w.start(t, nil, time.Minute)
+	w.clk.Set(t0.Add(2 * time.Minute))
+	if err := first.svc.Tick(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	<-hung
+	if r := <-first.results; r.Receiver != "sns" || !r.Delivered {
+		t.Fatalf("first result %s delivered=%v, want sns delivered", r.Receiver, r.Delivered)
+	}
+	first.p.Close()
+	pending := 0
+	for _, a := range first.svc.Alerts() {
+		for _, p := range a.Pending {
+			pending += len(p.Receivers)
+		}
+	}
+	if pending != 1 {
+		t.Fatalf("%d deliveries in the outbox after the stop, want Slack's 1", pending)
+	}
+
+	second := w.start(t, nil, time.Minute)
+	if err := second.p.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(w.slack.Posts()) != 1 || len(w.sns.Messages()) != 1 {
+		t.Errorf("slack %d posts, sns %d messages, want exactly one page each", len(w.slack.Posts()), len(w.sns.Messages()))
+	}
+	for _, a := range second.svc.Alerts() {
+		if len(a.Pending) != 0 {
+			t.Errorf("alert %s still has %d pending after delivery", a.Key, len(a.Pending))
+		}
+	}
+}
+
+func TestTwoEvaluatorsOnOneDynamoDBTablePageOnce(t *testing.T) {
+	f := awsfake.NewDynamoDBT(t, awsfake.DynamoDBConfig{})
+	store, _ := alerting.NewDynamoDBStore(f.Client(), "nines-alerts")
+	if err := store.CreateTable(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	w := newWorld(t, store)
+	if err := w.src.Add(checkoutSLI, minuteTrace("fail", "fail", "fail")); err != nil {
+		t.Fatal(err)
+	}
+	a := w.start(t, map[alerting.Severity][]string{alerting.Ticket: {}}, time.Minute)
+	b := w.start(t, map[alerting.Severity][]string{alerting.Ticket: {}}, time.Minute)
+	w.clk.Set(t0.Add(2 * time.Minute))
+	a.tick(t)
+	b.tick(t)
+	if len(w.sns.Messages()) != 1 || len(w.slack.Posts()) != 1 {
+		t.Errorf("sns %d, slack %d, want one page each from two evaluators", len(w.sns.Messages()), len(w.slack.Posts()))
+	}
+}
+
+func TestADeadMansSwitchPagesThroughThePipeline(t *testing.T) {
+	w := newWorld(t, alerting.NewMemoryStore())
+	// Data stops at t0: two hours of traffic, then nothing.
+	if err := w.src.Add(checkoutSLI, minuteTrace()); err != nil {
+		t.Fatal(err)
+	}
+	sl, _ := slack.New(slack.Config{Token: slackfake.Token, Channel: "C0ALERTS", APIURL: w.slack.APIURL()})
+	p, _ := alerting.NewPipeline(alerting.PipelineConfig{Receivers: []alerting.Receiver{{Name: "slack", Notifier: sl}}, Clock: w.clk})
+	defer p.Close()
+	ev, _ := slo.NewEvaluator(slo.EvaluatorConfig{Source: w.src, Clock: w.clk})
+	m, _ := alerting.NewMachine(alerting.MachineConfig{})
+	beats := 0
+	svc, err := alerting.NewService(alerting.ServiceConfig{
+		Evaluator: ev, Machine: m, Pipeline: p, Store: w.store, Clock: w.clk,
+		Watches:   []alerting.Watch{{Canary: "checkout", Period: time.Minute, Periods: 3}},
+		Data:      alerting.CountsDataSource{Source: w.src},
+		Heartbeat: func(context.Context, time.Time) error { beats++; return nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var got []int
+	for m := 1; m <= 4; m++ {
+		w.clk.Set(t0.Add(time.Duration(m) * time.Minute))
+		if err := svc.Tick(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, len(w.slack.Posts()))
+	}
+	// Minutes 1 and 2 still see data from before t0; at minute 3 the last
+	// three periods are empty.
+	if want := []int{0, 0, 1, 1}; !equalInts(got, want) {
+		t.Errorf("slack posts after each minute %v, want %v", got, want)
+	}
+	if p := w.slack.Posts(); len(p) > 0 && p[0].Attachments[0].Color != slack.ColourNoData {
+		t.Errorf("the no-data alert has colour %s, want %s", p[0].Attachments[0].Color, slack.ColourNoData)
+	}
+	if beats != 4 {
+		t.Errorf("%d heartbeats in 4 evaluations, want 4", beats)
+	}
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

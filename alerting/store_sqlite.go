@@ -1,0 +1,101 @@
+package alerting
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
+)
+
+// SQLiteStore keeps alerts in a table of their own in a SQLite file, the
+// sidecar's embedded store. The file may be shared with the metrics store:
+// the table name is alerting's own and WAL mode lets both write.
+type SQLiteStore struct {
+	db *sql.DB
+}
+
+// OpenSQLite opens (creating if needed) the alert table in the SQLite file
+// at path. ":memory:" gives a private in-memory database.
+func OpenSQLite(ctx context.Context, path string) (*SQLiteStore, error) {
+	if path == "" {
+		return nil, errors.New("alerting: the SQLite store needs a file path")
+	}
+	dsn := "file:" + path + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)"
+	if path == ":memory:" {
+		dsn = ":memory:"
+	}
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("alerting: opening %s: %w", path, err)
+	}
+	// One connection: SQLite serialises writers anyway, and :memory: is
+	// per connection.
+	db.SetMaxOpenConns(1)
+	const schema = `CREATE TABLE IF NOT EXISTS nines_alerts (
+		subject  TEXT NOT NULL,
+		severity TEXT NOT NULL,
+		version  INTEGER NOT NULL,
+		body     TEXT NOT NULL,
+		PRIMARY KEY (subject, severity)
+	)`
+	if _, err := db.ExecContext(ctx, schema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("alerting: creating the alert table in %s: %w", path, err)
+	}
+	return &SQLiteStore{db: db}, nil
+}
+
+// Close closes the database.
+func (s *SQLiteStore) Close() error { return s.db.Close() }
+
+// Load implements Store.
+func (s *SQLiteStore) Load(ctx context.Context) ([]Alert, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT version, body FROM nines_alerts ORDER BY subject, severity`)
+	if err != nil {
+		return nil, fmt.Errorf("alerting: loading alerts: %w", err)
+	}
+	defer rows.Close()
+	var out []Alert
+	for rows.Next() {
+		var v int64
+		var body string
+		if err := rows.Scan(&v, &body); err != nil {
+			return nil, fmt.Errorf("alerting: loading alerts: %w", err)
+		}
+		a, err := decodeAlert([]byte(body))
+		if err != nil {
+			return nil, fmt.Errorf("alerting: a stored alert does not decode: %w", err)
+		}
+		a.Version = v
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// Save implements Store.
+func (s *SQLiteStore) Save(ctx context.Context, a *Alert) error {
+	body, err := encodeAlert(a)
+	if err != nil {
+		return err
+	}
+	var res sql.Result
+	if a.Version == 0 {
+		res, err = s.db.ExecContext(ctx, `INSERT INTO nines_alerts (subject, severity, version, body) VALUES (?, ?, 1, ?)
+			ON CONFLICT (subject, severity) DO NOTHING`, a.Key.Subject, string(a.Key.Severity), string(body))
+	} else {
+		res, err = s.db.ExecContext(ctx, `UPDATE nines_alerts SET version = version + 1, body = ?
+			WHERE subject = ? AND severity = ? AND version = ?`, string(body), a.Key.Subject, string(a.Key.Severity), a.Version)
+	}
+	if err != nil {
+		return fmt.Errorf("alerting: saving alert %s: %w", a.Key, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("alerting: saving alert %s: %w", a.Key, err)
+	} else if n == 0 {
+		return ErrConflict
+	}
+	a.Version++
+	return nil
+}
