@@ -227,8 +227,7 @@ func TestCloudWatchSourceMatchesTheMemorySource(t *testing.T) {
 		now := end.Add(at)
 		for _, slos := range [][]slo.SLO{rolling, weekly} {
 			t.Run(fmt.Sprintf("%s at %s", slos[0].Window, now.Format(time.RFC3339)), func(t *testing.T) {
-				clk.Set(now)
-				src, err := slo.NewCloudWatchSource(slo.CloudWatchConfig{Client: fake.Client(), Regions: tr.regions, Clock: clk})
+				src, err := slo.NewCloudWatchSource(slo.CloudWatchConfig{Client: fake.Client(), Regions: tr.regions, Clock: clock.NewFake(now)})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -257,7 +256,6 @@ func TestCloudWatchSourcePacksAndPages(t *testing.T) {
 	fake := awsfake.NewCloudWatchT(t, awsfake.CloudWatchConfig{Clock: clk})
 	tr.publish(t, fake.Client(), clk)
 	now := tr.at(tr.n).Add(-13 * time.Hour)
-	clk.Set(now)
 	slos := cwSLOs(slo.RollingWindow(24 * time.Hour))
 	want := evaluateWith(t, tr.memory(t), now, slos)
 
@@ -276,7 +274,7 @@ func TestCloudWatchSourcePacksAndPages(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			before := fake.Calls("GetMetricData")
-			src, err := slo.NewCloudWatchSource(slo.CloudWatchConfig{Client: fake.Client(), Regions: tr.regions, Clock: clk,
+			src, err := slo.NewCloudWatchSource(slo.CloudWatchConfig{Client: fake.Client(), Regions: tr.regions, Clock: clock.NewFake(now),
 				MaxQueries: tc.maxQueries, MaxDatapoints: tc.maxDatapoint})
 			if err != nil {
 				t.Fatal(err)
@@ -312,8 +310,7 @@ func TestCloudWatchSourceWidensOldStartsToFiveMinutes(t *testing.T) {
 	fake := awsfake.NewCloudWatchT(t, awsfake.CloudWatchConfig{Clock: clk})
 	tr.publish(t, fake.Client(), clk)
 	now := tr.at(tr.n).Add(-57 * time.Minute) // 00:03
-	clk.Set(now)
-	src, err := slo.NewCloudWatchSource(slo.CloudWatchConfig{Client: fake.Client(), Regions: tr.regions, Clock: clk})
+	src, err := slo.NewCloudWatchSource(slo.CloudWatchConfig{Client: fake.Client(), Regions: tr.regions, Clock: clock.NewFake(now)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -408,13 +405,12 @@ func TestCloudWatchSourceCountsTimeslices(t *testing.T) {
 	fake := awsfake.NewCloudWatchT(t, awsfake.CloudWatchConfig{Clock: clk})
 	tr.publish(t, fake.Client(), clk)
 	now := tr.at(tr.n).Add(-11 * time.Hour)
-	clk.Set(now)
 	var slos []slo.SLO
 	for _, s := range cwSLOs(slo.CalendarWindow(slo.Week, time.UTC)) {
 		s.Budgeting = slo.Budgeting{Method: slo.Timeslices, SliceThreshold: 0.98}
 		slos = append(slos, s)
 	}
-	src, err := slo.NewCloudWatchSource(slo.CloudWatchConfig{Client: fake.Client(), Regions: tr.regions, Clock: clk})
+	src, err := slo.NewCloudWatchSource(slo.CloudWatchConfig{Client: fake.Client(), Regions: tr.regions, Clock: clock.NewFake(now)})
 	if err != nil {
 		t.Fatal(err)
 	}
