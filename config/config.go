@@ -20,6 +20,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/nines-dev/nines/alerting"
 	"github.com/nines-dev/nines/canary"
 	"github.com/nines-dev/nines/slo"
 )
@@ -41,6 +42,8 @@ type Config struct {
 	SLOWarnings  []Error
 	// Dashboards is the dashboards: section.
 	Dashboards Dashboards
+	// Alerting is the alerting: section (alerting.go), nil without one.
+	Alerting *alerting.Settings
 }
 
 // Agent holds the agent-wide settings.
@@ -243,6 +246,7 @@ func (m *mapper) build(f *fileYAML, c *Config) {
 	}
 	m.slos(f, c)
 	m.dashboards(f.Dashboards, c)
+	m.alerting(f.Alerting, c)
 }
 
 // loopbackAddr reports whether addr is a host:port on a loopback interface.

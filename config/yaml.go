@@ -21,6 +21,7 @@ type fileYAML struct {
 	SLOs       []sloYAML       `yaml:"slos"`
 	OpenSLO    []string        `yaml:"openslo"`
 	Dashboards *dashboardsYAML `yaml:"dashboards"`
+	Alerting   *alertingYAML   `yaml:"alerting"`
 }
 
 // demoYAML starts the built-in demo target, for examples that need no

@@ -1,0 +1,78 @@
+package alerting
+
+import (
+	"time"
+)
+
+// Settings is the alerting: section of the config as domain values; the
+// config package builds it, and cmd wires the parts from it.
+type Settings struct {
+	Receivers []ReceiverSettings
+	// Routes sends each severity to receivers by name; a severity without
+	// a route goes to every receiver.
+	Routes map[Severity][]string
+	// Interval is how often the evaluator runs.
+	Interval time.Duration
+	// Remind and ResolveAfter configure the state machine.
+	Remind       time.Duration
+	ResolveAfter time.Duration
+	Links        Links
+	// NoDataPeriods is how many agent periods may pass without a canary's
+	// Attempts (or an agent's heartbeat) before a no_data alert fires; 0
+	// turns the dead-man's switches off.
+	NoDataPeriods int
+	// Agents are the agents whose AgentHeartbeat is watched.
+	Agents []string
+	// DynamoDBTable, when set, keeps alert state in DynamoDB (for Lambda);
+	// otherwise it is kept in a table of its own in the local store's
+	// SQLite file.
+	DynamoDBTable string
+	// Region and Endpoint reach DynamoDB (and CloudWatch for the
+	// evaluator's heartbeat); Endpoint stands in for a fake.
+	Region   string
+	Endpoint string
+}
+
+// ReceiverSettings is one receiver; exactly one of SNS, Slack and Log is
+// set.
+type ReceiverSettings struct {
+	Name  string
+	SNS   *SNSSettings
+	Slack *SlackSettings
+	Log   bool
+}
+
+// Kind names the receiver's kind: sns, slack or log.
+func (r ReceiverSettings) Kind() string {
+	switch {
+	case r.SNS != nil:
+		return "sns"
+	case r.Slack != nil:
+		return "slack"
+	}
+	return "log"
+}
+
+// SNSSettings reach one topic.
+type SNSSettings struct {
+	TopicARN string
+	// Region defaults to the topic ARN's.
+	Region   string
+	Endpoint string
+}
+
+// SlackSettings hold a bot token and a channel, or a webhook URL. Both
+// secrets come from the environment and are never printed.
+type SlackSettings struct {
+	Token      string
+	Channel    string
+	WebhookURL string
+	// APIURL replaces Slack's API base URL, for a fake.
+	APIURL string
+}
+
+// Defaults of the alerting: section.
+const (
+	DefaultInterval      = time.Minute
+	DefaultNoDataPeriods = 5
+)

@@ -1,0 +1,111 @@
+package config
+
+import (
+	"testing"
+	"time"
+
+	"github.com/nines-dev/nines/alerting"
+)
+
+// The alerting: section's fixtures join the golden table in config_test.go.
+var _ = func() int {
+	invalidCases = append(invalidCases, []struct {
+		name string
+		file string
+	}{
+		{"An alerting section without receivers is rejected", "alerting-no-receivers"},
+		{"A receiver with two kinds is rejected", "alerting-receiver-two-kinds"},
+		{"A receiver with no kind is rejected", "alerting-receiver-no-kind"},
+		{"Two receivers with one name are rejected", "alerting-duplicate-receiver"},
+		{"An SNS topic that is not an ARN is rejected", "alerting-topic-arn"},
+		{"A Slack receiver with a token and a webhook is rejected", "alerting-slack-both"},
+		{"A Slack receiver with neither token nor webhook is rejected", "alerting-slack-neither"},
+		{"A Slack bot token without a channel is rejected", "alerting-slack-no-channel"},
+		{"A Slack token written in the file is rejected without echoing it", "alerting-slack-literal-token"},
+		{"A Slack token from an unset variable is rejected", "alerting-env-unset"},
+		{"A channel next to a webhook is rejected", "alerting-webhook-channel"},
+		{"A route to an unknown receiver is rejected", "alerting-route-unknown-receiver"},
+		{"A route for an unknown severity is rejected", "alerting-route-severity"},
+		{"A link that is not a URL is rejected", "alerting-link"},
+		{"Links for an SLO that does not exist are rejected", "alerting-slo-links-unknown"},
+		{"An evaluation interval under 10s is rejected", "alerting-interval"},
+		{"Reminders more often than evaluations are rejected", "alerting-remind"},
+		{"Negative no-data periods are rejected", "alerting-no-data-periods"},
+		{"A state section without a table is rejected", "alerting-state-no-table"},
+		{"An unknown key in alerting suggests the closest key", "alerting-unknown-key"},
+		{"An agent name with spaces is rejected", "alerting-agent-name"},
+	}...)
+	return 0
+}()
+
+func TestAlertingSection(t *testing.T) {
+	const head = "canaries:\n  - name: checkout\n    steps:\n      - http: { url: \"https://shop.example.com/health\" }\n"
+	env := func(name string) (string, bool) {
+		v, ok := map[string]string{"SLACK_TOKEN": "xoxb-test", "HOOK": "https://hooks.example.com/services/T/B/X"}[name]
+		return v, ok
+	}
+	tests := []struct {
+		name  string
+		src   string
+		check func(t *testing.T, s *alerting.Settings)
+	}{
+		{"Without an alerting section there are no settings", head, func(t *testing.T, s *alerting.Settings) {
+			if s != nil {
+				t.Errorf("settings %+v, want nil", s)
+			}
+		}},
+		{"Defaults fill what is left out", head + "alerting:\n  receivers:\n    - log: {}\n", func(t *testing.T, s *alerting.Settings) {
+			if s.Interval != alerting.DefaultInterval || s.NoDataPeriods != alerting.DefaultNoDataPeriods || s.Remind != 0 || s.Routes != nil {
+				t.Errorf("settings %+v", s)
+			}
+			if len(s.Receivers) != 1 || s.Receivers[0].Name != "log" || !s.Receivers[0].Log {
+				t.Errorf("receivers %+v, want one named log", s.Receivers)
+			}
+		}},
+		{"Receivers, routes, links and state map across", head + `alerting:
+  evaluation_interval: 30s
+  remind_every: 4h
+  resolve_after: 5m
+  no_data_periods: 3
+  agents: [eu-west-1]
+  state: { dynamodb_table: nines-alerts, endpoint: "http://127.0.0.1:8000" }
+  links: { dashboard: "https://grafana.example.com/d/slo", runbook: "https://wiki.example.com/slo" }
+  receivers:
+    - name: pager
+      sns: { topic_arn: "arn:aws:sns:eu-west-1:123456789012:pages" }
+    - name: chat
+      slack: { token: "${env:SLACK_TOKEN}", channel: C0ALERTS }
+    - name: hook
+      slack: { webhook_url: "${env:HOOK}" }
+  routes:
+    page: [pager, chat]
+    ticket: [chat]
+`, func(t *testing.T, s *alerting.Settings) {
+			if s.Interval != 30*time.Second || s.Remind != 4*time.Hour || s.ResolveAfter != 5*time.Minute || s.NoDataPeriods != 3 {
+				t.Errorf("timing %+v", s)
+			}
+			if s.DynamoDBTable != "nines-alerts" || s.Endpoint != "http://127.0.0.1:8000" || len(s.Agents) != 1 {
+				t.Errorf("state %+v", s)
+			}
+			if len(s.Links.Global) != 2 || s.Links.Global[0].Name != "dashboard" {
+				t.Errorf("links %+v", s.Links)
+			}
+			if len(s.Receivers) != 3 || s.Receivers[0].SNS.Region != "eu-west-1" || s.Receivers[1].Slack.Token != "xoxb-test" ||
+				s.Receivers[2].Slack.WebhookURL != "https://hooks.example.com/services/T/B/X" {
+				t.Errorf("receivers %+v", s.Receivers)
+			}
+			if len(s.Routes[alerting.Page]) != 2 || len(s.Routes[alerting.Ticket]) != 1 {
+				t.Errorf("routes %+v", s.Routes)
+			}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := Parse("test.yaml", []byte(tc.src), Options{LookupEnv: env})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, cfg.Alerting)
+		})
+	}
+}
