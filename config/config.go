@@ -44,6 +44,9 @@ type Config struct {
 	Dashboards Dashboards
 	// Alerting is the alerting: section (alerting.go), nil without one.
 	Alerting *alerting.Settings
+	// Metrics is where aggregates go: sink:, cloudwatch:, store:, spool:,
+	// server: and cost: (metrics.go).
+	Metrics Metrics
 }
 
 // Agent holds the agent-wide settings.
@@ -222,6 +225,7 @@ type mapper struct {
 
 func (m *mapper) build(f *fileYAML, c *Config) {
 	m.agent(f.Agent, &c.Agent)
+	m.metrics(f, c.Agent, &c.Metrics)
 	m.browser(f.Browser, &c.Browser)
 	if f.Demo != nil {
 		c.DemoListen = f.Demo.Listen

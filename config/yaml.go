@@ -22,6 +22,13 @@ type fileYAML struct {
 	OpenSLO    []string        `yaml:"openslo"`
 	Dashboards *dashboardsYAML `yaml:"dashboards"`
 	Alerting   *alertingYAML   `yaml:"alerting"`
+	// The metrics sections (metrics.go).
+	Sink       string          `yaml:"sink"`
+	CloudWatch *cloudwatchYAML `yaml:"cloudwatch"`
+	Store      *storeYAML      `yaml:"store"`
+	Spool      *spoolYAML      `yaml:"spool"`
+	Server     *serverYAML     `yaml:"server"`
+	Cost       *costYAML       `yaml:"cost"`
 }
 
 // demoYAML starts the built-in demo target, for examples that need no

@@ -18,10 +18,18 @@ type FlusherConfig struct {
 	// Grace is how long after a period ends its aggregates are flushed, so
 	// runs that started near its end are counted in it.
 	Grace time.Duration
+	// Agent and Region name the AgentHeartbeat sent with each period;
+	// without Agent, no heartbeat is sent.
+	Agent, Region string
+	// Flushed, when set, is told about each batch handed to the sink: the
+	// per-period summary `nines run` logs.
+	Flushed func(Batch)
 }
 
 // Flusher hands each closed period's aggregates to the sink, on the period
-// boundaries of the clock, and everything left at shutdown.
+// boundaries of the clock, with the agent's heartbeat for the period, and
+// everything left at shutdown. Put a Pipeline between it and a remote sink
+// so the flusher never waits on the network.
 type Flusher struct {
 	cfg FlusherConfig
 }
@@ -56,22 +64,51 @@ func (f *Flusher) Run(ctx context.Context) {
 			return
 		case <-t.C():
 		}
-		f.publish(ctx, f.cfg.Recorder.Flush(f.cfg.Clock.Now().Add(-f.cfg.Grace)))
+		closedAt := f.cfg.Clock.Now().Add(-f.cfg.Grace)
+		b := Batch{Aggregates: f.cfg.Recorder.Flush(closedAt)}
+		b.Heartbeats = f.heartbeat(closedAt.Truncate(period).Add(-period))
+		f.publish(ctx, b)
 	}
 }
 
-// Final publishes every aggregate left, the current period's included, and
-// closes the sink.
+func (f *Flusher) heartbeat(start time.Time) []Heartbeat {
+	if f.cfg.Agent == "" {
+		return nil
+	}
+	return []Heartbeat{{Agent: f.cfg.Agent, Region: f.cfg.Region, Start: start, Period: f.cfg.Recorder.Period()}}
+}
+
+// Final publishes every aggregate left, the current period's included, with
+// a heartbeat for the current period, and closes the sink.
 func (f *Flusher) Final(ctx context.Context) error {
-	f.publish(ctx, f.cfg.Recorder.FlushAll())
+	b := Batch{Aggregates: f.cfg.Recorder.FlushAll()}
+	b.Heartbeats = f.heartbeat(f.cfg.Clock.Now().Truncate(f.cfg.Recorder.Period()))
+	f.publish(ctx, b)
 	return f.cfg.Sink.Close(ctx)
 }
 
-func (f *Flusher) publish(ctx context.Context, aggs []*Aggregate) {
-	if len(aggs) == 0 {
+// Flush publishes every aggregate left without closing the sink: a Lambda
+// invocation's flush before it returns.
+func (f *Flusher) Flush(ctx context.Context) error {
+	b := Batch{Aggregates: f.cfg.Recorder.FlushAll()}
+	b.Heartbeats = f.heartbeat(f.cfg.Clock.Now().Truncate(f.cfg.Recorder.Period()))
+	if b.Empty() {
+		return nil
+	}
+	if f.cfg.Flushed != nil {
+		f.cfg.Flushed(b)
+	}
+	return f.cfg.Sink.Publish(ctx, b)
+}
+
+func (f *Flusher) publish(ctx context.Context, b Batch) {
+	if b.Empty() {
 		return
 	}
-	if err := f.cfg.Sink.Publish(ctx, aggs); err != nil {
-		f.cfg.Logger.Error("publishing aggregates failed", "aggregates", len(aggs), "err", err)
+	if f.cfg.Flushed != nil {
+		f.cfg.Flushed(b)
+	}
+	if err := f.cfg.Sink.Publish(ctx, b); err != nil {
+		f.cfg.Logger.Error("publishing aggregates failed", "aggregates", len(b.Aggregates), "err", err)
 	}
 }

@@ -62,14 +62,36 @@ type Aggregate struct {
 	Failures map[canary.FailureClass]int64
 	// Overlaps counts starts skipped because the previous run was going.
 	Overlaps int64
-	// Latency holds the duration of successful runs, in microseconds.
+	// Latency holds the duration of successful runs, in microseconds. It
+	// is nil on aggregates read back from the spool, which carry only the
+	// histogram's buckets: use LatencyDistribution, which works for both.
 	Latency *hdrhistogram.Histogram
+
+	// dist is the latency as buckets, for aggregates without Latency.
+	dist Distribution
+}
+
+// SetLatencyDistribution replaces the latency with d, for aggregates built
+// from stored or generated buckets rather than recorded runs.
+func (a *Aggregate) SetLatencyDistribution(d Distribution) {
+	a.Latency, a.dist = nil, d
+}
+
+// LatencyDistribution returns the latency histogram's non-zero buckets.
+func (a *Aggregate) LatencyDistribution() Distribution {
+	if a.Latency == nil {
+		return a.dist
+	}
+	return DistributionOf(a.Latency)
 }
 
 // LatencyMs returns the value at quantile q (a percent, e.g. 99.9) in
 // milliseconds, or 0 when nothing was recorded.
 func (a *Aggregate) LatencyMs(percent float64) float64 {
-	if a.Latency == nil || a.Latency.TotalCount() == 0 {
+	if a.Latency == nil {
+		return float64(a.dist.ValueAtPercentile(percent)) / 1000
+	}
+	if a.Latency.TotalCount() == 0 {
 		return 0
 	}
 	return float64(a.Latency.ValueAtQuantile(percent)) / 1000
@@ -90,7 +112,16 @@ func (a *Aggregate) Merge(o *Aggregate) error {
 		}
 		a.Failures[k] += v
 	}
+	if o.Latency == nil && len(o.dist) > 0 {
+		a.dist = a.LatencyDistribution().Merge(o.dist)
+		a.Latency = nil
+		return nil
+	}
 	if o.Latency != nil {
+		if a.Latency == nil && len(a.dist) > 0 {
+			a.dist = a.dist.Merge(DistributionOf(o.Latency))
+			return nil
+		}
 		if a.Latency == nil {
 			a.Latency = hdrhistogram.Import(o.Latency.Export())
 		} else if dropped := a.Latency.Merge(o.Latency); dropped > 0 {
@@ -126,11 +157,14 @@ func (a *Aggregate) MarshalJSON() ([]byte, error) {
 		Series: a.Series, Start: a.Start.UTC(), PeriodS: a.Period.Seconds(),
 		Attempts: a.Attempts, Successes: a.Successes, Failures: a.Failures, Overlaps: a.Overlaps,
 	}
-	if a.Latency != nil && a.Latency.TotalCount() > 0 {
+	if d := a.LatencyDistribution(); len(d) > 0 {
 		out.Latency = latencyJSON{
-			Count: a.Latency.TotalCount(),
+			Count: d.Total(),
 			P50:   a.LatencyMs(50), P99: a.LatencyMs(99), P999: a.LatencyMs(99.9), P9999: a.LatencyMs(99.99),
-			Max: float64(a.Latency.Max()) / 1000,
+			Max: float64(d[len(d)-1].High) / 1000,
+		}
+		if a.Latency != nil {
+			out.Latency.Max = float64(a.Latency.Max()) / 1000
 		}
 	}
 	return json.Marshal(out)

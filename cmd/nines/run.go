@@ -2,8 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"sync"
 	"time"
 
@@ -19,12 +23,18 @@ func init() {
 }
 
 func runRun(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "run", "run -c FILE [--log-format auto|text|json] [--log-level info]")
+	fs := newFlagSet(e, "run", "run -c FILE [--print json|none] [--log-format auto|text|json] [--log-level info]")
 	path := configFlag(fs)
 	logFormat := fs.String("log-format", "auto", "log format: auto (text on a terminal, else JSON), text or json")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	print := fs.String("print", "", "print each period's aggregates on stdout: json (the default, except with sink: emf, which owns stdout) or none")
 	if err := parseFlags(e, fs, args); err != nil {
 		return err
+	}
+	if *print != "" {
+		if err := checkFormat(*print, "json", "none"); err != nil {
+			return usageError("--print %q: use json or none", *print)
+		}
 	}
 	logger, err := newLogger(e.stderr, *logFormat, *logLevel)
 	if err != nil {
@@ -34,7 +44,7 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	a, err := newAgent(cfg, agentDeps{env: e, logger: logger})
+	a, err := newAgent(ctx, cfg, agentDeps{env: e, logger: logger, print: *print})
 	if err != nil {
 		return err
 	}
@@ -46,25 +56,34 @@ type agentDeps struct {
 	env    *env
 	logger *slog.Logger
 	clock  clock.Clock
+	// print is --print: "json", "none", or "" for the default.
+	print string
 }
 
-// agent is the wired-up sidecar: scheduler, recorder, flusher and sink.
+// agent is the wired-up sidecar: scheduler, recorder, flusher, the
+// publishing pipeline and its sinks, and the HTTP server.
 type agent struct {
 	cfg     *config.Config
 	deps    agentDeps
 	rec     *metrics.Recorder
 	sched   *canary.Scheduler
 	flusher *metrics.Flusher
-	demo    *demotarget.Server
 	counter *countingObserver
 	// browsers is the shared browser of browser canaries, or nil.
 	browsers *canary.BrowserPool
+	// pipeline publishes to the configured sink apart from the canaries.
+	pipeline *metrics.Pipeline
+	prom     *metrics.Prometheus
+	health   *metrics.Health
+	// sinkName is the configured sink, for logs and /healthz.
+	sinkName string
 }
 
-func newAgent(cfg *config.Config, deps agentDeps) (*agent, error) {
+func newAgent(ctx context.Context, cfg *config.Config, deps agentDeps) (*agent, error) {
 	slogger := deps.logger
 	if slogger == nil {
 		slogger = slog.New(slog.DiscardHandler)
+		deps.logger = slogger
 	}
 	deps.clock = clock.OrReal(deps.clock)
 
@@ -79,8 +98,20 @@ func newAgent(cfg *config.Config, deps agentDeps) (*agent, error) {
 	if err != nil {
 		return nil, err
 	}
+	a := &agent{cfg: cfg, deps: deps, rec: rec, health: metrics.NewHealth(), sinkName: cfg.Metrics.Sink}
+	a.prom = metrics.NewPrometheus(a.health, nil)
+	if a.pipeline, err = a.newPipeline(ctx); err != nil {
+		return nil, err
+	}
+	sinks := metrics.Fanout{a.pipeline, a.prom}
+	printJSON := deps.print == "json" || (deps.print == "" && cfg.Metrics.Sink != config.SinkEMF)
+	if printJSON {
+		sinks = append(sinks, metrics.NewJSONLines(deps.env.stdout))
+	}
+
 	browsers, err := newBrowserPool(cfg, cfg.Canaries, slogger) // nil without browser canaries
 	if err != nil {
+		_ = a.pipeline.Close(ctx)
 		return nil, err
 	}
 	runner, err := canary.NewRunner(canary.RunnerConfig{LookupEnv: deps.env.lookupEnv, Logger: slogger, Clock: deps.clock,
@@ -97,30 +128,107 @@ func newAgent(cfg *config.Config, deps agentDeps) (*agent, error) {
 		return nil, err
 	}
 	flusher, err := metrics.NewFlusher(metrics.FlusherConfig{
-		Recorder: rec, Sink: metrics.NewJSONLines(deps.env.stdout), Clock: deps.clock, Logger: slogger,
-		Grace: time.Second,
+		Recorder: rec, Sink: sinks, Clock: deps.clock, Logger: slogger, Grace: time.Second,
+		Agent: cfg.Agent.Name, Region: cfg.Agent.Region, Flushed: a.logPeriod,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &agent{cfg: cfg, deps: deps, rec: rec, sched: sched, flusher: flusher, counter: counter, browsers: browsers}, nil
+	a.sched, a.flusher, a.counter, a.browsers = sched, flusher, counter, browsers
+	return a, nil
+}
+
+// newPipeline builds the configured sink behind a Publisher (retries,
+// spool) and a Pipeline (its own goroutine).
+func (a *agent) newPipeline(ctx context.Context) (*metrics.Pipeline, error) {
+	m := a.cfg.Metrics
+	log := a.deps.logger
+	pc := metrics.PublisherConfig{Name: m.Sink, Clock: a.deps.clock, Logger: log, Health: a.health}
+	switch m.Sink {
+	case config.SinkCloudWatch:
+		sink, err := metrics.NewCloudWatch(ctx, *m.CloudWatch)
+		if err != nil {
+			return nil, err
+		}
+		sc := m.Spool
+		sc.Logger, sc.Health = log, a.health
+		spool, err := metrics.OpenSpool(sc)
+		if err != nil {
+			return nil, err
+		}
+		if _, points, _ := spool.Depth(); points > 0 {
+			log.Info("spool from an earlier run found; replaying it", "points", points, "dir", sc.Dir)
+		}
+		pc.Sink, pc.Spool, pc.MaxAge = sink, spool, metrics.CloudWatchMaxAge
+	case config.SinkEMF:
+		ec := metrics.EMFConfig{Writer: a.deps.env.stdout}
+		if cw := m.CloudWatch; cw != nil {
+			ec.Namespace, ec.StorageResolution, ec.RegionRollup = cw.Namespace, cw.StorageResolution, cw.RegionRollup
+		}
+		sink, err := metrics.NewEMF(ec)
+		if err != nil {
+			return nil, err
+		}
+		pc.Sink = sink
+	default:
+		sc := m.Store
+		sc.Clock, sc.Logger = a.deps.clock, log
+		store, err := metrics.OpenStore(ctx, sc)
+		if err != nil {
+			return nil, err
+		}
+		pc.Sink = store
+	}
+	pub, err := metrics.NewPublisher(pc)
+	if err != nil {
+		return nil, err
+	}
+	return metrics.NewPipeline(metrics.PipelineConfig{Publisher: pub, Clock: a.deps.clock})
+}
+
+// logPeriod is the line a person watching `nines run` reads each period.
+func (a *agent) logPeriod(b metrics.Batch) {
+	var attempts, successes int64
+	var start time.Time
+	for _, ag := range b.Aggregates {
+		if ag.Series.Step != "" {
+			continue
+		}
+		attempts += ag.Attempts
+		successes += ag.Successes
+		if start.IsZero() || ag.Start.Before(start) {
+			start = ag.Start
+		}
+	}
+	snap := a.health.Snapshot()
+	a.deps.logger.Info("period flushed", "period_start", start.UTC().Format(time.RFC3339), "aggregates", len(b.Aggregates),
+		"attempts", attempts, "successes", successes, "sink", a.sinkName, "spool_points", snap.SpoolPoints,
+		"dropped_points", snap.DroppedTotal())
 }
 
 func (a *agent) run(ctx context.Context) error {
 	log := a.deps.logger
+	a.pipeline.Start()
 	if a.browsers != nil {
 		defer a.browsers.Close() // after the scheduler's runs in flight end
 	}
+	stopServer, err := a.serve()
+	if err != nil {
+		_ = a.pipeline.Close(context.Background())
+		return err
+	}
+	defer stopServer()
 	if a.cfg.DemoListen != "" {
 		demo, err := demotarget.Start(a.cfg.DemoListen)
 		if err != nil {
+			_ = a.pipeline.Close(context.Background())
 			return fmt.Errorf("demo target: %w (is another nines already running?)", err)
 		}
 		defer demo.Close()
 		log.Info("demo target listening", "url", demo.URL())
 	}
 	log.Info("agent starting", "canaries", len(a.cfg.Canaries), "region", a.cfg.Agent.Region,
-		"period", a.cfg.Agent.Period.String(), "config", a.cfg.File)
+		"period", a.cfg.Agent.Period.String(), "sink", a.sinkName, "config", a.cfg.File)
 
 	flushCtx, stopFlush := context.WithCancel(context.Background())
 	flushDone := make(chan struct{})
@@ -128,17 +236,77 @@ func (a *agent) run(ctx context.Context) error {
 		defer close(flushDone)
 		a.flusher.Run(flushCtx)
 	}()
-	err := a.sched.Run(ctx) // returns once ctx is done and runs in flight finished
+	err = a.sched.Run(ctx) // returns once ctx is done and runs in flight finished
 	stopFlush()
 	<-flushDone
+	// SIGTERM: the current period goes out, and what cannot go out in
+	// time is written to the spool, which the next start replays.
 	finalCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if ferr := a.flusher.Final(finalCtx); ferr != nil && err == nil {
 		err = ferr
 	}
 	runs, failed, overlapped := a.counter.totals()
-	log.Info("agent stopped", "runs", runs, "failed", failed, "overlapped", overlapped)
+	snap := a.health.Snapshot()
+	log.Info("agent stopped", "runs", runs, "failed", failed, "overlapped", overlapped,
+		"spool_points", snap.SpoolPoints, "dropped_points", snap.DroppedTotal())
 	return err
+}
+
+// serve starts the agent's HTTP server: /metrics and /healthz. A busy
+// default port is a warning; a port the config names is an error.
+func (a *agent) serve() (stop func(), err error) {
+	addr := a.cfg.Metrics.Listen
+	if addr == "" {
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		if a.cfg.Metrics.ListenDefault {
+			a.deps.logger.Warn("agent server not started; set server.listen to another address, or off", "listen", addr, "err", err)
+			return func() {}, nil
+		}
+		return nil, fmt.Errorf("server.listen %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", a.prom)
+	mux.HandleFunc("GET /healthz", a.healthz)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.deps.logger.Error("agent server stopped", "err", err)
+		}
+	}()
+	a.deps.logger.Info("agent server listening", "metrics", "http://"+ln.Addr().String()+"/metrics", "healthz", "http://"+ln.Addr().String()+"/healthz")
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		<-done
+	}, nil
+}
+
+// healthz answers 200 while the sink takes data, and 503 when data waits
+// in the spool or has been dropped since the start.
+func (a *agent) healthz(w http.ResponseWriter, _ *http.Request) {
+	snap := a.health.Snapshot()
+	status := "ok"
+	code := http.StatusOK
+	switch {
+	case snap.SpoolPoints > 0:
+		status, code = "degraded: points wait in the spool", http.StatusServiceUnavailable
+	case snap.DroppedTotal() > 0:
+		status, code = "degraded: points were dropped", http.StatusServiceUnavailable
+	}
+	runs, failed, overlapped := a.counter.totals()
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"status": status, "sink": a.sinkName, "runs": runs, "failed": failed, "overlapped": overlapped,
+		"spool_points": snap.SpoolPoints, "dropped_points": snap.Dropped, "published_points": snap.Published,
+	})
 }
 
 // countingObserver counts runs for the shutdown summary and passes

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/nines-dev/nines/config"
+	"github.com/nines-dev/nines/metrics"
+	"github.com/nines-dev/nines/slo"
+)
+
+func init() {
+	register("cost", "estimate the monthly CloudWatch bill of a config, beside CloudWatch Synthetics", runCost)
+}
+
+// sloWindowsPerEvaluation is what one evaluation of an SLO reads: the
+// default policy's five distinct windows (5m, 30m, 1h, 6h, 3d) and the SLO
+// window for the budget.
+const sloWindowsPerEvaluation = 6
+
+func runCost(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "cost", "cost -c FILE [--regions N] [--eval-every 1m] [--format text|json]")
+	path := configFlag(fs)
+	regions := fs.Int("regions", 1, "how many agent regions run this config")
+	evalEvery := fs.Duration("eval-every", time.Minute, "how often the evaluator evaluates each SLO")
+	format := fs.String("format", "text", "output: text or json")
+	if err := parseFlags(e, fs, args); err != nil {
+		return err
+	}
+	if err := checkFormat(*format, "text", "json"); err != nil {
+		return err
+	}
+	if *regions < 1 {
+		return usageError("--regions %d: at least 1", *regions)
+	}
+	if *evalEvery < time.Second {
+		return usageError("--eval-every %s: at least 1s", *evalEvery)
+	}
+	cfg, err := e.loadConfig(*path, config.Options{SkipEnvCheck: true})
+	if err != nil {
+		return err
+	}
+	in := costInput(cfg, *regions, *evalEvery)
+	rep, err := metrics.EstimateCost(in)
+	if err != nil {
+		return err
+	}
+	if *format == "json" {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	printCost(e.stdout, cfg, in, rep)
+	return nil
+}
+
+// costInput is the config as the bill sees it.
+func costInput(cfg *config.Config, regions int, evalEvery time.Duration) metrics.CostInput {
+	in := metrics.CostInput{Regions: regions, Period: cfg.Agent.Period, Prices: cfg.Metrics.Prices, StorageResolution: 60}
+	if cw := cfg.Metrics.CloudWatch; cw != nil {
+		in.StorageResolution = cw.StorageResolution
+	}
+	for _, c := range cfg.Canaries {
+		cc := metrics.CostCanary{Name: c.Name, Every: c.Every, StepMetrics: c.StepMetrics}
+		for _, st := range c.Steps {
+			cc.Steps = append(cc.Steps, st.Name)
+		}
+		in.Canaries = append(in.Canaries, cc)
+	}
+	for _, s := range cfg.SLOs {
+		r := regions
+		switch {
+		case s.SLI.Kind == slo.SLIRatio:
+			r = 1 // one pair of metrics, wherever they come from
+		case len(s.SLI.Regions) > 0:
+			r = len(s.SLI.Regions)
+		}
+		in.SLOs = append(in.SLOs, metrics.CostSLO{Name: s.Name, Regions: r, Windows: sloWindowsPerEvaluation, EvalEvery: evalEvery})
+	}
+	return in
+}
+
+func printCost(w io.Writer, cfg *config.Config, in metrics.CostInput, rep metrics.CostReport) {
+	p := rep.Prices
+	fmt.Fprintf(w, "nines cost: %s: %d canaries in %d agent region(s), period %s, %d SLOs\n",
+		cfg.File, len(in.Canaries), in.Regions, in.Period, len(in.SLOs))
+	fmt.Fprintf(w, "Prices used (USD; change them under cost: in the config): custom metric-month $%.4g, 1,000 PutMetricData requests $%.4g,\n"+
+		"1,000 metrics requested by GetMetricData $%.4g, one CloudWatch Synthetics run $%.4g (its Lambda and S3 charges not included).\n\n",
+		p.MetricMonth, p.PutRequestsPer1000, p.GetMetricsPer1000, p.SyntheticsRun)
+
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "CloudWatch, per month (730 h)\t\t\n")
+	fmt.Fprintf(tw, "custom metrics\t%d\t$%.2f\t\n", rep.CustomMetrics, rep.MetricsCost)
+	fmt.Fprintf(tw, "PutMetricData requests (%d per period and region)\t%.0f\t$%.2f\t\n", rep.PutRequestsPerPeriod, rep.PutRequests, rep.PutRequestsCost)
+	fmt.Fprintf(tw, "metrics requested by GetMetricData (SLOs every %s)\t%.0f\t$%.2f\t\n", evalEveryOf(in), rep.GetMetrics, rep.GetMetricsCost)
+	fmt.Fprintf(tw, "total\t\t$%.2f\t\n", rep.Total)
+	fmt.Fprintf(tw, "the same checks as Synthetics canaries\t%.0f runs\t$%.2f\t\n", rep.SyntheticsRuns, rep.SyntheticsCost)
+	_ = tw.Flush()
+
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "per canary-month\tevery\tmetrics\tnines\tSynthetics\t\n")
+	for i, c := range rep.Canaries {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t$%.2f\t$%.2f\t\n", c.Name, in.Canaries[i].Every, c.Metrics, c.Nines, c.Synthetics)
+	}
+	_ = tw.Flush()
+	for _, c := range in.Canaries {
+		if c.Every < time.Minute {
+			fmt.Fprintf(w, "\nSynthetics runs a canary at most once a minute; the figures above price the same rate as this config.\n")
+			break
+		}
+	}
+}
+
+func evalEveryOf(in metrics.CostInput) string {
+	if len(in.SLOs) == 0 {
+		return "-"
+	}
+	return in.SLOs[0].EvalEvery.String()
+}
