@@ -1,0 +1,158 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nines-dev/nines/alerting/slack/slackfake"
+	"github.com/nines-dev/nines/config"
+	"github.com/nines-dev/nines/internal/awsfake"
+	"github.com/nines-dev/nines/internal/clock"
+	"github.com/nines-dev/nines/slo"
+)
+
+func writeAlertConfig(t *testing.T, sns *awsfake.SNS, sl *slackfake.Server) string {
+	t.Helper()
+	src := `canaries:
+  - name: checkout
+    steps:
+      - http: { url: "https://shop.example.com/health" }
+alerting:
+  links: { runbook: "https://wiki.example.com/nines" }
+  receivers:
+    - name: pager
+      sns: { topic_arn: "` + sns.TopicARN("pages") + `", endpoint: "` + sns.URL() + `" }
+    - name: chat
+      slack: { token: "${env:SLACK_TOKEN}", channel: C0ALERTS, api_url: "` + sl.APIURL() + `" }
+    - name: console
+      log: {}
+`
+	path := filepath.Join(t.TempDir(), "nines.yaml")
+	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func setAWSTestEnv(t *testing.T) {
+	t.Setenv("SLACK_TOKEN", slackfake.Token)
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDNINESFAKE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "nines-fake-secret")
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+}
+
+func TestAlertTestSendsAMarkedNotificationThroughEachReceiver(t *testing.T) {
+	setAWSTestEnv(t)
+	sns := awsfake.NewSNST(t, awsfake.SNSConfig{Topics: []string{"pages"}})
+	sl := slackfake.New(t)
+	path := writeAlertConfig(t, sns, sl)
+	var out, errOut bytes.Buffer
+	if err := Run(context.Background(), []string{"alert", "test", "-c", path}, nil, &out, &errOut); err != nil {
+		t.Fatalf("alert test: %v\n%s%s", err, out.String(), errOut.String())
+	}
+	for _, want := range []string{"pager: delivered", "chat: delivered", "console: delivered", "TEST nines-test page"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	msgs := sns.Messages()
+	if len(msgs) != 1 || !strings.Contains(msgs[0].Subject, "[TEST]") || !strings.Contains(msgs[0].Body, `"test":true`) {
+		t.Errorf("sns messages %+v, want one marked [TEST]", msgs)
+	}
+	posts := sl.Posts()
+	if len(posts) != 1 || !strings.Contains(posts[0].Text, "[TEST]") || posts[0].Attachments[0].Color != "#439fe0" {
+		t.Errorf("slack posts %+v, want one marked [TEST] in blue", posts)
+	}
+}
+
+func TestAlertTestToOneReceiver(t *testing.T) {
+	setAWSTestEnv(t)
+	sns := awsfake.NewSNST(t, awsfake.SNSConfig{Topics: []string{"pages"}})
+	sl := slackfake.New(t)
+	path := writeAlertConfig(t, sns, sl)
+	var out, errOut bytes.Buffer
+	if err := Run(context.Background(), []string{"alert", "test", "-c", path, "--receiver", "chat"}, nil, &out, &errOut); err != nil {
+		t.Fatalf("alert test: %v\n%s", err, errOut.String())
+	}
+	if len(sns.Messages()) != 0 || len(sl.Posts()) != 1 {
+		t.Errorf("sns %d, slack %d, want only slack", len(sns.Messages()), len(sl.Posts()))
+	}
+	err := Run(context.Background(), []string{"alert", "test", "-c", path, "--receiver", "pagr"}, nil, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "pager, chat, console") {
+		t.Errorf("an unknown receiver gave %v, want a usage error listing the receivers", err)
+	}
+}
+
+func TestAlertTestFailsWhenAReceiverRefuses(t *testing.T) {
+	setAWSTestEnv(t)
+	sns := awsfake.NewSNST(t, awsfake.SNSConfig{Topics: []string{"pages"}})
+	sl := slackfake.New(t)
+	sl.Fail(1, 403, 0)
+	path := writeAlertConfig(t, sns, sl)
+	var out, errOut bytes.Buffer
+	err := Run(context.Background(), []string{"alert", "test", "-c", path}, nil, &out, &errOut)
+	if err == nil || !strings.Contains(out.String(), "chat: FAILED (http_4xx)") || !strings.Contains(out.String(), "pager: delivered") {
+		t.Errorf("err %v, output:\n%s\nwant chat failed and pager delivered", err, out.String())
+	}
+	if strings.Contains(out.String()+errOut.String(), slackfake.Token) {
+		t.Error("the output shows the Slack token")
+	}
+}
+
+func TestTheEvaluatorWiringAlertsThroughTheLogReceiver(t *testing.T) {
+	src := `canaries:
+  - name: checkout
+    every: 10s
+    steps:
+      - http: { url: "https://shop.example.com/health" }
+slos:
+  - name: checkout-availability
+    sli: { kind: availability, canary: checkout }
+    objective: 99.9
+`
+	path := filepath.Join(t.TempDir(), "nines.yaml")
+	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path, config.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2025, 3, 2, 12, 0, 0, 0, time.UTC)
+	clk := clock.NewFake(start)
+	// A month of one good run a minute, then five failed minutes.
+	tr := slo.Trace{Start: start.Add(-30 * 24 * time.Hour), Step: time.Minute}
+	for at := tr.Start; at.Before(start.Add(5 * time.Minute)); at = at.Add(time.Minute) {
+		good := 1.0
+		if !at.Before(start) {
+			good = 0
+		}
+		tr.Good, tr.Total = append(tr.Good, good), append(tr.Total, 1)
+	}
+	ms := slo.NewMemorySource()
+	if err := ms.Add(cfg.SLOs[0].SLI, tr); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	svc, closeFn, err := newEvaluator(context.Background(), cfg, evaluatorDeps{
+		Source: ms, StatePath: filepath.Join(t.TempDir(), "nines.db"), Clock: clk, Stdout: &out,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeFn()
+	clk.Set(start.Add(5 * time.Minute))
+	if err := svc.Once(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "ALARM checkout-availability page (") {
+		t.Errorf("the log receiver wrote:\n%s\nwant a page for checkout-availability", out.String())
+	}
+}

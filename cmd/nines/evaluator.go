@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	awssns "github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/nines-dev/nines/alerting"
+	"github.com/nines-dev/nines/alerting/slack"
+	"github.com/nines-dev/nines/alerting/sns"
+	"github.com/nines-dev/nines/config"
+	"github.com/nines-dev/nines/internal/clock"
+	"github.com/nines-dev/nines/slo"
+)
+
+// evaluatorDeps are what the agent hands the evaluator: the parts that
+// belong to other phases.
+type evaluatorDeps struct {
+	// Source answers the SLOs' queries: the local store, or CloudWatch.
+	Source slo.Source
+	// StatePath is the local store's SQLite file; alert state gets a
+	// table of its own in it unless the config keeps state in DynamoDB.
+	StatePath string
+	// Heartbeat publishes the evaluator's heartbeat (optional; see
+	// alerting.CloudWatchHeartbeat).
+	Heartbeat func(ctx context.Context, at time.Time) error
+	// Heartbeats counts an agent's AgentHeartbeat; without it the
+	// agents: watches are off.
+	Heartbeats func(ctx context.Context, agent string, from, to time.Time) (float64, error)
+	Clock      clock.Clock
+	Logger     *slog.Logger
+	// Stdout is where the log receiver writes.
+	Stdout io.Writer
+}
+
+// runEvaluator evaluates the config's SLOs every evaluation interval and
+// alerts through the configured receivers until ctx ends. With no SLOs it
+// returns at once. run.go calls it next to the scheduler:
+//
+//	go func() { errc <- runEvaluator(ctx, cfg, evaluatorDeps{Source: store, StatePath: cfg.Metrics.Store.Path, ...}) }()
+func runEvaluator(ctx context.Context, cfg *config.Config, deps evaluatorDeps) error {
+	if len(cfg.SLOs) == 0 {
+		return nil
+	}
+	svc, closeFn, err := newEvaluator(ctx, cfg, deps)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	return svc.Run(ctx)
+}
+
+// newEvaluator wires the ALARM phase: receivers, pipeline, state store,
+// machine and service. The close function stops the pipeline and closes
+// the store.
+func newEvaluator(ctx context.Context, cfg *config.Config, deps evaluatorDeps) (*alerting.Service, func(), error) {
+	if deps.Source == nil {
+		return nil, nil, errors.New("evaluator: no SLO source")
+	}
+	log := deps.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	settings := alertSettings(cfg)
+	receivers, err := buildReceivers(ctx, settings, deps.Stdout)
+	if err != nil {
+		return nil, nil, err
+	}
+	pipeline, err := alerting.NewPipeline(alerting.PipelineConfig{
+		Receivers: receivers, Routes: settings.Routes, Clock: deps.Clock, Logger: log,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	store, closeStore, err := openAlertStore(ctx, settings, deps.StatePath)
+	if err != nil {
+		pipeline.Close()
+		return nil, nil, err
+	}
+	closeFn := func() {
+		pipeline.Close()
+		closeStore()
+	}
+	machine, err := alerting.NewMachine(alerting.MachineConfig{Remind: settings.Remind, ResolveAfter: settings.ResolveAfter, Links: settings.Links})
+	if err != nil {
+		closeFn()
+		return nil, nil, err
+	}
+	ev, err := slo.NewEvaluator(slo.EvaluatorConfig{Source: deps.Source, Clock: deps.Clock})
+	if err != nil {
+		closeFn()
+		return nil, nil, err
+	}
+	var watches []alerting.Watch
+	if settings.NoDataPeriods > 0 {
+		for _, c := range cfg.Canaries {
+			watches = append(watches, alerting.Watch{Canary: c.Name, Period: cfg.Agent.Period, Periods: settings.NoDataPeriods})
+		}
+		if len(settings.Agents) > 0 && deps.Heartbeats == nil {
+			log.Warn("alerting.agents is set, but this source cannot count agent heartbeats; those watches are off")
+		} else {
+			for _, a := range settings.Agents {
+				watches = append(watches, alerting.Watch{Agent: a, Period: cfg.Agent.Period, Periods: settings.NoDataPeriods})
+			}
+		}
+	}
+	svc, err := alerting.NewService(alerting.ServiceConfig{
+		Evaluator: ev, SLOs: cfg.SLOs, Machine: machine, Pipeline: pipeline, Store: store,
+		Watches: watches, Data: alerting.CountsDataSource{Source: deps.Source, Heartbeats: deps.Heartbeats},
+		Interval: settings.Interval, Heartbeat: deps.Heartbeat, Clock: deps.Clock, Logger: log,
+	})
+	if err != nil {
+		closeFn()
+		return nil, nil, err
+	}
+	return svc, closeFn, nil
+}
+
+// alertSettings is the config's alerting: section, or the embedded
+// default without one: every notification to a log line.
+func alertSettings(cfg *config.Config) *alerting.Settings {
+	if cfg.Alerting != nil {
+		return cfg.Alerting
+	}
+	return &alerting.Settings{
+		Receivers:     []alerting.ReceiverSettings{{Name: "log", Log: true}},
+		Interval:      alerting.DefaultInterval,
+		NoDataPeriods: alerting.DefaultNoDataPeriods,
+	}
+}
+
+// buildReceivers makes each configured receiver's notifier.
+func buildReceivers(ctx context.Context, s *alerting.Settings, stdout io.Writer) ([]alerting.Receiver, error) {
+	var out []alerting.Receiver
+	for _, r := range s.Receivers {
+		var n alerting.Notifier
+		switch {
+		case r.SNS != nil:
+			awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(r.SNS.Region))
+			if err != nil {
+				return nil, fmt.Errorf("receiver %s: loading AWS configuration: %w", r.Name, err)
+			}
+			client := awssns.NewFromConfig(awsCfg, func(o *awssns.Options) {
+				o.RetryMaxAttempts = 1 // the pipeline retries
+				if r.SNS.Endpoint != "" {
+					o.BaseEndpoint = &r.SNS.Endpoint
+				}
+			})
+			if n, err = sns.New(sns.Config{Client: client, TopicARN: r.SNS.TopicARN}); err != nil {
+				return nil, fmt.Errorf("receiver %s: %w", r.Name, err)
+			}
+		case r.Slack != nil:
+			var err error
+			if n, err = slack.New(slack.Config{Token: r.Slack.Token, Channel: r.Slack.Channel, WebhookURL: r.Slack.WebhookURL, APIURL: r.Slack.APIURL}); err != nil {
+				return nil, fmt.Errorf("receiver %s: %w", r.Name, err)
+			}
+		default:
+			n = alerting.NewLogNotifier(stdout)
+		}
+		out = append(out, alerting.Receiver{Name: r.Name, Notifier: n})
+	}
+	return out, nil
+}
+
+// openAlertStore opens DynamoDB when the config names a table, else a
+// table of its own in the local SQLite file.
+func openAlertStore(ctx context.Context, s *alerting.Settings, statePath string) (alerting.Store, func(), error) {
+	if s.DynamoDBTable != "" {
+		awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(s.Region))
+		if err != nil {
+			return nil, nil, fmt.Errorf("alert state: loading AWS configuration: %w", err)
+		}
+		client := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
+			if s.Endpoint != "" {
+				o.BaseEndpoint = &s.Endpoint
+			}
+		})
+		st, err := alerting.NewDynamoDBStore(client, s.DynamoDBTable)
+		return st, func() {}, err
+	}
+	if statePath == "" {
+		statePath = "nines.db"
+	}
+	st, err := alerting.OpenSQLite(ctx, statePath)
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, func() { st.Close() }, nil
+}
