@@ -266,6 +266,9 @@ func runBrowser(ctx context.Context, spec StepSpec, run *RunState) StepResult {
 	tab, err := pool.openTab(ctx, ev.handle)
 	if err != nil {
 		sr.Failure, sr.Error = FailBrowser, err.Error()
+		if errors.Is(err, context.DeadlineExceeded) && !strings.Contains(sr.Error, "slot") {
+			sr.Error = "the canary's timeout passed while the browser opened a tab"
+		}
 		return sr
 	}
 	defer tab.close()
@@ -334,7 +337,9 @@ func (j *journey) classify(err error) *stepFailure {
 		return failf(FailBrowser, "%s", errBrowserGone)
 	case errors.As(err, &f):
 		return f
-	case j.ctx.Err() != nil:
+	case j.ctx.Err() != nil, errors.Is(err, context.DeadlineExceeded):
+		// An action's context ends at the run's deadline, a moment before
+		// the run's own context says so.
 		return failf(FailTimeout, "the canary's timeout passed")
 	case errors.As(err, &loadErr):
 		return failf(classifyNetError(loadErr.ErrorText), "%s", loadErr.ErrorText)
