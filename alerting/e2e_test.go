@@ -61,10 +61,11 @@ func newE2E(t *testing.T) *e2e {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A month of healthy history, one run per step, so the budget and
-	// every window are full as in production; the history is synthetic
-	// up to ten minutes before the outage, and real runs after that.
-	e.start = t0.Add(-30 * 24 * time.Hour)
+	// Four days of healthy history, one run per step, so every policy
+	// window (the longest is 3d) is full as in production; the history
+	// is synthetic up to ten minutes before the outage, and real runs
+	// after that. (The 30-day budget then counts four days of events.)
+	e.start = t0.Add(-4 * 24 * time.Hour)
 	live := t0.Add(-10 * time.Minute)
 	for at := e.start; at.Before(live); at = at.Add(e2eStep) {
 		e.good, e.total = append(e.good, 1), append(e.total, 1)
