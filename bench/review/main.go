@@ -1,0 +1,77 @@
+// Command review times the weekly review over a local store: reading every
+// SLO's week and window, the tail latency of every canary and region this
+// week and last, the failure classes, and rendering HTML, Markdown and JSON.
+// Make the store with bench/metrics first:
+//
+//	go run ./bench/metrics -store-days 30 -dir /tmp/nines-bench
+//	go run ./bench/review -store /tmp/nines-bench/bench.db -week 2026-W44
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/nines-dev/nines/dashboards"
+	"github.com/nines-dev/nines/metrics"
+	"github.com/nines-dev/nines/slo"
+)
+
+func main() {
+	path := flag.String("store", "", "the store file (made by bench/metrics)")
+	week := flag.String("week", "2026-W44", "the ISO week to review")
+	n := flag.Int("slos", 100, "SLOs, one per canary canary-000, canary-001, ...")
+	flag.Parse()
+	if *path == "" {
+		fmt.Fprintln(os.Stderr, "bench/review: -store is required")
+		os.Exit(2)
+	}
+	ctx := context.Background()
+	store, err := metrics.OpenStore(ctx, metrics.StoreConfig{Path: *path})
+	if err != nil {
+		fail(err)
+	}
+	defer store.Close(ctx)
+	src, err := slo.NewLocalSource(store)
+	if err != nil {
+		fail(err)
+	}
+	var slos []slo.SLO
+	var canaries []string
+	for i := 0; i < *n; i++ {
+		c := fmt.Sprintf("canary-%03d", i)
+		canaries = append(canaries, c)
+		slos = append(slos, slo.SLO{Name: c + "-availability", Objective: 0.999, Window: slo.RollingWindow(30 * 24 * time.Hour),
+			SLI: slo.SLI{Kind: slo.SLIAvailability, Canary: c}})
+	}
+	began := time.Now()
+	rv, err := dashboards.BuildReview(ctx, dashboards.ReviewConfig{
+		SLOs: slos, Canaries: canaries, Source: src,
+		Latency: dashboards.StoreSources{Store: store}, Failures: dashboards.StoreSources{Store: store},
+		Week: *week, Now: time.Now(),
+	})
+	if err != nil {
+		fail(err)
+	}
+	built := time.Since(began)
+	var html, md, js bytes.Buffer
+	t := time.Now()
+	if err := rv.WriteHTML(&html); err != nil {
+		fail(err)
+	}
+	rv.WriteMarkdown(&md)
+	rv.WriteJSON(&js)
+	rendered := time.Since(t)
+	fmt.Printf("review of %s: %d SLOs, %d latency rows, %d failure rows\n", *week, len(rv.SLOs), len(rv.Latency), len(rv.Failures))
+	fmt.Printf("gather %s, render %s (HTML %d KB, Markdown %d KB, JSON %d KB), total %s\n",
+		built.Round(time.Millisecond), rendered.Round(time.Millisecond), html.Len()/1024, md.Len()/1024, js.Len()/1024,
+		(built + rendered).Round(time.Millisecond))
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "bench/review:", err)
+	os.Exit(1)
+}

@@ -1,0 +1,65 @@
+package dashboards
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	"github.com/nines-dev/nines/metrics"
+)
+
+// StoreSources reads the review's and the UI's latency and failures from
+// the embedded store.
+type StoreSources struct {
+	Store *metrics.Store
+}
+
+// Percentiles implements LatencySource: each region's merged distribution
+// over the range, so the percentiles are exact to the histograms'
+// precision, never averages of percentiles.
+func (s StoreSources) Percentiles(ctx context.Context, canary string, from, to time.Time, percents []float64) (map[string][]float64, error) {
+	series, err := s.Store.Series(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]float64{}
+	for _, se := range series {
+		if se.Canary != canary || se.Step != "" {
+			continue
+		}
+		d, err := s.Store.Latency(ctx, metrics.StoreQuery{Canary: canary, Regions: []string{se.Region}, From: from, To: to})
+		if err != nil {
+			return nil, err
+		}
+		if d.Total() == 0 {
+			continue
+		}
+		vals := make([]float64, len(percents))
+		for i, p := range percents {
+			vals[i] = float64(d.ValueAtPercentile(p)) / 1000
+		}
+		out[se.Region] = vals
+	}
+	return out, nil
+}
+
+// Failures implements FailureSource.
+func (s StoreSources) Failures(ctx context.Context, from, to time.Time) ([]FailureCount, error) {
+	m, err := s.Store.FailureCounts(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	var out []FailureCount
+	for c, classes := range m {
+		for class, n := range classes {
+			out = append(out, FailureCount{Canary: c, Class: string(class), Count: n})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		return out[i].Canary+out[i].Class < out[j].Canary+out[j].Class
+	})
+	return out, nil
+}
