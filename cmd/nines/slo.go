@@ -3,13 +3,22 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+
+	"github.com/nines-dev/nines/config"
+	"github.com/nines-dev/nines/internal/clock"
+	"github.com/nines-dev/nines/metrics"
 	"github.com/nines-dev/nines/slo"
 )
 
@@ -32,8 +41,7 @@ func runSLO(ctx context.Context, e *env, args []string) error {
 	case "backtest":
 		return runSLOBacktest(ctx, e, args[1:])
 	case "status":
-		// The config loader that status reads SLOs from is not wired yet.
-		return fmt.Errorf("slo status: not available in this build yet: it needs SLOs from a config file")
+		return runSLOStatus(ctx, e, args[1:])
 	}
 	return usageError("slo: unknown subcommand %q; use status or backtest", args[0])
 }
@@ -189,4 +197,131 @@ func writeBacktestText(w io.Writer, res slo.BacktestResult) error {
 	}
 	_, err := fmt.Fprintf(w, "%d %s over %d evaluations; budget remaining at the end: %s\n", len(res.Alerts), noun, res.Evaluations, budget)
 	return err
+}
+
+func runSLOStatus(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "slo status", "slo status -c FILE [--format text|json] [--store FILE | --cloudwatch [--region R] [--endpoint URL] [--namespace NS]] [--regions R1,R2] [--at TIME]")
+	path := configFlag(fs)
+	format := fs.String("format", "text", "output format: text or json")
+	storeFile := fs.String("store", "", "the local store to read (default: store.path in the config)")
+	useCloudWatch := fs.Bool("cloudwatch", false, "read from CloudWatch GetMetricData (the default when the config has a cloudwatch: section)")
+	region := fs.String("region", "", "the monitoring region the agents publish to (default: cloudwatch.region, then the AWS SDK's)")
+	endpoint := fs.String("endpoint", "", "a CloudWatch endpoint URL (default: cloudwatch.endpoint, then AWS_ENDPOINT_URL_CLOUDWATCH)")
+	namespace := fs.String("namespace", "", "the CloudWatch namespace of the canary metrics (default: cloudwatch.namespace, then "+slo.DefaultNamespace+")")
+	regions := fs.String("regions", "", "comma-separated agent regions that an SLI without regions adds up (CloudWatch only)")
+	at := fs.String("at", "", "evaluate as of this time, RFC 3339 (default: now)")
+	if err := parseFlags(e, fs, args); err != nil {
+		return err
+	}
+	if err := checkFormat(*format, "text", "json"); err != nil {
+		return err
+	}
+	clk := clock.Clock(clock.Real{})
+	if *at != "" {
+		t, err := time.Parse(time.RFC3339, *at)
+		if err != nil {
+			return usageError("slo status: --at %q: use RFC 3339, such as 2025-03-02T12:00:00Z", *at)
+		}
+		clk = clock.NewFake(t)
+	}
+	cfg, err := e.loadConfig(*path, config.Options{})
+	if err != nil {
+		return err
+	}
+	for _, w := range cfg.SLOWarnings {
+		fmt.Fprintln(e.stderr, "nines: warning:", w.Error())
+	}
+	if len(cfg.SLOs) == 0 {
+		return fmt.Errorf("slo status: %s has no SLOs; add slos: or openslo: (see examples/slo.yaml)", *path)
+	}
+	var src slo.Source
+	if cw := cfg.Metrics.CloudWatch; cw != nil && *storeFile == "" {
+		*useCloudWatch = true
+		*region, *endpoint, *namespace = or(*region, cw.Region), or(*endpoint, cw.Endpoint), or(*namespace, cw.Namespace)
+	}
+	if *useCloudWatch {
+		client, err := newCloudWatchReader(ctx, *region, *endpoint)
+		if err != nil {
+			return fmt.Errorf("slo status: %w", err)
+		}
+		var rs []string
+		if *regions != "" {
+			rs = strings.Split(*regions, ",")
+		}
+		if src, err = slo.NewCloudWatchSource(slo.CloudWatchConfig{Client: client, Namespace: *namespace, Regions: rs, Clock: clk}); err != nil {
+			return err
+		}
+	} else {
+		file := or(*storeFile, cfg.Metrics.Store.Path)
+		// Opening creates a missing store; status only reads one.
+		if _, err := os.Stat(file); err != nil {
+			return fmt.Errorf("slo status: no local store at %s: run nines run to record one, pass --store FILE, or --cloudwatch", file)
+		}
+		sc := cfg.Metrics.Store
+		sc.Path, sc.Clock = file, clk
+		store, err := metrics.OpenStore(ctx, sc)
+		if err != nil {
+			return fmt.Errorf("slo status: %w", err)
+		}
+		defer store.Close(ctx)
+		if src, err = slo.NewLocalSource(store); err != nil {
+			return err
+		}
+	}
+	ev, err := slo.NewEvaluator(slo.EvaluatorConfig{Source: src, Clock: clk})
+	if err != nil {
+		return err
+	}
+	decisions, err := ev.Evaluate(ctx, cfg.SLOs)
+	if err != nil {
+		return fmt.Errorf("slo status: %w", err)
+	}
+	statuses := make([]slo.Status, len(decisions))
+	for i, d := range decisions {
+		statuses[i] = slo.NewStatus(d)
+	}
+	composed, err := slo.ComposeAll(cfg.Compositions, decisions)
+	if err != nil {
+		return fmt.Errorf("slo status: %w", err)
+	}
+	if *format == "json" {
+		if composed == nil {
+			composed = []slo.ComposedStatus{}
+		}
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			SLOs         []slo.Status         `json:"slos"`
+			Compositions []slo.ComposedStatus `json:"compositions"`
+		}{statuses, composed})
+	}
+	return slo.WriteStatusText(e.stdout, statuses, composed)
+}
+
+func or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// newCloudWatchReader returns a client with the SDK's default credential
+// chain and its standard retries: reads are safe to repeat.
+func newCloudWatchReader(ctx context.Context, region, endpoint string) (*cloudwatch.Client, error) {
+	var opts []func(*awsconfig.LoadOptions) error
+	if region != "" {
+		opts = append(opts, awsconfig.WithRegion(region))
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("loading AWS configuration: %w", err)
+	}
+	if cfg.Region == "" {
+		return nil, errors.New("no AWS region: pass --region, the monitoring region the agents publish to")
+	}
+	return cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+	}), nil
 }

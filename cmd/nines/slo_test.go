@@ -6,9 +6,18 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+
+	"github.com/nines-dev/nines/internal/awsfake"
+	"github.com/nines-dev/nines/internal/clock"
+	"github.com/nines-dev/nines/metrics"
 )
 
 // testdata/slo-trace.csv is 3 days at 5-minute steps of 1000 events, 10% of
@@ -163,5 +172,282 @@ func TestSloBacktestWarnsAboutANinetyPercentObjective(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "warning: objective 0.9: the page 1h/5m tier can never fire") {
 		t.Errorf("stderr %q lacks the warning", stderr)
+	}
+}
+
+// statusAt is when the status tests evaluate: the end of six hours of
+// per-minute runs of the canary checkout in eu-west-1, 60 a minute, half of
+// which fail in the last 20 minutes and a tenth of which are slow (800 ms)
+// throughout.
+var statusAt = time.Date(2025, 3, 2, 12, 0, 0, 0, time.UTC)
+
+const (
+	statusMinutes = 6 * 60
+	statusRuns    = 60
+	statusOutage  = 20
+)
+
+func statusMinute(i int) (start time.Time, attempts, successes, fast int64) {
+	start = statusAt.Add(time.Duration(i-statusMinutes) * time.Minute)
+	attempts, successes = statusRuns, statusRuns
+	if i >= statusMinutes-statusOutage {
+		successes = statusRuns / 2
+	}
+	return start, attempts, successes, successes - successes/10
+}
+
+// statusConfig writes a config with an availability SLO, a latency SLO,
+// one at 90% (which warns) and their composition in series.
+func statusConfig(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	path := dir + "/nines.yaml"
+	src := `canaries:
+  - name: checkout
+    steps:
+      - http: {url: "https://shop.example.com/"}
+slos:
+  - name: checkout-availability
+    sli: {kind: availability, canary: checkout, regions: [eu-west-1]}
+    objective: 99.9
+  - name: checkout-latency
+    sli: {kind: latency, canary: checkout, threshold: 300ms}
+    objective: 99
+  - name: checkout-loose
+    sli: {kind: availability, canary: checkout}
+    objective: 90
+  - name: checkout
+    compose: {mode: serial, of: [checkout-availability, checkout-latency]}
+`
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// statusStore is the local store next to a test's config.
+func statusStore(cfgPath string) string { return filepath.Join(filepath.Dir(cfgPath), "nines.db") }
+
+// writeStatusStore records the runs in a local store next to the config.
+func writeStatusStore(t *testing.T, cfgPath string) {
+	t.Helper()
+	ctx := context.Background()
+	store, err := metrics.OpenStore(ctx, metrics.StoreConfig{Path: statusStore(cfgPath), Clock: clock.NewFake(statusAt)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close(ctx)
+	var b metrics.Batch
+	for i := range statusMinutes {
+		start, attempts, successes, fast := statusMinute(i)
+		h := metrics.NewLatencyHistogram(3)
+		if err := h.RecordValues(120_000, fast); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.RecordValues(800_000, successes-fast); err != nil {
+			t.Fatal(err)
+		}
+		b.Aggregates = append(b.Aggregates, &metrics.Aggregate{Series: metrics.Series{Canary: "checkout", Region: "eu-west-1"},
+			Start: start, Period: time.Minute, Attempts: attempts, Successes: successes, Latency: h})
+	}
+	if err := store.Write(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// publishStatusRuns sends the same runs to a CloudWatch fake.
+func publishStatusRuns(t *testing.T, fake *awsfake.CloudWatch) {
+	t.Helper()
+	dims := []types.Dimension{{Name: aws.String("Canary"), Value: aws.String("checkout")}, {Name: aws.String("Region"), Value: aws.String("eu-west-1")}}
+	var data []types.MetricDatum
+	for i := range statusMinutes {
+		start, attempts, successes, fast := statusMinute(i)
+		data = append(data,
+			types.MetricDatum{MetricName: aws.String("Attempts"), Dimensions: dims, Timestamp: aws.Time(start), Value: aws.Float64(float64(attempts))},
+			types.MetricDatum{MetricName: aws.String("Successes"), Dimensions: dims, Timestamp: aws.Time(start), Value: aws.Float64(float64(successes))},
+			types.MetricDatum{MetricName: aws.String("Latency"), Dimensions: dims, Timestamp: aws.Time(start), Unit: types.StandardUnitMilliseconds,
+				Values: []float64{120, 800}, Counts: []float64{float64(fast), float64(successes - fast)}})
+	}
+	for len(data) > 0 {
+		n := min(len(data), 1000)
+		if _, err := fake.Client().PutMetricData(context.Background(), &cloudwatch.PutMetricDataInput{Namespace: aws.String("Nines"), MetricData: data[:n]}); err != nil {
+			t.Fatal(err)
+		}
+		data = data[n:]
+	}
+}
+
+type statusJSON struct {
+	SLOs []struct {
+		SLO             string              `json:"slo"`
+		Objective       float64             `json:"objective"`
+		SLI             string              `json:"sli"`
+		BudgetRemaining *float64            `json:"budget_remaining"`
+		BurnRates       map[string]*float64 `json:"burn_rates"`
+		State           string              `json:"state"`
+		ExhaustedAt     *time.Time          `json:"exhausted_at"`
+	} `json:"slos"`
+	Compositions []struct {
+		Name         string   `json:"name"`
+		Mode         string   `json:"mode"`
+		Objective    float64  `json:"objective"`
+		Availability *float64 `json:"availability"`
+		Parts        []struct {
+			SLO          string   `json:"slo"`
+			Objective    float64  `json:"objective"`
+			Availability *float64 `json:"availability"`
+		} `json:"parts"`
+	} `json:"compositions"`
+}
+
+func decodeStatus(t *testing.T, s string) statusJSON {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields()
+	var out statusJSON
+	if err := dec.Decode(&out); err != nil {
+		t.Fatalf("status JSON %q: %v", s, err)
+	}
+	return out
+}
+
+func TestSloStatusFromTheLocalStore(t *testing.T) {
+	cfg := statusConfig(t)
+	writeStatusStore(t, cfg)
+	stdout, stderr, err := runCLI(t, "", "slo", "status", "-c", cfg, "--store", statusStore(cfg), "--format", "json", "--at", statusAt.Format(time.RFC3339))
+	if err != nil {
+		t.Fatalf("err %v, stderr %s", err, stderr)
+	}
+	out := decodeStatus(t, stdout)
+	if len(out.SLOs) != 3 {
+		t.Fatalf("got %d SLOs, want 3: %s", len(out.SLOs), stdout)
+	}
+	total := float64(statusMinutes * statusRuns)
+	bad := float64(statusOutage * statusRuns / 2)
+	a := out.SLOs[0]
+	if a.SLO != "checkout-availability" || a.Objective != 0.999 || a.SLI != "availability of checkout in eu-west-1" || a.State != "page" {
+		t.Errorf("availability status = %+v", a)
+	}
+	if want := 1 - bad/(0.001*total); a.BudgetRemaining == nil || math.Abs(*a.BudgetRemaining-want) > 1e-9 {
+		t.Errorf("budget remaining %v, want %v", a.BudgetRemaining, want)
+	}
+	// The last hour: 3600 runs, 600 failed, at 99.9%.
+	if r := a.BurnRates["1h"]; r == nil || math.Abs(*r-600.0/3600/0.001) > 1e-9 {
+		t.Errorf("1h burn %v, want %v", r, 600.0/3600/0.001)
+	}
+	if r, ok := a.BurnRates["3d"]; !ok || r == nil {
+		t.Errorf("burn_rates lacks 3d: %v", a.BurnRates)
+	}
+	if a.ExhaustedAt == nil || !a.ExhaustedAt.Equal(statusAt) {
+		t.Errorf("exhausted_at = %v, want the evaluation time: the budget is spent", a.ExhaustedAt)
+	}
+	// Latency: good are the fast runs, 9 in 10 successes (rounded down).
+	var fast float64
+	for i := range statusMinutes {
+		_, _, _, f := statusMinute(i)
+		fast += float64(f)
+	}
+	l := out.SLOs[1]
+	if want := 1 - (total-fast)/(0.01*total); l.BudgetRemaining == nil || math.Abs(*l.BudgetRemaining-want) > 1e-9 {
+		t.Errorf("latency budget remaining %v, want %v", l.BudgetRemaining, want)
+	}
+	if len(out.Compositions) != 1 {
+		t.Fatalf("compositions = %+v, want one", out.Compositions)
+	}
+	c := out.Compositions[0]
+	wantObserved := (total - bad) / total * fast / total
+	if c.Name != "checkout" || c.Mode != "serial" || math.Abs(c.Objective-0.999*0.99) > 1e-12 || c.Availability == nil || math.Abs(*c.Availability-wantObserved) > 1e-12 {
+		t.Errorf("composition = %+v, want serial, goal %v, observed %v", c, 0.999*0.99, wantObserved)
+	}
+	if !strings.Contains(stderr, "nines: warning: "+cfg+":14: slos[2].objective: the page 1h/5m tier can never fire") {
+		t.Errorf("stderr lacks the 90%% warning:\n%s", stderr)
+	}
+
+	text, _, err := runCLI(t, "", "slo", "status", "-c", cfg, "--store", statusStore(cfg), "--at", statusAt.Format(time.RFC3339))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"SLO", "OBJECTIVE", "BUDGET LEFT", "checkout-availability  99.9%", "page", "COMPOSED", "checkout-availability (99.9%, 97.222%)"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("text output lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+// The same runs, published to CloudWatch and recorded locally, give the
+// same status from both sources.
+func TestSloStatusFromCloudWatchMatchesTheLocalStore(t *testing.T) {
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDFAKE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "fake-secret")
+	t.Setenv("AWS_ENDPOINT_URL_CLOUDWATCH", "")
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	cfg := statusConfig(t)
+	writeStatusStore(t, cfg)
+	fake := awsfake.NewCloudWatchT(t, awsfake.CloudWatchConfig{Clock: clock.NewFake(statusAt)})
+	publishStatusRuns(t, fake)
+	local, _, err := runCLI(t, "", "slo", "status", "-c", cfg, "--store", statusStore(cfg), "--format", "json", "--at", statusAt.Format(time.RFC3339))
+	if err != nil {
+		t.Fatal(err)
+	}
+	remote, stderr, err := runCLI(t, "", "slo", "status", "-c", cfg, "--format", "json", "--at", statusAt.Format(time.RFC3339),
+		"--cloudwatch", "--region", "us-east-1", "--endpoint", fake.URL(), "--regions", "eu-west-1")
+	if err != nil {
+		t.Fatalf("err %v, stderr %s", err, stderr)
+	}
+	if remote != local {
+		t.Errorf("CloudWatch status differs from the local store's\nCloudWatch:\n%s\nlocal:\n%s", remote, local)
+	}
+	if n := fake.Calls("GetMetricData"); n != 1 {
+		t.Errorf("GetMetricData calls = %d, want 1 for three SLOs over 6 hours", n)
+	}
+
+	// A cloudwatch: section in the config makes CloudWatch the source.
+	data, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withCW := filepath.Join(t.TempDir(), "cloudwatch.yaml")
+	if err := os.WriteFile(withCW, append(data, []byte("cloudwatch: {region: us-east-1, endpoint: \""+fake.URL()+"\"}\n")...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	configured, stderr, err := runCLI(t, "", "slo", "status", "-c", withCW, "--format", "json", "--at", statusAt.Format(time.RFC3339), "--regions", "eu-west-1")
+	if err != nil {
+		t.Fatalf("err %v, stderr %s", err, stderr)
+	}
+	if configured != local {
+		t.Errorf("status with cloudwatch: in the config differs from the local store's\n%s", configured)
+	}
+	if n := fake.Calls("GetMetricData"); n != 2 {
+		t.Errorf("GetMetricData calls = %d, want 2: the config's cloudwatch: section was not used", n)
+	}
+}
+
+func TestSloStatusErrors(t *testing.T) {
+	dir := t.TempDir()
+	noSLOs := filepath.Join(dir, "no-slos.yaml")
+	if err := os.WriteFile(noSLOs, []byte("canaries:\n  - name: c\n    steps:\n      - http: {url: \"https://a.example.com/\"}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := statusConfig(t)
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"A config without SLOs is an error", []string{"-c", noSLOs}, "slo status: " + noSLOs + " has no SLOs; add slos: or openslo: (see examples/slo.yaml)"},
+		{"A missing local store is an error that says how to get one", []string{"-c", cfg, "--store", statusStore(cfg)},
+			"slo status: no local store at " + statusStore(cfg) + ": run nines run to record one, pass --store FILE, or --cloudwatch"},
+		{"A time that is not RFC 3339 is a usage error", []string{"-c", cfg, "--at", "noon"}, "slo status: --at \"noon\": use RFC 3339, such as 2025-03-02T12:00:00Z"},
+		{"An unknown format is a usage error", []string{"-c", cfg, "--format", "yaml"}, "--format \"yaml\": use one of text, json"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := runCLI(t, "", append([]string{"slo", "status"}, tc.args...)...)
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("err = %v\nwant %s", err, tc.want)
+			}
+		})
 	}
 }

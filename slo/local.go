@@ -1,0 +1,99 @@
+package slo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nines-dev/nines/metrics"
+)
+
+// CountStore is the part of the local store (metrics.Store) the source
+// reads: per bucket, a canary's attempts, successes and successful runs at
+// or under a threshold, summed over regions.
+type CountStore interface {
+	Counts(ctx context.Context, q metrics.StoreQuery) ([]metrics.CountBucket, error)
+}
+
+// LocalSource is a Source over the embedded SQLite store: the default when
+// no CloudWatch is configured. Availability is successes over attempts;
+// latency good events are the successful runs at or under the threshold,
+// counted from the merged histograms. A ratio SLI names CloudWatch metrics
+// the store does not hold, so it is an error here.
+type LocalSource struct {
+	store CountStore
+}
+
+// NewLocalSource returns a source over store; the store is required.
+func NewLocalSource(store CountStore) (*LocalSource, error) {
+	if store == nil {
+		return nil, errors.New("slo: the local source needs a store")
+	}
+	return &LocalSource{store: store}, nil
+}
+
+// Counts answers each query with one store read. Timeslice queries read
+// one bucket per slice and count the good ones here.
+func (l *LocalSource) Counts(ctx context.Context, queries []Query) ([]Series, error) {
+	out := make([]Series, len(queries))
+	for i, q := range queries {
+		if q.Step <= 0 || !q.To.After(q.From) {
+			return nil, fmt.Errorf("query %d: needs From before To and a positive step", i)
+		}
+		if q.SLI.Kind == SLIRatio {
+			return nil, fmt.Errorf("query %d: %s: the local store holds canary metrics only; a ratio SLI needs CloudWatch", i, q.SLI)
+		}
+		sq := metrics.StoreQuery{Canary: q.SLI.Canary, Regions: q.SLI.Regions, From: q.From, To: q.To, Every: q.Step}
+		if q.SLI.Kind == SLILatency {
+			sq.Threshold = q.SLI.Threshold
+		}
+		if q.Slices != nil {
+			// Slices whose start falls in [From, To) count, as in every
+			// source; a window shorter than a slice may hold none.
+			sq.From, sq.To, sq.Every = ceilTime(q.From, q.Slices.Length), ceilTime(q.To, q.Slices.Length), q.Slices.Length
+			if !sq.From.Before(sq.To) {
+				out[i] = localSeries(q, nil)
+				continue
+			}
+		}
+		buckets, err := l.store.Counts(ctx, sq)
+		if err != nil {
+			return nil, fmt.Errorf("slo: reading the local store for %s: %w", q.SLI, err)
+		}
+		out[i] = localSeries(q, buckets)
+	}
+	return out, nil
+}
+
+func localSeries(q Query, buckets []metrics.CountBucket) Series {
+	good := func(b metrics.CountBucket) float64 {
+		if q.SLI.Kind == SLILatency {
+			return float64(b.AtOrUnder)
+		}
+		return float64(b.Successes)
+	}
+	if q.Slices == nil {
+		s := Series{Buckets: make([]Bucket, len(buckets))}
+		for k, b := range buckets {
+			s.Buckets[k] = Bucket{Start: b.Start, Good: min(good(b), float64(b.Attempts)), Total: float64(b.Attempts)}
+		}
+		return s
+	}
+	out := make([]Bucket, steps(q))
+	for k := range out {
+		out[k].Start = q.From.Add(time.Duration(k) * q.Step)
+	}
+	for _, b := range buckets {
+		total := float64(b.Attempts)
+		if total <= 0 || b.Start.Before(q.From) || !b.Start.Before(q.To) {
+			continue
+		}
+		o := &out[b.Start.Sub(q.From)/q.Step]
+		o.Total++
+		if g := min(good(b), total); g >= q.Slices.Threshold*total-1e-9*total {
+			o.Good++
+		}
+	}
+	return Series{Buckets: out}
+}
