@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
 )
@@ -43,6 +44,10 @@ func OpenSQLite(ctx context.Context, path string) (*SQLiteStore, error) {
 	if _, err := db.ExecContext(ctx, schema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("alerting: creating the alert table in %s: %w", path, err)
+	}
+	if _, err := db.ExecContext(ctx, historySchema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("alerting: creating the incident table in %s: %w", path, err)
 	}
 	return &SQLiteStore{db: db}, nil
 }
@@ -97,5 +102,65 @@ func (s *SQLiteStore) Save(ctx context.Context, a *Alert) error {
 		return ErrConflict
 	}
 	a.Version++
+	// The alert row holds only the current incident; the incident table
+	// keeps every one, for the weekly review and the UI's alert history.
+	// It is a record, not state: a failure here is reported but the save
+	// above stands.
+	if !a.FiredAt.IsZero() {
+		var resolved any
+		if !a.ResolvedAt.IsZero() {
+			resolved = a.ResolvedAt.UnixMilli()
+		}
+		if _, err := s.db.ExecContext(ctx, `INSERT INTO nines_incidents (subject, severity, fired_at, resolved_at, tier)
+			VALUES (?, ?, ?, ?, ?) ON CONFLICT (subject, severity, fired_at) DO UPDATE SET resolved_at = excluded.resolved_at,
+			tier = CASE WHEN excluded.tier != '' THEN excluded.tier ELSE tier END`,
+			a.Key.Subject, string(a.Key.Severity), a.FiredAt.UnixMilli(), resolved, a.Last.Tier); err != nil {
+			return fmt.Errorf("alerting: recording the incident of %s: %w", a.Key, err)
+		}
+	}
 	return nil
+}
+
+const historySchema = `CREATE TABLE IF NOT EXISTS nines_incidents (
+	subject     TEXT NOT NULL,
+	severity    TEXT NOT NULL,
+	fired_at    INTEGER NOT NULL,
+	resolved_at INTEGER,
+	tier        TEXT NOT NULL DEFAULT '',
+	PRIMARY KEY (subject, severity, fired_at)
+)`
+
+// Incident is one firing of an alert, from fire to resolve.
+type Incident struct {
+	Key        Key
+	Tier       string
+	FiredAt    time.Time
+	ResolvedAt time.Time // zero while it fires
+}
+
+// Incidents returns the incidents that were firing at some time in
+// [from, to), oldest first.
+func (s *SQLiteStore) Incidents(ctx context.Context, from, to time.Time) ([]Incident, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT subject, severity, fired_at, resolved_at, tier FROM nines_incidents
+		WHERE fired_at < ? AND (resolved_at IS NULL OR resolved_at >= ?) ORDER BY fired_at, subject, severity`,
+		to.UnixMilli(), from.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("alerting: reading incidents: %w", err)
+	}
+	defer rows.Close()
+	var out []Incident
+	for rows.Next() {
+		var subject, severity, tier string
+		var fired int64
+		var resolved sql.NullInt64
+		if err := rows.Scan(&subject, &severity, &fired, &resolved, &tier); err != nil {
+			return nil, fmt.Errorf("alerting: reading incidents: %w", err)
+		}
+		in := Incident{Key: Key{Subject: subject, Severity: Severity(severity)}, Tier: tier, FiredAt: time.UnixMilli(fired).UTC()}
+		if resolved.Valid {
+			in.ResolvedAt = time.UnixMilli(resolved.Int64).UTC()
+		}
+		out = append(out, in)
+	}
+	return out, rows.Err()
 }
