@@ -255,6 +255,9 @@ func BuildReview(ctx context.Context, cfg ReviewConfig) (*Review, error) {
 		if err != nil {
 			return nil, fmt.Errorf("review: reading the alert history: %w", err)
 		}
+		if err := burnStarts(ctx, cfg.Source, cfg.SLOs, alerts); err != nil {
+			return nil, err
+		}
 		rv.Alerts, rv.Reliability = alertsWeek(alerts, from, to)
 	}
 	if cfg.Latency != nil {
@@ -507,4 +510,64 @@ func fmtSeconds(s float64) string {
 		return fmt.Sprintf("%dh %02dm", int(d.Hours()), int(d.Minutes())%60)
 	}
 	return fmt.Sprintf("%dd %02dh", int(d.Hours())/24, int(d.Hours())%24)
+}
+
+// burnLookback is how far before a page the review looks for the start of
+// the errors that caused it, and quietGap how long a run of clean minutes
+// ends the search.
+const (
+	burnLookback = 12 * time.Hour
+	quietGap     = 5 * time.Minute
+)
+
+// burnStarts fills in when each alert's errors began, where the history did
+// not record it: the first minute of the run of bad minutes (with no clean
+// gap of quietGap or more) that ends at the alert. Time to detect is
+// measured from there. One Counts call covers every alert.
+func burnStarts(ctx context.Context, src slo.Source, slos []slo.SLO, alerts []AlertRecord) error {
+	var queries []slo.Query
+	var which []int
+	for i, a := range alerts {
+		if !a.StartedAt.IsZero() {
+			continue
+		}
+		for _, s := range slos {
+			if s.Name == a.SLO {
+				end := a.FiredAt.Truncate(time.Minute).Add(time.Minute)
+				queries = append(queries, slo.Query{SLI: s.SLI, From: end.Add(-burnLookback), To: end, Step: time.Minute})
+				which = append(which, i)
+			}
+		}
+	}
+	if len(queries) == 0 {
+		return nil
+	}
+	series, err := src.Counts(ctx, queries)
+	if err != nil {
+		return fmt.Errorf("review: reading the minutes before each alert: %w", err)
+	}
+	for k, ser := range series {
+		bad := map[time.Time]bool{}
+		for _, b := range ser.Buckets {
+			if b.Total > b.Good {
+				bad[b.Start] = true
+			}
+		}
+		var start time.Time
+		quiet := time.Duration(0)
+		for t := queries[k].To.Add(-time.Minute); !t.Before(queries[k].From); t = t.Add(-time.Minute) {
+			if bad[t] {
+				start, quiet = t, 0
+				continue
+			}
+			quiet += time.Minute
+			if !start.IsZero() && quiet >= quietGap {
+				break
+			}
+		}
+		if !start.IsZero() && !start.After(alerts[which[k]].FiredAt) {
+			alerts[which[k]].StartedAt = start
+		}
+	}
+	return nil
 }

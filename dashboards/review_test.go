@@ -265,3 +265,22 @@ func TestParseISOWeek(t *testing.T) {
 		t.Error("on Monday of W48 the last full week is W47")
 	}
 }
+
+// Without a recorded start, time to detect is measured from the first bad
+// minute of the run that led to the alert.
+func TestReviewFindsWhenTheBurnBegan(t *testing.T) {
+	cfg := reviewFixture(t, "checkout-availability")
+	a := cfg.Alerts.(fixedAlerts)[0]
+	a.StartedAt = time.Time{}
+	cfg.Alerts = fixedAlerts{a}
+	rv, err := BuildReview(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rv.Alerts) != 1 || rv.Alerts[0].TimeToDetectS == nil || *rv.Alerts[0].TimeToDetectS != 120 {
+		t.Fatalf("time to detect %+v, want 120 s: the outage began 2 minutes before the page", rv.Alerts)
+	}
+	if *rv.Alerts[0].TimeToResolveS != 34*60 {
+		t.Errorf("time to resolve %v, want from the start of the burn", *rv.Alerts[0].TimeToResolveS)
+	}
+}

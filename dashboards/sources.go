@@ -5,6 +5,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/nines-dev/nines/alerting"
 	"github.com/nines-dev/nines/metrics"
 )
 
@@ -61,5 +62,24 @@ func (s StoreSources) Failures(ctx context.Context, from, to time.Time) ([]Failu
 		}
 		return out[i].Canary+out[i].Class < out[j].Canary+out[j].Class
 	})
+	return out, nil
+}
+
+// IncidentSource reads the alert history from the alert store.
+type IncidentSource struct {
+	Store *alerting.SQLiteStore
+}
+
+// Alerts implements AlertSource.
+func (s IncidentSource) Alerts(ctx context.Context, from, to time.Time) ([]AlertRecord, error) {
+	ins, err := s.Store.Incidents(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]AlertRecord, 0, len(ins))
+	for _, in := range ins {
+		out = append(out, AlertRecord{SLO: in.Key.Subject, Severity: string(in.Key.Severity), Tier: in.Tier,
+			FiredAt: in.FiredAt, ResolvedAt: in.ResolvedAt})
+	}
 	return out, nil
 }
