@@ -44,6 +44,8 @@ type Config struct {
 	Dashboards Dashboards
 	// Alerting is the alerting: section (alerting.go), nil without one.
 	Alerting *alerting.Settings
+	// Deploy is the deploy: section, nil when there is none.
+	Deploy *Deploy
 	// Metrics is where aggregates go: sink:, cloudwatch:, store:, spool:,
 	// server: and cost: (metrics.go).
 	Metrics Metrics
@@ -251,6 +253,7 @@ func (m *mapper) build(f *fileYAML, c *Config) {
 	m.slos(f, c)
 	m.dashboards(f.Dashboards, c)
 	m.alerting(f.Alerting, c)
+	m.deploy(f.Deploy, c)
 }
 
 // loopbackAddr reports whether addr is a host:port on a loopback interface.

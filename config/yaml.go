@@ -22,6 +22,7 @@ type fileYAML struct {
 	OpenSLO    []string        `yaml:"openslo"`
 	Dashboards *dashboardsYAML `yaml:"dashboards"`
 	Alerting   *alertingYAML   `yaml:"alerting"`
+	Deploy     *deployYAML     `yaml:"deploy"`
 	// The metrics sections (metrics.go).
 	Sink       string          `yaml:"sink"`
 	CloudWatch *cloudwatchYAML `yaml:"cloudwatch"`

@@ -79,6 +79,10 @@ func register(name, summary string, run func(ctx context.Context, e *env, args [
 // Run runs the nines command line.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, lookupEnv: os.LookupEnv}
+	if len(args) == 0 && e.getenv("AWS_LAMBDA_RUNTIME_API") != "" {
+		// Lambda starts bootstrap with no arguments.
+		args = []string{"lambda"}
+	}
 	err := e.dispatch(ctx, args)
 	if err == errHelp {
 		return nil

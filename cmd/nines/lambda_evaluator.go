@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+
+	"github.com/nines-dev/nines/alerting"
+	"github.com/nines-dev/nines/config"
+	"github.com/nines-dev/nines/internal/lambdarun"
+	"github.com/nines-dev/nines/slo"
+)
+
+// envEvaluatorName is the Evaluator dimension of the heartbeat, which the
+// template's alarm names.
+const envEvaluatorName = "NINES_EVALUATOR_NAME"
+
+// evaluatorSummary is the evaluator invocation's response.
+type evaluatorSummary struct {
+	SLOs   int `json:"slos"`
+	Firing int `json:"firing"`
+}
+
+// evaluator is one evaluation of the sidecar's evaluator (newEvaluator),
+// over CloudWatch, with its alert state in DynamoDB: it evaluates the SLOs,
+// steps the alerts, waits for the notifications to be delivered, and
+// publishes its heartbeat, which the template's alarm watches.
+func (r *lambdaRoles) evaluator(ctx context.Context, inv lambdarun.Invocation) (any, error) {
+	cfg, err := r.loadConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ns := r.namespace(cfg)
+	region := r.env.getenv(envMetricsRegion)
+	settings := lambdaAlertSettings(cfg, r.env.getenv(envTopicARN), r.env.getenv(envStateTable), region)
+	if settings.DynamoDBTable == "" {
+		return nil, fmt.Errorf("Lambda keeps nothing between invocations: set %s or alerting.state.dynamodb_table", envStateTable)
+	}
+	withSettings := *cfg
+	withSettings.Alerting = settings
+
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(region))
+	if err != nil {
+		return nil, fmt.Errorf("loading AWS configuration: %w", err)
+	}
+	if awsCfg.Region == "" {
+		return nil, fmt.Errorf("no AWS region: set %s", envMetricsRegion)
+	}
+	cw := cloudwatch.NewFromConfig(awsCfg)
+	var regions []string
+	if cfg.Deploy != nil {
+		regions = cfg.Deploy.AgentRegions
+	}
+	src, err := slo.NewCloudWatchSource(slo.CloudWatchConfig{Client: cw, Namespace: ns, Regions: regions})
+	if err != nil {
+		return nil, err
+	}
+	name := r.env.getenv(envEvaluatorName)
+	if name == "" {
+		name = "lambda-" + awsCfg.Region
+	}
+	heartbeat, err := alerting.CloudWatchHeartbeat(cw, ns, name)
+	if err != nil {
+		return nil, err
+	}
+	svc, closeFn, err := newEvaluator(ctx, &withSettings, evaluatorDeps{
+		Source: minuteAligned{src}, Heartbeat: heartbeat, Logger: r.logger, Stdout: r.env.stdout,
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer closeFn()
+	onceCtx := ctx
+	if !inv.Deadline.IsZero() {
+		// Leave a few seconds to report the outcome to Lambda.
+		var cancel context.CancelFunc
+		onceCtx, cancel = context.WithDeadline(ctx, inv.Deadline.Add(-3*time.Second))
+		defer cancel()
+	}
+	if err := svc.Once(onceCtx); err != nil {
+		return nil, err
+	}
+	sum := evaluatorSummary{SLOs: len(cfg.SLOs)}
+	for _, a := range svc.Alerts() {
+		if a.Status == alerting.Firing {
+			sum.Firing++
+		}
+	}
+	return sum, nil
+}
+
+// lambdaAlertSettings is the config's alerting settings with what the
+// deploy template provides: the state table, and the alert topic as a
+// receiver unless the config already sends to it.
+func lambdaAlertSettings(cfg *config.Config, topic, table, region string) *alerting.Settings {
+	s := *alertSettings(cfg)
+	s.Receivers = append([]alerting.ReceiverSettings(nil), s.Receivers...)
+	if table != "" {
+		s.DynamoDBTable = table
+		if s.Region == "" {
+			s.Region = region
+		}
+	}
+	if topic != "" {
+		has := false
+		for _, r := range s.Receivers {
+			has = has || (r.SNS != nil && r.SNS.TopicARN == topic)
+		}
+		if !has {
+			s.Receivers = append(s.Receivers, alerting.ReceiverSettings{Name: "alert-topic", SNS: &alerting.SNSSettings{TopicARN: topic}})
+		}
+	}
+	return &s
+}
+
+// minuteAligned puts every query on whole minutes, which CloudWatch
+// requires. The SLO evaluator aligns its own queries; the no-data watches
+// ask from the current instant, which this adapter rounds down.
+type minuteAligned struct{ slo.Source }
+
+func (m minuteAligned) Counts(ctx context.Context, queries []slo.Query) ([]slo.Series, error) {
+	aligned := make([]slo.Query, len(queries))
+	for i, q := range queries {
+		q.From, q.To = q.From.Truncate(time.Minute), q.To.Truncate(time.Minute)
+		if q.Step%time.Minute != 0 {
+			q.Step = q.Step.Truncate(time.Minute) + time.Minute
+		}
+		aligned[i] = q
+	}
+	return m.Source.Counts(ctx, aligned)
+}

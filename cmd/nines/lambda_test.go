@@ -1,0 +1,315 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/nines-dev/nines/alerting"
+	"github.com/nines-dev/nines/internal/awsfake"
+	"github.com/nines-dev/nines/internal/lambdarun/lambdatest"
+)
+
+// lambdaHelperEnv marks the child process that plays the Lambda function.
+const lambdaHelperEnv = "NINES_TEST_LAMBDA_HELPER"
+
+// TestLambdaHelper is not a test: started by the Lambda tests in a child
+// process, it is the function itself, run the way Lambda runs bootstrap:
+// no arguments, AWS_LAMBDA_RUNTIME_API set. aws-lambda-go's loop never
+// returns, so the parent ends the process when it is done.
+func TestLambdaHelper(t *testing.T) {
+	if os.Getenv(lambdaHelperEnv) != "1" {
+		t.Skip("started by TestLambdaAgent and TestLambdaEvaluator")
+	}
+	err := Run(context.Background(), nil, os.Stdin, os.Stdout, os.Stderr)
+	t.Fatalf("the Lambda loop returned: %v", err)
+}
+
+// startFunction runs TestLambdaHelper against rt with env on top of a
+// clean AWS environment (static credentials, no profile, no IMDS).
+func startFunction(t *testing.T, rt *lambdatest.Runtime, env map[string]string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestLambdaHelper$", "-test.count=1")
+	base := map[string]string{
+		lambdaHelperEnv: "1", "AWS_LAMBDA_RUNTIME_API": rt.Address(),
+		"AWS_ACCESS_KEY_ID": "AKIDFAKE", "AWS_SECRET_ACCESS_KEY": "fake-secret", "AWS_REGION": "us-east-1",
+		"AWS_CONFIG_FILE": os.DevNull, "AWS_SHARED_CREDENTIALS_FILE": os.DevNull, "AWS_EC2_METADATA_DISABLED": "true",
+		"HOME": t.TempDir(), "PATH": os.Getenv("PATH"),
+	}
+	for k, v := range env {
+		base[k] = v
+	}
+	for k, v := range base {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("function stdout:\n%s\nfunction stderr:\n%s", stdout.String(), stderr.String())
+		}
+	})
+}
+
+func awaitOutcome(t *testing.T, ch <-chan lambdatest.Outcome) lambdatest.Outcome {
+	t.Helper()
+	select {
+	case o := <-ch:
+		return o
+	case <-time.After(60 * time.Second):
+		t.Fatal("the function did not answer within 60s")
+		return lambdatest.Outcome{}
+	}
+}
+
+func writeFile(t *testing.T, name, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// datumsWhenAnswered records what the CloudWatch fake held at the moment
+// the function posted its answer, before the post was acknowledged.
+type datumsWhenAnswered struct {
+	mu     sync.Mutex
+	datums []awsfake.MetricDatum
+}
+
+func (d *datumsWhenAnswered) hook(cw *awsfake.CloudWatch) func(lambdatest.Outcome) {
+	return func(lambdatest.Outcome) {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		d.datums = cw.Datums()
+	}
+}
+
+func (d *datumsWhenAnswered) get() []awsfake.MetricDatum {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.datums
+}
+
+func sumOf(datums []awsfake.MetricDatum, metric string, dims map[string]string) float64 {
+	var total float64
+	for _, d := range datums {
+		if d.MetricName != metric {
+			continue
+		}
+		match := true
+		for k, v := range dims {
+			if d.Dimensions[k] != v {
+				match = false
+			}
+		}
+		if !match {
+			continue
+		}
+		switch {
+		case d.Value != nil:
+			total += *d.Value
+		case d.StatisticValues != nil:
+			total += d.StatisticValues.Sum
+		}
+	}
+	return total
+}
+
+func TestLambdaAgent(t *testing.T) {
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/down" {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ok"))
+	}))
+	t.Cleanup(target.Close)
+	cw := awsfake.NewCloudWatchT(t, awsfake.CloudWatchConfig{})
+	rt := lambdatest.NewT(t)
+	var seen datumsWhenAnswered
+	rt.OnOutcome = seen.hook(cw)
+
+	cfgPath := writeFile(t, "nines.yaml", `agent: { region: local, period: 60s }
+canaries:
+  - name: home
+    every: 1m
+    steps:
+      - http: { url: "`+target.URL+`/" }
+        assert: [ {status: 200} ]
+  - name: status-page
+    every: 1m
+    steps:
+      - http: { url: "`+target.URL+`/down" }
+        assert: [ {status: 200} ]
+`)
+	startFunction(t, rt, map[string]string{
+		"NINES_ROLE": "agent", "NINES_CONFIG": cfgPath,
+		"NINES_AGENT_REGION": "eu-west-1", "NINES_AGENT_NAME": "lambda-eu-west-1",
+		"NINES_METRICS_REGION": "us-east-1", "NINES_NAMESPACE": "Nines",
+		"AWS_ENDPOINT_URL_CLOUDWATCH": cw.URL(), "NINES_SPOOL_DIR": t.TempDir(),
+	})
+
+	fired := time.Now().UTC().Truncate(time.Minute)
+	o := awaitOutcome(t, rt.Invoke(lambdatest.ScheduledEvent(fired, nil), 2*time.Minute))
+	if o.Failed {
+		t.Fatalf("the invocation failed: %s", o.Body)
+	}
+	var resp struct {
+		Role    string       `json:"role"`
+		Summary agentSummary `json:"summary"`
+	}
+	if err := json.Unmarshal(o.Body, &resp); err != nil {
+		t.Fatalf("response %s: %v", o.Body, err)
+	}
+	want := agentSummary{Region: "eu-west-1", Runs: 2, Failed: 1, Published: 3}
+	if resp.Role != "agent" || resp.Summary != want {
+		t.Errorf("response %s, want role agent and %+v", o.Body, want)
+	}
+
+	// What the fake held when the function answered: everything was
+	// published before the invocation returned.
+	datums := seen.get()
+	for _, c := range []struct {
+		metric string
+		dims   map[string]string
+		want   float64
+	}{
+		{"Attempts", map[string]string{"Canary": "home", "Region": "eu-west-1"}, 1},
+		{"Successes", map[string]string{"Canary": "home", "Region": "eu-west-1"}, 1},
+		{"Attempts", map[string]string{"Canary": "status-page", "Region": "eu-west-1"}, 1},
+		{"Successes", map[string]string{"Canary": "status-page", "Region": "eu-west-1"}, 0},
+		{"AgentHeartbeat", map[string]string{"Agent": "lambda-eu-west-1", "Region": "eu-west-1"}, 1},
+	} {
+		if got := sumOf(datums, c.metric, c.dims); got != c.want {
+			t.Errorf("%s %v = %g when the function answered, want %g", c.metric, c.dims, got, c.want)
+		}
+	}
+	for _, d := range datums {
+		if d.Namespace != "Nines" {
+			t.Errorf("datum %s in namespace %q", d.MetricName, d.Namespace)
+		}
+		if d.MetricName == "Attempts" && !d.Timestamp.Equal(fired) {
+			t.Errorf("Attempts at %s, want the scheduled minute %s", d.Timestamp, fired)
+		}
+	}
+
+	t.Run("a second invocation of the warm function publishes its own minute", func(t *testing.T) {
+		next := fired.Add(time.Minute)
+		o := awaitOutcome(t, rt.Invoke(lambdatest.ScheduledEvent(next, nil), 2*time.Minute))
+		if o.Failed {
+			t.Fatalf("the invocation failed: %s", o.Body)
+		}
+		if got := sumOf(seen.get(), "Attempts", map[string]string{"Canary": "home"}); got != 2 {
+			t.Errorf("Attempts for home over both invocations = %g, want 2", got)
+		}
+	})
+}
+
+func TestLambdaEvaluator(t *testing.T) {
+	ctx := context.Background()
+	cw := awsfake.NewCloudWatchT(t, awsfake.CloudWatchConfig{})
+	snsFake := awsfake.NewSNST(t, awsfake.SNSConfig{})
+	topic := snsFake.CreateTopic("nines-alerts")
+	ddb := awsfake.NewDynamoDBT(t, awsfake.DynamoDBConfig{})
+	store, err := alerting.NewDynamoDBStore(ddb.Client(), "nines-state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.CreateTable(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// The last hour of an agent in eu-west-1: every run of checkout failed.
+	now := time.Now().UTC().Truncate(time.Minute)
+	var data []cwtypes.MetricDatum
+	for i := 1; i <= 60; i++ {
+		at := now.Add(-time.Duration(i) * time.Minute)
+		dims := []cwtypes.Dimension{{Name: aws.String("Canary"), Value: aws.String("checkout")}, {Name: aws.String("Region"), Value: aws.String("eu-west-1")}}
+		data = append(data,
+			cwtypes.MetricDatum{MetricName: aws.String("Attempts"), Dimensions: dims, Timestamp: aws.Time(at), Value: aws.Float64(6), Unit: cwtypes.StandardUnitCount},
+			cwtypes.MetricDatum{MetricName: aws.String("Successes"), Dimensions: dims, Timestamp: aws.Time(at), Value: aws.Float64(0), Unit: cwtypes.StandardUnitCount},
+		)
+	}
+	if _, err := cw.Client().PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String("Nines"), MetricData: data}); err != nil {
+		t.Fatal(err)
+	}
+
+	rt := lambdatest.NewT(t)
+	var seen datumsWhenAnswered
+	var messagesWhenAnswered int
+	rt.OnOutcome = func(o lambdatest.Outcome) {
+		seen.hook(cw)(o)
+		messagesWhenAnswered = len(snsFake.Messages())
+	}
+	cfgPath := writeFile(t, "nines.yaml", `canaries:
+  - name: checkout
+    steps:
+      - http: { url: "https://shop.example.com/" }
+slos:
+  - name: checkout-availability
+    sli: { kind: availability, canary: checkout, regions: [eu-west-1] }
+    objective: 99.9
+deploy:
+  monitoring_region: us-east-1
+  agent_regions: [eu-west-1]
+  code_bucket_prefix: ops-artifacts
+`)
+	startFunction(t, rt, map[string]string{
+		"NINES_ROLE": "evaluator", "NINES_CONFIG": cfgPath, "NINES_EVALUATOR_NAME": "nines-evaluator",
+		"NINES_METRICS_REGION": "us-east-1", "NINES_NAMESPACE": "Nines",
+		"NINES_SNS_TOPIC_ARN": topic, "NINES_STATE_TABLE": "nines-state",
+		"AWS_ENDPOINT_URL_CLOUDWATCH": cw.URL(), "AWS_ENDPOINT_URL_SNS": snsFake.URL(), "AWS_ENDPOINT_URL_DYNAMODB": ddb.URL(),
+	})
+
+	o := awaitOutcome(t, rt.Invoke(lambdatest.ScheduledEvent(now, nil), time.Minute))
+	if o.Failed {
+		t.Fatalf("the invocation failed: %s", o.Body)
+	}
+	var resp struct {
+		Role    string           `json:"role"`
+		Summary evaluatorSummary `json:"summary"`
+	}
+	if err := json.Unmarshal(o.Body, &resp); err != nil {
+		t.Fatalf("response %s: %v", o.Body, err)
+	}
+	if resp.Role != "evaluator" || resp.Summary.SLOs != 1 || resp.Summary.Firing < 1 {
+		t.Errorf("response %s: want the evaluator's summary with a firing alert", o.Body)
+	}
+	if messagesWhenAnswered == 0 {
+		t.Fatal("no SNS message had been published when the function answered")
+	}
+	msg := snsFake.Messages()[0]
+	if msg.TopicARN != topic || !strings.HasPrefix(msg.Subject, "ALARM: ") || !strings.Contains(msg.Subject, "checkout-availability") {
+		t.Errorf("SNS message to %s with subject %q", msg.TopicARN, msg.Subject)
+	}
+	if got := sumOf(seen.get(), alerting.HeartbeatMetric, map[string]string{"Evaluator": "nines-evaluator"}); got != 1 {
+		t.Errorf("EvaluatorHeartbeat = %g when the function answered, want 1", got)
+	}
+	out, err := ddb.Client().Scan(ctx, &dynamodb.ScanInput{TableName: aws.String("nines-state")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Count == 0 {
+		t.Error("the alert state was not saved to the table")
+	}
+}
