@@ -278,6 +278,10 @@ func TestFunctionsAreScheduledInTheirRole(t *testing.T) {
 			if len(targets) != 1 || !isGetAtt(targets[0].(map[string]any)["Arn"], fn, "Arn") {
 				t.Errorf("%s does not target %s", rule, fn)
 			}
+			ic := tp.props(tp.ofType("AWS::Lambda::EventInvokeConfig")[0])
+			if !isRef(ic["FunctionName"], fn) || ic["MaximumRetryAttempts"] != "0" {
+				t.Errorf("a failed scheduled invocation of %s must not be retried (runs would count twice): %v", fn, ic)
+			}
 			perm := tp.props(tp.ofType("AWS::Lambda::Permission")[0])
 			if perm["Principal"] != "events.amazonaws.com" || !isRef(perm["FunctionName"], fn) || !isGetAtt(perm["SourceArn"], rule, "Arn") {
 				t.Errorf("the invoke permission is not scoped to %s calling %s: %v", rule, fn, perm)
