@@ -150,7 +150,7 @@ func (r *renderer) events(s slo.SLI, period int) (rows []any, good, total string
 			s.Regions = r.cfg.Regions
 		}
 		if len(s.Regions) == 0 && s.Kind == slo.SLILatency {
-			return nil, "", "", errors.New("a latency SLI over all regions needs the agent regions listed (dashboards regions)")
+			return nil, "", "", errors.New("a latency SLI over all regions needs the agent regions: list them under dashboards.regions")
 		}
 		if len(s.Regions) == 0 {
 			search := func(metric, stat string) string {
