@@ -149,12 +149,16 @@ func (c *CloudWatch) Publish(ctx context.Context, b Batch) error {
 		})
 		cancel()
 		if err != nil {
-			var rest Batch
-			for _, q := range puts[i:] {
+			var rest, untried Batch
+			for j, q := range puts[i:] {
 				rest.Aggregates = append(rest.Aggregates, q.part.Aggregates...)
 				rest.Heartbeats = append(rest.Heartbeats, q.part.Heartbeats...)
+				if j > 0 {
+					untried.Aggregates = append(untried.Aggregates, q.part.Aggregates...)
+					untried.Heartbeats = append(untried.Heartbeats, q.part.Heartbeats...)
+				}
 			}
-			return &PartialError{Unsent: rest, Err: fmt.Errorf("cloudwatch PutMetricData: %w", err)}
+			return &PartialError{Unsent: rest, Untried: untried, Err: fmt.Errorf("cloudwatch PutMetricData: %w", err)}
 		}
 	}
 	return nil

@@ -123,11 +123,25 @@ func (p *Publisher) Deliver(ctx context.Context, b Batch) error {
 // transient. It returns what was not published.
 func (p *Publisher) send(ctx context.Context, b Batch, attempts int) (Batch, error) {
 	rest := b
+	if p.cfg.MaxAge > 0 {
+		// The sink would refuse the whole request for one stale period.
+		var expired int
+		rest, expired = b.since(p.cfg.Clock.Now().Add(-p.cfg.MaxAge))
+		if expired > 0 {
+			p.cfg.Health.Dropped(DropExpired, expired)
+			p.cfg.Logger.Error("dropped periods older than the sink accepts", "sink", p.cfg.Name,
+				"points", expired, "max_age", p.cfg.MaxAge.String())
+		}
+		if rest.Empty() {
+			return Batch{}, nil
+		}
+	}
+	var dropErr error
 	for try := 0; ; try++ {
 		err := p.cfg.Sink.Publish(ctx, rest)
 		if err == nil {
 			p.cfg.Health.Published(p.cfg.Name, rest.Points(), p.cfg.Clock.Now())
-			return Batch{}, nil
+			return Batch{}, dropErr
 		}
 		left := unsent(rest, err)
 		p.cfg.Health.Published(p.cfg.Name, rest.Points()-left.Points(), p.cfg.Clock.Now())
@@ -135,8 +149,21 @@ func (p *Publisher) send(ctx context.Context, b Batch, attempts int) (Batch, err
 		c := Classify(err)
 		p.cfg.Health.SinkError(p.cfg.Name, c.Reason)
 		if c.Verdict == Drop {
-			p.drop(rest, DropRejected, err)
-			return Batch{}, err
+			// Only what the refused call carried goes; the rest is sent on.
+			var pe *PartialError
+			untried := Batch{}
+			if errors.As(err, &pe) {
+				untried = pe.Untried
+			}
+			p.drop(Batch{Aggregates: rest.Aggregates[:len(rest.Aggregates)-len(untried.Aggregates)],
+				Heartbeats: rest.Heartbeats[:len(rest.Heartbeats)-len(untried.Heartbeats)]}, DropRejected, err)
+			dropErr = err
+			if untried.Empty() {
+				return Batch{}, err
+			}
+			rest = untried
+			try--
+			continue
 		}
 		if c.Verdict == RetryLater || try+1 >= attempts || ctx.Err() != nil {
 			return rest, err

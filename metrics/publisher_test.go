@@ -186,20 +186,58 @@ func TestPublisherRetriesTransientFailures(t *testing.T) {
 }
 
 func TestPublisherDropsWhatCanNeverSucceedAndCountsIt(t *testing.T) {
-	f := newFakeCloudWatch(t, nil)
-	health := NewHealth()
-	p := newTestPublisher(t, f, t.TempDir(), 0, health)
-	// Three weeks old: CloudWatch answers 400 InvalidParameterValue.
-	b := minuteBatch(t, t0.Add(-21*24*time.Hour), 3)
-	if err := p.Deliver(context.Background(), b); err == nil {
-		t.Fatal("Deliver of a three-week-old batch succeeded")
-	}
-	if p.Pending() != 0 {
-		t.Errorf("a rejected batch was spooled (%d points): it would block the spool forever", p.Pending())
-	}
-	if got := health.Snapshot().Dropped[DropRejected]; got != int64(b.Points()) {
-		t.Errorf("dropped[rejected] = %d, want %d", got, b.Points())
-	}
+	t.Run("Periods older than two weeks are dropped as expired before sending", func(t *testing.T) {
+		f := newFakeCloudWatch(t, nil)
+		health := NewHealth()
+		p := newTestPublisher(t, f, t.TempDir(), 0, health)
+		old := minuteBatch(t, t0.Add(-21*24*time.Hour), 3)
+		fresh := minuteBatch(t, t0, 3)
+		b := Batch{Aggregates: append(old.Aggregates, fresh.Aggregates...), Heartbeats: fresh.Heartbeats}
+		if err := p.Deliver(context.Background(), b); err != nil {
+			t.Fatalf("Deliver: %v", err)
+		}
+		if got := health.Snapshot().Dropped[DropExpired]; got != int64(len(old.Aggregates)) {
+			t.Errorf("dropped[expired] = %d, want %d", got, len(old.Aggregates))
+		}
+		if sums, _ := attemptsByPeriod(f.cw); len(sums) != 1 || sums[t0] != wantAttempts(3) {
+			t.Errorf("CloudWatch has %v, want only the fresh period", sums)
+		}
+	})
+
+	t.Run("A request CloudWatch refuses is dropped and counted, and the rest still goes", func(t *testing.T) {
+		f := newFakeCloudWatch(t, nil)
+		health := NewHealth()
+		p := newTestPublisher(t, f, t.TempDir(), 0, health)
+		// Three hours ahead: CloudWatch answers 400 InvalidParameterValue.
+		// 800 aggregates fill three requests; the two carrying future
+		// periods are refused, the last is not.
+		future := minuteBatch(t, f.clock.Now().Add(3*time.Hour).Truncate(time.Minute), 400)
+		fresh := minuteBatch(t, t0, 400)
+		b := Batch{Aggregates: append(future.Aggregates, fresh.Aggregates...)}
+		if err := p.Deliver(context.Background(), b); err == nil {
+			t.Fatal("Deliver reported no error for a refused request")
+		}
+		if p.Pending() != 0 {
+			t.Errorf("a refused request was spooled (%d points): it would block the spool forever", p.Pending())
+		}
+		dropped := health.Snapshot().Dropped[DropRejected]
+		if dropped == 0 || dropped >= int64(b.Points()) {
+			t.Errorf("dropped[rejected] = %d of %d: want the refused request's share only", dropped, b.Points())
+		}
+		sums, _ := attemptsByPeriod(f.cw)
+		if sums[t0] == 0 {
+			t.Error("the good request after the refused one was not sent")
+		}
+		var sent int64
+		for _, d := range f.cw.Datums() {
+			if d.MetricName == MetricAttempts {
+				sent++
+			}
+		}
+		if sent+dropped != int64(b.Points()) {
+			t.Errorf("%d aggregates sent and %d dropped, of %d: some went missing", sent, dropped, b.Points())
+		}
+	})
 }
 
 func TestSpoolBoundsAndReplay(t *testing.T) {

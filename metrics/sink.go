@@ -23,7 +23,11 @@ type Sink interface {
 // left to send; Err is why it stopped.
 type PartialError struct {
 	Unsent Batch
-	Err    error
+	// Untried is the part of Unsent that no failed call carried: when the
+	// failure is the request's own fault (Classify: Drop), only Unsent
+	// less Untried is dropped, and Untried is sent on.
+	Untried Batch
+	Err     error
 }
 
 func (e *PartialError) Error() string { return e.Err.Error() }
