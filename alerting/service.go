@@ -277,13 +277,61 @@ func (s *Service) checkWatches(ctx context.Context, now time.Time) ([]WatchResul
 	if err != nil {
 		return nil, fmt.Errorf("alerting: checking for data: %w", err)
 	}
+	// A switch fires when data stops arriving, not when it never began: a
+	// fresh agent, or a canary just added, has nothing in its first span.
+	// So a silent watch counts only if data arrived in the span before, or
+	// its alert already fires (then it keeps firing until data returns).
+	var quiet []Watch
+	var quietAt []int
+	s.mu.Lock()
+	if !s.loaded {
+		if err := s.loadLocked(ctx); err != nil {
+			s.mu.Unlock()
+			return nil, fmt.Errorf("alerting: loading alert state: %w", err)
+		}
+	}
+	for i, w := range s.cfg.Watches {
+		if counts[i] > 0 {
+			continue
+		}
+		if a, ok := s.alerts[Key{Subject: w.Subject(), Severity: NoData}]; ok && a.Status == Firing {
+			continue
+		}
+		quiet, quietAt = append(quiet, w), append(quietAt, i)
+	}
+	s.mu.Unlock()
+	everArrived := make([]bool, len(s.cfg.Watches))
+	for i := range everArrived {
+		everArrived[i] = true
+	}
+	if len(quiet) > 0 {
+		before, err := s.cfg.Data.Arrived(ctx, quiet, now.Add(-quiet[0].Span()))
+		if err != nil {
+			return nil, fmt.Errorf("alerting: checking for earlier data: %w", err)
+		}
+		for k, i := range quietAt {
+			if quiet[k].Span() != quiet[0].Span() {
+				// Spans differ only with mixed periods; ask again for this one.
+				b, err := s.cfg.Data.Arrived(ctx, quiet[k:k+1], now.Add(-quiet[k].Span()))
+				if err != nil {
+					return nil, fmt.Errorf("alerting: checking for earlier data: %w", err)
+				}
+				before[k] = b[0]
+			}
+			everArrived[i] = before[k] > 0
+		}
+	}
 	out := make([]WatchResult, len(s.cfg.Watches))
 	for i, w := range s.cfg.Watches {
 		what := "Attempts"
 		if w.Agent != "" {
 			what = "AgentHeartbeat"
 		}
-		out[i] = WatchResult{Subject: w.Subject(), Silent: counts[i] <= 0}
+		out[i] = WatchResult{Subject: w.Subject(), Silent: counts[i] <= 0 && everArrived[i]}
+		if counts[i] <= 0 && !everArrived[i] {
+			out[i].Reason = fmt.Sprintf("no %s for %s yet; the switch arms once data has arrived", what, w.Subject())
+			continue
+		}
 		if out[i].Silent {
 			out[i].Reason = fmt.Sprintf("no %s for %s in the last %d periods (%s)", what, w.Subject(), w.Periods, slo.FormatDuration(w.Span()))
 		} else {

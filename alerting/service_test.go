@@ -280,3 +280,50 @@ func equalInts(a, b []int) bool {
 	}
 	return true
 }
+
+// A switch arms only once data has arrived: a fresh agent, whose canary
+// has no data yet, does not page about it; a canary that ran and stopped
+// does, and stays firing for as long as it is silent.
+func TestADeadMansSwitchIgnoresDataThatNeverBegan(t *testing.T) {
+	w := newWorld(t, alerting.NewMemoryStore())
+	sl, _ := slack.New(slack.Config{Token: slackfake.Token, Channel: "C0ALERTS", APIURL: w.slack.APIURL()})
+	p, _ := alerting.NewPipeline(alerting.PipelineConfig{Receivers: []alerting.Receiver{{Name: "slack", Notifier: sl}}, Clock: w.clk})
+	defer p.Close()
+	ev, _ := slo.NewEvaluator(slo.EvaluatorConfig{Source: w.src, Clock: w.clk})
+	m, _ := alerting.NewMachine(alerting.MachineConfig{})
+	// "fresh" never had data; "checkout" had two hours of it until t0.
+	if err := w.src.Add(checkoutSLI, minuteTrace()); err != nil {
+		t.Fatal(err)
+	}
+	svc, err := alerting.NewService(alerting.ServiceConfig{
+		Evaluator: ev, Machine: m, Pipeline: p, Store: w.store, Clock: w.clk,
+		Watches: []alerting.Watch{{Canary: "fresh", Period: time.Minute, Periods: 3},
+			{Canary: "checkout", Period: time.Minute, Periods: 3}},
+		Data: alerting.CountsDataSource{Source: w.src},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for m := 1; m <= 12; m++ {
+		w.clk.Set(t0.Add(time.Duration(m) * time.Minute))
+		if err := svc.Tick(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	posts := w.slack.Posts()
+	if len(posts) != 1 {
+		t.Fatalf("got %d posts, want one no-data page, for checkout only (and no resolve while it stays silent)", len(posts))
+	}
+	for _, a := range svc.Alerts() {
+		if a.Key.Subject == "canary/fresh" && a.Status == alerting.Firing {
+			t.Error("a canary that never sent data is paged about")
+		}
+		if a.Key.Subject == "canary/checkout" && a.Status != alerting.Firing {
+			t.Errorf("checkout's switch is %s after 12 silent minutes, want firing", a.Status)
+		}
+	}
+}

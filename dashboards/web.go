@@ -32,6 +32,9 @@ type EvaluatorDecisions struct {
 
 // Decisions implements DecisionSource.
 func (e EvaluatorDecisions) Decisions(ctx context.Context) ([]slo.Decision, error) {
+	if e.Evaluator == nil || len(e.SLOs) == 0 {
+		return nil, nil
+	}
 	return e.Evaluator.Evaluate(ctx, e.SLOs)
 }
 

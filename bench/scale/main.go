@@ -124,7 +124,9 @@ func tv(t syscall.Timeval) time.Duration {
 	return time.Duration(t.Sec)*time.Second + time.Duration(t.Usec)*time.Microsecond
 }
 
-func us(v int64) time.Duration { return (time.Duration(v) * time.Microsecond).Round(10 * time.Microsecond) }
+func us(v int64) time.Duration {
+	return (time.Duration(v) * time.Microsecond).Round(10 * time.Microsecond)
+}
 
 func peakRSS() string {
 	b, err := os.ReadFile("/proc/self/status")

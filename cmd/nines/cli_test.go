@@ -130,6 +130,8 @@ func shopServer(t *testing.T, failCart *atomic.Bool, hits *atomic.Int64) *httpte
 func shopConfig(url string) string {
 	return fmt.Sprintf(`
 agent: { region: eu-west-1, period: 1s }
+server: { listen: "off" }
+store: { path: "%[2]s" }
 canaries:
   - name: checkout
     every: 1s
@@ -142,7 +144,7 @@ canaries:
       - name: cart
         http: { url: "%[1]s/cart", headers: {Authorization: "Bearer ${token}"} }
         assert: [ {status: [200, 204]}, {body_contains: items} ]
-`, url)
+`, url, filepath.Join(os.TempDir(), fmt.Sprintf("nines-cli-test-%d.db", os.Getpid())))
 }
 
 func TestProbeJSON(t *testing.T) {

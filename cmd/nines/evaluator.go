@@ -38,6 +38,9 @@ type evaluatorDeps struct {
 	Logger     *slog.Logger
 	// Stdout is where the log receiver writes.
 	Stdout io.Writer
+	// OnResult, when set, hears what became of every delivery (the demo
+	// narrates pages and resolves from it).
+	OnResult func(alerting.Result)
 }
 
 // runEvaluator evaluates the config's SLOs every evaluation interval and
@@ -74,7 +77,7 @@ func newEvaluator(ctx context.Context, cfg *config.Config, deps evaluatorDeps) (
 		return nil, nil, err
 	}
 	pipeline, err := alerting.NewPipeline(alerting.PipelineConfig{
-		Receivers: receivers, Routes: settings.Routes, Clock: deps.Clock, Logger: log,
+		Receivers: receivers, Routes: settings.Routes, Clock: deps.Clock, Logger: log, OnResult: deps.OnResult,
 	})
 	if err != nil {
 		return nil, nil, err

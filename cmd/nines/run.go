@@ -11,11 +11,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nines-dev/nines/alerting"
 	"github.com/nines-dev/nines/canary"
 	"github.com/nines-dev/nines/config"
+	"github.com/nines-dev/nines/dashboards"
 	"github.com/nines-dev/nines/internal/clock"
 	"github.com/nines-dev/nines/internal/demotarget"
 	"github.com/nines-dev/nines/metrics"
+	"github.com/nines-dev/nines/slo"
 )
 
 func init() {
@@ -58,6 +61,8 @@ type agentDeps struct {
 	clock  clock.Clock
 	// print is --print: "json", "none", or "" for the default.
 	print string
+	// onAlert hears every alert delivery (the demo's narrator).
+	onAlert func(alerting.Result)
 }
 
 // agent is the wired-up sidecar: scheduler, recorder, flusher, the
@@ -77,6 +82,11 @@ type agent struct {
 	health   *metrics.Health
 	// sinkName is the configured sink, for logs and /healthz.
 	sinkName string
+	// store is the local store when it is the sink; the evaluator and
+	// the web UI read it.
+	store *metrics.Store
+	// runs keeps the last runs of every canary for the web UI.
+	runs *dashboards.RunLog
 }
 
 func newAgent(ctx context.Context, cfg *config.Config, deps agentDeps) (*agent, error) {
@@ -119,7 +129,8 @@ func newAgent(ctx context.Context, cfg *config.Config, deps agentDeps) (*agent, 
 	if err != nil {
 		return nil, err
 	}
-	counter := &countingObserver{next: rec}
+	a.runs = dashboards.NewRunLog(50)
+	counter := &countingObserver{next: dashboards.Fanout{rec, a.runs}}
 	sched, err := canary.NewScheduler(canary.SchedulerConfig{
 		Canaries: cfg.Canaries, Run: runner.Run, Observer: counter, Clock: deps.clock,
 		MaxConcurrent: cfg.Agent.MaxConcurrent, Jitter: cfg.Agent.Jitter, Logger: slogger,
@@ -177,7 +188,7 @@ func (a *agent) newPipeline(ctx context.Context) (*metrics.Pipeline, error) {
 		if err != nil {
 			return nil, err
 		}
-		pc.Sink = store
+		pc.Sink, a.store = store, store
 	}
 	pub, err := metrics.NewPublisher(pc)
 	if err != nil {
@@ -236,7 +247,19 @@ func (a *agent) run(ctx context.Context) error {
 		defer close(flushDone)
 		a.flusher.Run(flushCtx)
 	}()
+	evalDone := make(chan error, 1)
+	if src, err := a.sloSource(ctx); err != nil {
+		evalDone <- err
+	} else {
+		go func() {
+			evalDone <- runEvaluator(ctx, a.cfg, evaluatorDeps{Source: src, StatePath: a.cfg.Metrics.Store.Path,
+				Clock: a.deps.clock, Logger: log, Stdout: a.deps.env.stdout, OnResult: a.deps.onAlert})
+		}()
+	}
 	err = a.sched.Run(ctx) // returns once ctx is done and runs in flight finished
+	if eerr := <-evalDone; eerr != nil && !errors.Is(eerr, context.Canceled) && err == nil {
+		err = fmt.Errorf("evaluator: %w", eerr)
+	}
 	stopFlush()
 	<-flushDone
 	// SIGTERM: the current period goes out, and what cannot go out in
@@ -271,6 +294,12 @@ func (a *agent) serve() (stop func(), err error) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", a.prom)
 	mux.HandleFunc("GET /healthz", a.healthz)
+	web, closeWeb, err := a.webUI()
+	if err != nil {
+		a.deps.logger.Warn("web UI not served", "err", err)
+	} else {
+		mux.Handle("/", web)
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	done := make(chan struct{})
 	go func() {
@@ -279,12 +308,16 @@ func (a *agent) serve() (stop func(), err error) {
 			a.deps.logger.Error("agent server stopped", "err", err)
 		}
 	}()
-	a.deps.logger.Info("agent server listening", "metrics", "http://"+ln.Addr().String()+"/metrics", "healthz", "http://"+ln.Addr().String()+"/healthz")
+	a.deps.logger.Info("agent server listening", "ui", "http://"+ln.Addr().String()+"/",
+		"metrics", "http://"+ln.Addr().String()+"/metrics", "healthz", "http://"+ln.Addr().String()+"/healthz")
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 		<-done
+		if closeWeb != nil {
+			closeWeb()
+		}
 	}, nil
 }
 
@@ -339,4 +372,60 @@ func (c *countingObserver) totals() (runs, failed, overlapped int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.runs, c.failed, c.overlapped
+}
+
+// sloSource is what the evaluator and the web UI read SLO events from: the
+// local store when it is the sink, CloudWatch when the config has a
+// cloudwatch: section, else nothing (an agent with no SLOs to watch).
+func (a *agent) sloSource(ctx context.Context) (slo.Source, error) {
+	if len(a.cfg.SLOs) == 0 {
+		return nil, nil
+	}
+	if a.store != nil {
+		return slo.NewLocalSource(a.store)
+	}
+	if cw := a.cfg.Metrics.CloudWatch; cw != nil {
+		client, err := metrics.NewCloudWatchClient(ctx, cw.Region, cw.Endpoint)
+		if err != nil {
+			return nil, err
+		}
+		return slo.NewCloudWatchSource(slo.CloudWatchConfig{Client: client, Namespace: cw.Namespace,
+			Regions: a.cfg.Dashboards.Regions, Clock: a.deps.clock})
+	}
+	return nil, errors.New("the SLOs need a source: the local store (the default sink) or a cloudwatch: section")
+}
+
+// webUI is the local, read-only UI served beside /metrics: the embedded
+// default's window on SLOs, canaries and alerts.
+func (a *agent) webUI() (http.Handler, func(), error) {
+	closeFn := func() {}
+	var canaries []string
+	for _, c := range a.cfg.Canaries {
+		canaries = append(canaries, c.Name)
+	}
+	wc := dashboards.WebConfig{SLOs: a.cfg.SLOs, Canaries: canaries, Runs: a.runs, Logger: a.deps.logger,
+		ArtifactDir: a.cfg.Browser.Artifacts.Dir, Now: a.deps.clock.Now}
+	src, err := a.sloSource(context.Background())
+	if err != nil {
+		return nil, closeFn, err
+	}
+	if src != nil {
+		ev, err := slo.NewEvaluator(slo.EvaluatorConfig{Source: src, Clock: a.deps.clock})
+		if err != nil {
+			return nil, closeFn, err
+		}
+		wc.Source, wc.Decisions = src, dashboards.EvaluatorDecisions{Evaluator: ev, SLOs: a.cfg.SLOs}
+	} else {
+		wc.Decisions = dashboards.EvaluatorDecisions{SLOs: nil}
+	}
+	if a.store != nil {
+		wc.Latency = dashboards.StoreSources{Store: a.store}
+		if len(a.cfg.SLOs) > 0 {
+			if st, err := alerting.OpenSQLite(context.Background(), a.store.Path()); err == nil {
+				wc.Alerts, closeFn = dashboards.IncidentSource{Store: st}, func() { st.Close() }
+			}
+		}
+	}
+	web, err := dashboards.NewWeb(wc)
+	return web, closeFn, err
 }
