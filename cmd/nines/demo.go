@@ -90,7 +90,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	story := append([]demotarget.Phase(nil), demoStory...)
 	// The regression slows every answer by up to 150 ms of wall time, but
 	// never so much that a run outlasts its own interval at this speed.
-	story[1].Delay = min(150*time.Millisecond, time.Duration(float64(10*time.Second)/(*speed)*0.6))
+	story[1].Delay = min(150*time.Millisecond, time.Duration(float64(10*time.Second)/(*speed)*0.6)).Round(time.Millisecond)
 	shop, err := demotarget.StartWith(demotarget.Config{Addr: "127.0.0.1:0", Clock: clk, Timeline: story})
 	if err != nil {
 		return fmt.Errorf("demo: starting the shop: %w", err)
