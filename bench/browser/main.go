@@ -1,6 +1,6 @@
 // Command browser measures browser canaries: a run's duration on a cold
 // browser against a warm one, and the agent's memory (Chromium included)
-// under a steady load of browser canaries. docs/BENCHMARKS-browser.md holds
+// under a steady load of browser canaries. docs/BENCHMARKS.md holds
 // the results and the commands.
 package main
 

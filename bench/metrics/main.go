@@ -1,7 +1,7 @@
 // Command metrics measures the AGGREGATE phase: PutMetricData calls per
 // period for many canaries (against the CloudWatch fake, through the real
 // SDK), and the local store's write throughput, size per canary-month and
-// SLI query time. Results go to stdout; docs/BENCHMARKS-metrics.md records
+// SLI query time. Results go to stdout; docs/BENCHMARKS.md records
 // them with the command that produced them.
 package main
 
