@@ -65,7 +65,7 @@ func (r *lambdaRoles) agent(ctx context.Context, inv lambdarun.Invocation) (any,
 	if err != nil {
 		return nil, err
 	}
-	counter := &lambdaCounter{next: rec}
+	counter := &countingObserver{next: rec}
 	spread := cfg.Deploy != nil && cfg.Deploy.Spread
 	if spread {
 		err = runSpread(ctx, cfg, inv, runner.Run, counter)
@@ -182,35 +182,4 @@ func minTime(a, b time.Time) time.Time {
 		return b
 	}
 	return a
-}
-
-// lambdaCounter counts runs for the invocation's summary.
-type lambdaCounter struct {
-	next canary.Observer
-
-	mu                       sync.Mutex
-	runs, failed, overlapped int64
-}
-
-func (c *lambdaCounter) Observe(r canary.Result) {
-	c.mu.Lock()
-	c.runs++
-	if !r.OK {
-		c.failed++
-	}
-	c.mu.Unlock()
-	c.next.Observe(r)
-}
-
-func (c *lambdaCounter) Overlapped(name string, at time.Time) {
-	c.mu.Lock()
-	c.overlapped++
-	c.mu.Unlock()
-	c.next.Overlapped(name, at)
-}
-
-func (c *lambdaCounter) totals() (runs, failed, overlapped int64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.runs, c.failed, c.overlapped
 }
