@@ -414,7 +414,11 @@ func (m *mapper) step(sy *stepYAML, path string, extracted map[string]bool) *can
 	var spec canary.StepSpec
 	switch present[0] {
 	case "http":
-		spec = m.http(sy, path, extracted)
+		// Assign only a non-nil *HTTPSpec: a nil pointer in the interface
+		// would not be nil.
+		if h := m.http(sy, path, extracted); h != nil {
+			spec = h
+		}
 	case "browser":
 		if b := m.browserStep(sy, path, extracted); b != nil {
 			spec = b
