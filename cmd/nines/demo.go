@@ -86,7 +86,15 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		defer os.RemoveAll(d)
 		*dir = d
 	}
-	clk := clock.NewScaled(time.Now().Truncate(time.Second), *speed)
+	// A healthy month of history comes first, written before the clock
+	// starts, so the story's hour begins only once it is in the store.
+	start := time.Now().Truncate(time.Second)
+	storePath := filepath.Join(*dir, "nines.db")
+	fmt.Fprintln(e.stdout, "Writing a healthy month of history for the shop...")
+	if err := seedHistory(ctx, storePath, "checkout", "local", start); err != nil {
+		return fmt.Errorf("demo: writing the shop's healthy month: %w", err)
+	}
+	clk := clock.NewScaled(start, *speed)
 	story := append([]demotarget.Phase(nil), demoStory...)
 	// The regression slows every answer by up to 150 ms of wall time, but
 	// never so much that a run outlasts its own interval at this speed.
@@ -101,7 +109,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if e.getenv("SLACK_TOKEN") != "" && e.getenv("SLACK_CHANNEL") != "" {
 		receivers += "    - { name: slack, slack: { token: \"${env:SLACK_TOKEN}\", channel: \"${env:SLACK_CHANNEL}\" } }\n"
 	}
-	text := fmt.Sprintf(demoConfig, *listen, filepath.Join(*dir, "nines.db"), shop.URL(), receivers)
+	text := fmt.Sprintf(demoConfig, *listen, storePath, shop.URL(), receivers)
 	cfg, err := config.Parse("demo.yaml", []byte(text), config.Options{LookupEnv: e.lookupEnv})
 	if err != nil {
 		return fmt.Errorf("demo: the demo's own config is invalid: %w", err)
@@ -115,9 +123,6 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	n.store = a.store
-	if err := seedHistory(ctx, a.store, cfg.Canaries[0].Name, cfg.Agent.Region, clk.Now()); err != nil {
-		return fmt.Errorf("demo: writing the shop's healthy month: %w", err)
-	}
 	n.intro(cfg, *listen, *speed)
 
 	runCtx, stop := context.WithCancel(ctx)
@@ -139,7 +144,12 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 // seedHistory writes thirty healthy days before now, one aggregate a
 // minute, so the SLO's 30-day budget and every burn-rate window start full,
 // as they would for a shop nines had watched for a month.
-func seedHistory(ctx context.Context, store *metrics.Store, canaryName, region string, now time.Time) error {
+func seedHistory(ctx context.Context, path, canaryName, region string, now time.Time) error {
+	store, err := metrics.OpenStore(ctx, metrics.StoreConfig{Path: path})
+	if err != nil {
+		return err
+	}
+	defer store.Close(ctx)
 	h := metrics.NewLatencyHistogram(metrics.DefaultPrecision)
 	for _, us := range []int64{1800, 1900, 2000, 2100, 2300, 2600} {
 		_ = h.RecordValue(us)
