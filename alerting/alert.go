@@ -99,6 +99,9 @@ type Details struct {
 	// BudgetRemaining is nil when the budget has no data.
 	BudgetRemaining *float64   `json:"budget_remaining"`
 	BurnRates       []BurnRate `json:"burn_rates,omitempty"`
+	// LastFailure is the most recent failed run of the SLO's canary within
+	// the tier's long window, when the service has a source of runs.
+	LastFailure *Failure `json:"last_failure,omitempty"`
 }
 
 // Notification is one message about one alert, the value every stage of

@@ -30,7 +30,7 @@ func (l *LogNotifier) Notify(ctx context.Context, d Delivery) (string, error) {
 
 // FormatLine is a notification in one line:
 //
-//	2025-03-02T12:10:00Z ALARM checkout page (page_fast) budget 97.9% burn 1h=100x 5m=100x: page_fast: burn 100x ... [runbook=https://...] key=nines/checkout/page
+//	2025-03-02T12:10:00Z ALARM checkout page (page_fast) budget 97.9% burn 1h=100x 5m=100x: page_fast: burn 100x ...; last failure 2025-03-02T12:09:50Z: http_status — step "login": status 503 · artifacts: ... [runbook=https://...] key=nines/checkout/page
 func FormatLine(n Notification) string {
 	var b strings.Builder
 	b.WriteString(n.At.UTC().Format("2006-01-02T15:04:05Z"))
@@ -62,6 +62,9 @@ func FormatLine(n Notification) string {
 	}
 	if n.Details.Reason != "" {
 		b.WriteString(": " + n.Details.Reason)
+	}
+	if f := n.Details.LastFailure; f != nil {
+		b.WriteString("; last failure " + f.At.UTC().Format("2006-01-02T15:04:05Z") + ": " + f.Summary())
 	}
 	links := append([]Link(nil), n.Links...)
 	sort.Slice(links, func(i, j int) bool { return links[i].Name < links[j].Name })

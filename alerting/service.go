@@ -112,8 +112,11 @@ type ServiceConfig struct {
 	// Heartbeat is called after every evaluation that succeeds, so an
 	// outside alarm can watch the watcher.
 	Heartbeat func(ctx context.Context, at time.Time) error
-	Clock     clock.Clock
-	Logger    *slog.Logger
+	// RecentFailure, when set, gives an SLO's notifications the most
+	// recent failed run of its canary (Details.LastFailure).
+	RecentFailure RecentFailureFunc
+	Clock         clock.Clock
+	Logger        *slog.Logger
 }
 
 // Service is the evaluation loop: every interval it evaluates the SLOs and
@@ -123,6 +126,9 @@ type Service struct {
 	cfg ServiceConfig
 	clk clock.Clock
 	log *slog.Logger
+
+	// canaries maps an SLO's name to its SLI's canary, for RecentFailure.
+	canaries map[string]string
 
 	mu     sync.Mutex
 	loaded bool
@@ -155,7 +161,10 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{cfg: cfg, clk: clock.OrReal(cfg.Clock), log: cfg.Logger}
+	s := &Service{cfg: cfg, clk: clock.OrReal(cfg.Clock), log: cfg.Logger, canaries: map[string]string{}}
+	for _, o := range cfg.SLOs {
+		s.canaries[o.Name] = o.SLI.Canary
+	}
 	cfg.Pipeline.listen(s.delivered)
 	return s, nil
 }
@@ -352,6 +361,7 @@ func (s *Service) step(ctx context.Context, in Input, now time.Time) ([]Delivery
 		}
 	}
 	st := s.cfg.Machine.Step(s.alerts, in, now)
+	s.addFailures(st.Notifications, now)
 	byKey := map[Key][]Notification{}
 	for _, n := range st.Notifications {
 		byKey[n.Key] = append(byKey[n.Key], n)
@@ -392,6 +402,31 @@ func (s *Service) step(ctx context.Context, in Input, now time.Time) ([]Delivery
 		}
 	}
 	return out, nil
+}
+
+// addFailures gives each SLO notification its canary's most recent failed
+// run. It runs before the notifications are saved to the outbox, so a
+// replay after a restart shows the same failure as the first attempt.
+func (s *Service) addFailures(ns []Notification, now time.Time) {
+	if s.cfg.RecentFailure == nil {
+		return
+	}
+	for i := range ns {
+		n := &ns[i]
+		if n.Key.Severity == NoData {
+			continue
+		}
+		name := s.canaries[n.Key.Subject]
+		if name == "" {
+			continue // a ratio SLI, or an SLO no longer in the config
+		}
+		f, ok := s.cfg.RecentFailure(name)
+		if !ok || !n.Details.relevant(f.At, now) {
+			continue
+		}
+		f = f.bounded()
+		n.Details.LastFailure = &f
+	}
 }
 
 // delivered takes a finished delivery out of its alert's outbox and keeps

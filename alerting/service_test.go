@@ -25,6 +25,10 @@ type world struct {
 	sns   *awsfake.SNS
 	store alerting.Store
 	slos  []slo.SLO
+	// source, when set, replaces src as the evaluator's source.
+	source slo.Source
+	// recentFailure is the services' RecentFailure hook (optional).
+	recentFailure alerting.RecentFailureFunc
 }
 
 var checkoutSLI = slo.SLI{Kind: slo.SLIAvailability, Canary: "checkout"}
@@ -70,13 +74,18 @@ func (w *world) start(t *testing.T, routes map[alerting.Severity][]string, resol
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev, err := slo.NewEvaluator(slo.EvaluatorConfig{Source: w.src, Clock: w.clk, Resolution: resolution})
+	var src slo.Source = w.src
+	if w.source != nil {
+		src = w.source
+	}
+	ev, err := slo.NewEvaluator(slo.EvaluatorConfig{Source: src, Clock: w.clk, Resolution: resolution})
 	if err != nil {
 		t.Fatal(err)
 	}
 	m, _ := alerting.NewMachine(alerting.MachineConfig{})
 	svc, err := alerting.NewService(alerting.ServiceConfig{
 		Evaluator: ev, SLOs: w.slos, Machine: m, Pipeline: p, Store: w.store, Clock: w.clk,
+		RecentFailure: w.recentFailure,
 	})
 	if err != nil {
 		t.Fatal(err)

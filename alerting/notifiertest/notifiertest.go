@@ -57,6 +57,19 @@ func Sample(kind alerting.Kind) alerting.Notification {
 	}
 }
 
+// ArtifactPath is the screenshot SampleFailure's browser step kept.
+const ArtifactPath = "/var/lib/nines/artifacts/checkout/20250302T115950Z/login.png"
+
+// SampleFailure returns a realistic last failure of a browser canary: a
+// redacted error and the artifacts its failed step kept.
+func SampleFailure() alerting.Failure {
+	return alerting.Failure{
+		Canary: "checkout", At: Start.Add(-10 * time.Second), Class: "http_status",
+		Error:     `step "login": status 503`,
+		Artifacts: []string{ArtifactPath, "s3://nines-artifacts/checkout/20250302T115950Z/login.html"},
+	}
+}
+
 // send runs one notification through a one-receiver pipeline that retries
 // without waiting, and returns its result and the log.
 func send(t *testing.T, h *Harness, n alerting.Notification) (alerting.Result, string) {

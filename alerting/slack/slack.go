@@ -185,6 +185,9 @@ func Blocks(no alerting.Notification) []slackapi.Block {
 	if no.Details.Reason != "" {
 		blocks = append(blocks, slackapi.NewSectionBlock(mrkdwn(cut(escape(no.Details.Reason), 2900)), nil, nil))
 	}
+	if f := no.Details.LastFailure; f != nil {
+		blocks = append(blocks, slackapi.NewSectionBlock(mrkdwn(failureText(*f)), nil, nil))
+	}
 	if t := burnTable(no.Details.BurnRates); t != "" {
 		blocks = append(blocks, slackapi.NewSectionBlock(mrkdwn("*Burn rates*\n```"+t+"```"), nil, nil))
 	}
@@ -195,6 +198,44 @@ func Blocks(no alerting.Notification) []slackapi.Block {
 	ctx = append(ctx, mrkdwn("key `"+escape(no.DedupeKey)+"`"))
 	blocks = append(blocks, slackapi.NewContextBlock("", ctx...))
 	return blocks
+}
+
+// A section's text may be 3000 characters; the last failure's line keeps
+// well under it, cutting the error first and listing a few artifacts.
+const (
+	maxSectionText    = 2900
+	maxFailureError   = 1200
+	maxArtifactsShown = 5
+	maxArtifactText   = 240
+)
+
+// failureText is the last failure in one line:
+//
+//	*Last failure:* http_status — step "login": status 503 · artifacts: `a.png`, `a.html` · 2025-03-02 12:03:10 UTC
+func failureText(f alerting.Failure) string {
+	var b strings.Builder
+	b.WriteString("*Last failure:* " + escape(f.Class))
+	if f.Error != "" {
+		b.WriteString(" — " + escape(cut(f.Error, maxFailureError)))
+	}
+	if len(f.Artifacts) > 0 {
+		shown := f.Artifacts
+		if len(shown) > maxArtifactsShown {
+			shown = shown[:maxArtifactsShown]
+		}
+		parts := make([]string, len(shown))
+		for i, a := range shown {
+			parts[i] = "`" + escape(strings.ReplaceAll(cut(a, maxArtifactText), "`", "'")) + "`"
+		}
+		b.WriteString(" · artifacts: " + strings.Join(parts, ", "))
+		if more := len(f.Artifacts) - len(shown); more > 0 {
+			fmt.Fprintf(&b, " and %d more", more)
+		}
+	}
+	if !f.At.IsZero() {
+		b.WriteString(" · " + f.At.UTC().Format("2006-01-02 15:04:05 UTC"))
+	}
+	return cut(b.String(), maxSectionText)
 }
 
 // burnTable lines up window, burn rate and events in monospace.

@@ -3,10 +3,14 @@ package slack_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
+
+	slackapi "github.com/slack-go/slack"
 
 	"github.com/nines-dev/nines/alerting"
 	"github.com/nines-dev/nines/alerting/notifiertest"
@@ -187,6 +191,54 @@ func TestConfigNeedsTokenAndChannelOrWebhook(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := slack.New(tc.cfg); err == nil {
 				t.Error("New accepted it")
+			}
+		})
+	}
+}
+
+func TestTheLastFailureAndItsArtifactsArriveInTheMessage(t *testing.T) {
+	long := notifiertest.SampleFailure()
+	long.Error = strings.Repeat("step \"login\": <status> 503 & more ", 500)
+	for i := range 20 {
+		long.Artifacts = append(long.Artifacts, fmt.Sprintf("/var/lib/nines/artifacts/checkout/%02d/%s.png", i, strings.Repeat("x", 400)))
+	}
+	cases := []struct {
+		name    string
+		failure alerting.Failure
+		want    string
+	}{
+		{"A failure shows its class, error and artifacts", notifiertest.SampleFailure(),
+			"*Last failure:* http_status — step \"login\": status 503 · artifacts: `" + notifiertest.ArtifactPath + "`, `s3://nines-artifacts/checkout/20250302T115950Z/login.html` · 2025-03-02 11:59:50 UTC"},
+		{"A long failure is cut to fit a section and still shows the first artifact", long, "`" + notifiertest.ArtifactPath + "`"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := slackfake.New(t)
+			n := botNotifier(t, f)
+			no := notifiertest.Sample(alerting.KindFire)
+			no.Details.LastFailure = &tc.failure
+			if _, err := n.Notify(context.Background(), alerting.Delivery{Notification: no}); err != nil {
+				t.Fatal(err)
+			}
+			posts := f.Posts()
+			if len(posts) != 1 {
+				t.Fatalf("%d posts, want 1", len(posts))
+			}
+			var found string
+			for _, b := range posts[0].Attachments[0].Blocks.BlockSet {
+				s, ok := b.(*slackapi.SectionBlock)
+				if ok && s.Text != nil && strings.HasPrefix(s.Text.Text, "*Last failure:*") {
+					found = s.Text.Text
+				}
+			}
+			if found == "" {
+				t.Fatalf("no Last failure section in the message")
+			}
+			if !strings.Contains(found, tc.want) {
+				t.Errorf("the Last failure section does not show %q:\n%s", tc.want, found)
+			}
+			if n := utf8.RuneCountInString(found); n > 3000 {
+				t.Errorf("the section has %d characters, over Slack's 3000", n)
 			}
 		})
 	}

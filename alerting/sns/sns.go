@@ -169,7 +169,9 @@ type details struct {
 
 // Message is the JSON body of the notification, kept within SNS's 256 KiB
 // (less the attributes): if it would not fit, the burn-rate table and then
-// the reason are cut, and "truncated" says so.
+// the reason and the last failure's error are cut, and "truncated" says
+// so. The last failure's first artifacts stay: they are what the reader
+// opens first.
 func (n *Notifier) Message(no alerting.Notification) ([]byte, error) {
 	state, old := "ALARM", "OK"
 	switch no.Kind {
@@ -215,11 +217,32 @@ func (n *Notifier) Message(no alerting.Notification) ([]byte, error) {
 		a.NewStateReason = truncate(no.Details.Reason, max)
 		a.Nines.Details.Reason = a.NewStateReason
 		a.AlarmDescription = truncate(no.Title(), max)
+		if f := no.Details.LastFailure; f != nil {
+			a.Nines.Details.LastFailure = cutFailure(*f, max)
+		}
 		if body, err = json.Marshal(a); err != nil || len(body) <= limit {
 			return body, err
 		}
 	}
 	return nil, errors.New("sns: the message does not fit in 256 KiB even cut down")
+}
+
+// maxArtifacts is how many of a failure's artifacts a cut message keeps.
+const maxArtifacts = 10
+
+// cutFailure cuts a failure's error and each artifact to max bytes and
+// keeps its first artifacts.
+func cutFailure(f alerting.Failure, max int) *alerting.Failure {
+	f.Error = truncate(f.Error, max)
+	arts := f.Artifacts
+	if len(arts) > maxArtifacts {
+		arts = arts[:maxArtifacts]
+	}
+	f.Artifacts = make([]string, len(arts))
+	for i, a := range arts {
+		f.Artifacts[i] = truncate(a, max)
+	}
+	return &f
 }
 
 func attributesSize(attrs map[string]types.MessageAttributeValue) int {

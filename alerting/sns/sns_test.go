@@ -164,3 +164,56 @@ func TestThrottlingIsRetryable(t *testing.T) {
 		t.Errorf("a throttled Publish is classified %+v, want retryable, throttled", c)
 	}
 }
+
+func TestTheLastFailureAndItsArtifactsArriveInTheNinesObject(t *testing.T) {
+	huge := strings.Repeat("a very long reason ", 20000) // about 380 KB
+	cases := []struct {
+		name      string
+		reason    string
+		errorText string
+		truncated bool
+	}{
+		{"A failure arrives whole in a message that fits", "page_fast: burn 100x", `step "login": status 503`, false},
+		{"A huge failure is cut, and its artifacts still arrive", huge, huge, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			nt, f := newNotifier(t)
+			n := notifiertest.Sample(alerting.KindFire)
+			failure := notifiertest.SampleFailure()
+			failure.Error = tc.errorText
+			n.Details.Reason, n.Details.LastFailure = tc.reason, &failure
+			if _, err := nt.Notify(context.Background(), alerting.Delivery{Notification: n}); err != nil {
+				t.Fatalf("the fake refused the message: %v", err)
+			}
+			m := f.Messages()[0]
+			if len(m.Body) > sns.MaxMessage {
+				t.Errorf("body is %d bytes, over %d", len(m.Body), sns.MaxMessage)
+			}
+			var body struct {
+				Nines struct {
+					Truncated bool `json:"truncated"`
+					Details   struct {
+						LastFailure *alerting.Failure `json:"last_failure"`
+					} `json:"details"`
+				} `json:"nines"`
+			}
+			if err := json.Unmarshal([]byte(m.Body), &body); err != nil {
+				t.Fatal(err)
+			}
+			lf := body.Nines.Details.LastFailure
+			if lf == nil {
+				t.Fatalf("no last_failure in the nines details: %.500s", m.Body)
+			}
+			if lf.Class != "http_status" || len(lf.Artifacts) != 2 || lf.Artifacts[0] != notifiertest.ArtifactPath {
+				t.Errorf("last_failure %+v, want http_status with the artifact %s first", lf, notifiertest.ArtifactPath)
+			}
+			if body.Nines.Truncated != tc.truncated {
+				t.Errorf("truncated=%v, want %v", body.Nines.Truncated, tc.truncated)
+			}
+			if !tc.truncated && lf.Error != tc.errorText {
+				t.Errorf("error %q, want %q", lf.Error, tc.errorText)
+			}
+		})
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/nines-dev/nines/alerting/slack"
 	"github.com/nines-dev/nines/alerting/sns"
 	"github.com/nines-dev/nines/config"
+	"github.com/nines-dev/nines/dashboards"
 	"github.com/nines-dev/nines/internal/clock"
 	"github.com/nines-dev/nines/slo"
 )
@@ -41,6 +42,24 @@ type evaluatorDeps struct {
 	// OnResult, when set, hears what became of every delivery (the demo
 	// narrates pages and resolves from it).
 	OnResult func(alerting.Result)
+	// RecentFailure, when set, puts the latest failed run of an SLO's
+	// canary in its alerts (see recentFailures).
+	RecentFailure alerting.RecentFailureFunc
+}
+
+// recentFailures answers the alerts' RecentFailure hook from the runs the
+// agent keeps for the web UI: the newest failed run of the canary.
+func recentFailures(runs *dashboards.RunLog) alerting.RecentFailureFunc {
+	if runs == nil {
+		return nil
+	}
+	return func(name string) (alerting.Failure, bool) {
+		fs := runs.Failures(name)
+		if len(fs) == 0 {
+			return alerting.Failure{}, false
+		}
+		return alerting.FailureOf(fs[0]), true
+	}
 }
 
 // runEvaluator evaluates the config's SLOs every evaluation interval and
@@ -117,7 +136,8 @@ func newEvaluator(ctx context.Context, cfg *config.Config, deps evaluatorDeps) (
 	svc, err := alerting.NewService(alerting.ServiceConfig{
 		Evaluator: ev, SLOs: cfg.SLOs, Machine: machine, Pipeline: pipeline, Store: store,
 		Watches: watches, Data: alerting.CountsDataSource{Source: deps.Source, Heartbeats: deps.Heartbeats},
-		Interval: settings.Interval, Heartbeat: deps.Heartbeat, Clock: deps.Clock, Logger: log,
+		Interval: settings.Interval, Heartbeat: deps.Heartbeat, RecentFailure: deps.RecentFailure,
+		Clock: deps.Clock, Logger: log,
 	})
 	if err != nil {
 		closeFn()

@@ -253,7 +253,8 @@ func (a *agent) run(ctx context.Context) error {
 	} else {
 		go func() {
 			evalDone <- runEvaluator(ctx, a.cfg, evaluatorDeps{Source: src, StatePath: a.cfg.Metrics.Store.Path,
-				Clock: a.deps.clock, Logger: log, Stdout: a.deps.env.stdout, OnResult: a.deps.onAlert})
+				Clock: a.deps.clock, Logger: log, Stdout: a.deps.env.stdout, OnResult: a.deps.onAlert,
+				RecentFailure: recentFailures(a.runs)})
 		}()
 	}
 	err = a.sched.Run(ctx) // returns once ctx is done and runs in flight finished
