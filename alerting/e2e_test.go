@@ -2,6 +2,7 @@ package alerting_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,33 +12,39 @@ import (
 
 	"github.com/nines-dev/nines/alerting"
 	"github.com/nines-dev/nines/canary"
+	"github.com/nines-dev/nines/dashboards"
 	"github.com/nines-dev/nines/metrics"
 	"github.com/nines-dev/nines/slo"
 )
 
 // e2e is the whole chain in one process on one fake clock: a loopback
-// target, the real canary Runner every 10 s, the metrics Recorder, a
-// source fed from the recorder's aggregates, the evaluator, the state
-// machine, the pipeline, and the Slack and SNS fakes.
-//
-// The local SQLite metrics store is not part of this tree yet, so the
-// source is slo.MemorySource, rebuilt from the aggregates the recorder
-// flushes each period.
+// target, the real canary Runner every 10 s, the metrics Recorder, the
+// local SQLite metrics store that the recorder's flushed aggregates are
+// written to (as the local sink writes them), slo.LocalSource reading it,
+// the evaluator, the state machine, the pipeline, and the Slack and SNS
+// fakes. A dashboards.RunLog keeps the runs and answers the service's
+// RecentFailure hook, as in the sidecar.
 type e2e struct {
 	*world
 	failing atomic.Bool
-	run     func(at time.Time)
+	run     func(t *testing.T, at time.Time)
 	proc    *process
-	good    []float64
-	total   []float64
-	start   time.Time
 }
 
 const e2eStep = 10 * time.Second
 
 func newE2E(t *testing.T) *e2e {
 	t.Helper()
+	ctx := context.Background()
 	e := &e2e{world: newWorld(t, alerting.NewMemoryStore())}
+	store, err := metrics.OpenStore(ctx, metrics.StoreConfig{Path: t.TempDir() + "/nines.db", Clock: e.clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close(ctx) })
+	if e.source, err = slo.NewLocalSource(store); err != nil {
+		t.Fatal(err)
+	}
 	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if e.failing.Load() {
 			http.Error(w, "down", http.StatusServiceUnavailable)
@@ -57,35 +64,57 @@ func newE2E(t *testing.T) *e2e {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec, err := metrics.NewRecorder(metrics.RecorderConfig{Region: "eu-west-1", Period: e2eStep, Clock: e.clk})
+	const region = "eu-west-1"
+	rec, err := metrics.NewRecorder(metrics.RecorderConfig{Region: region, Period: e2eStep, Clock: e.clk})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Four days of healthy history, one run per step, so every policy
+	// Four days of healthy history, six runs a minute, so every policy
 	// window (the longest is 3d) is full as in production; the history
 	// is synthetic up to ten minutes before the outage, and real runs
 	// after that. (The 30-day budget then counts four days of events.)
-	e.start = t0.Add(-4 * 24 * time.Hour)
+	// The synthetic minutes are written as an agent with the default
+	// 1-minute period writes them, in one batch as a spool replay does:
+	// 10-second periods would be six times the rows to write and, at the
+	// windows' far edges, to read, which under -race costs seconds. A far
+	// edge then counts whole minutes (up to 5 of a window's 360 runs
+	// fewer); the page still comes at the 6th failed run.
+	start := t0.Add(-4 * 24 * time.Hour)
 	live := t0.Add(-10 * time.Minute)
-	for at := e.start; at.Before(live); at = at.Add(e2eStep) {
-		e.good, e.total = append(e.good, 1), append(e.total, 1)
+	var history []*metrics.Aggregate
+	for at := start; at.Before(live); at = at.Add(time.Minute) {
+		history = append(history, &metrics.Aggregate{Series: metrics.Series{Canary: c.Name, Region: region},
+			Start: at, Period: time.Minute, Attempts: 6, Successes: 6})
 	}
-	e.run = func(at time.Time) {
-		rec.Observe(runner.Run(context.Background(), c, 1, at))
+	if err := store.Write(ctx, metrics.Batch{Aggregates: history}); err != nil {
+		t.Fatal(err)
+	}
+	// The runs the web UI keeps answer the alerts' RecentFailure hook,
+	// as the sidecar wires it.
+	runs := dashboards.NewRunLog(50)
+	e.recentFailure = func(name string) (alerting.Failure, bool) {
+		fs := runs.Failures(name)
+		if len(fs) == 0 {
+			return alerting.Failure{}, false
+		}
+		return alerting.FailureOf(fs[0]), true
+	}
+	e.run = func(t *testing.T, at time.Time) {
+		t.Helper()
+		res := runner.Run(ctx, c, 1, at)
+		rec.Observe(res)
+		runs.Observe(res)
 		// The period [at, at+step) closes at the next step; flushing at
-		// at+step hands it over, as a sink would publish it.
-		for _, a := range rec.Flush(at.Add(e2eStep)) {
-			i := int(a.Start.Sub(e.start) / e2eStep)
-			for len(e.total) <= i {
-				e.good, e.total = append(e.good, 0), append(e.total, 0)
+		// at+step hands it over, as the local sink would write it.
+		if aggs := rec.Flush(at.Add(e2eStep)); len(aggs) > 0 {
+			if err := store.Write(ctx, metrics.Batch{Aggregates: aggs}); err != nil {
+				t.Fatal(err)
 			}
-			e.good[i] += float64(a.Successes)
-			e.total[i] += float64(a.Attempts)
 		}
 	}
 	for at := live; at.Before(t0); at = at.Add(e2eStep) {
 		e.clk.Set(at)
-		e.run(at)
+		e.run(t, at)
 	}
 	e.proc = e.start_(t)
 	return e
@@ -96,15 +125,12 @@ func (e *e2e) start_(t *testing.T) *process {
 	return e.world.start(t, map[alerting.Severity][]string{alerting.Ticket: {}}, e2eStep)
 }
 
-// step runs the canary at the clock's time, publishes, evaluates and waits
-// for the deliveries.
+// step runs the canary at the clock's time, writes the closed period to
+// the store, evaluates and waits for the deliveries.
 func (e *e2e) step(t *testing.T) {
 	t.Helper()
 	at := e.clk.Now()
-	e.run(at)
-	if err := e.src.Add(checkoutSLI, traceOf(e.start, e2eStep, e.good, e.total)); err != nil {
-		t.Fatal(err)
-	}
+	e.run(t, at)
 	// The evaluation sees the period that just closed.
 	e.clk.Set(at.Add(e2eStep))
 	e.proc.tick(t)
@@ -126,6 +152,19 @@ func TestEndToEndOutagePagesOnceAndResolvesOnce(t *testing.T) {
 		t.Fatal("no page within 10 minutes of a total outage")
 	}
 	t.Logf("outage start to page: %s (canary every %s, 99.9%%; workbook: 51.84s): %s", pagedAt.Sub(outage), e2eStep, e.sns.Messages()[0].Subject)
+	var page struct {
+		Nines struct {
+			Details struct {
+				LastFailure *alerting.Failure `json:"last_failure"`
+			} `json:"details"`
+		} `json:"nines"`
+	}
+	if err := json.Unmarshal([]byte(e.sns.Messages()[0].Body), &page); err != nil {
+		t.Fatal(err)
+	}
+	if lf := page.Nines.Details.LastFailure; lf == nil || lf.Class != "http_status" || !strings.Contains(lf.Error, `step "health"`) {
+		t.Errorf("the page's last failure is %+v, want the health step's http_status", lf)
+	}
 	// Three more minutes of outage: no second page.
 	for range 18 {
 		e.step(t)
@@ -159,8 +198,4 @@ func TestEndToEndOutagePagesOnceAndResolvesOnce(t *testing.T) {
 	if posts[0].ThreadTS != "" || posts[1].ThreadTS != posts[0].TS || posts[1].Attachments[0].Color != "#2eb886" {
 		t.Errorf("the resolve is not a green reply in the page's thread: %+v", posts)
 	}
-}
-
-func traceOf(start time.Time, step time.Duration, good, total []float64) slo.Trace {
-	return slo.Trace{Start: start, Step: step, Good: append([]float64(nil), good...), Total: append([]float64(nil), total...)}
 }
