@@ -254,3 +254,36 @@ func TestProbeTheQuickstart(t *testing.T) {
 		t.Errorf("unexpected summary:\n%s", out)
 	}
 }
+
+func TestValidateJSONAndWarnings(t *testing.T) {
+	bad := writeConfig(t, "agent: { period: 45s }\ncanaries: []\n")
+	code, out, _ := run(t, context.Background(), "validate", "-c", bad, "--format", "json")
+	var got struct {
+		OK     bool `json:"ok"`
+		Errors []struct {
+			Line    int    `json:"line"`
+			Path    string `json:"path"`
+			Message string `json:"message"`
+		} `json:"errors"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil || code != 1 || got.OK || len(got.Errors) != 2 {
+		t.Fatalf("exit %d, %v, %+v\n%s", code, err, got, out)
+	}
+	if got.Errors[0].Line != 1 || got.Errors[0].Path != "agent.period" {
+		t.Errorf("first error %+v, want agent.period on line 1", got.Errors[0])
+	}
+	ninety := writeConfig(t, `
+canaries:
+  - name: api
+    steps:
+      - http: { url: "https://api.example.com/health" }
+slos:
+  - name: api
+    sli: { kind: availability, canary: api }
+    objective: 90
+`)
+	code, out, errOut := run(t, context.Background(), "validate", "-c", ninety)
+	if code != 0 || !strings.Contains(out, "1 SLOs") || !strings.Contains(errOut, "warning:") || !strings.Contains(errOut, "never fire") {
+		t.Errorf("a 90%% objective: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
