@@ -173,20 +173,7 @@ func TestInvalidConfigs(t *testing.T) {
 					t.Errorf("error %q names file %q, want %q", e, e.File, path)
 				}
 			}
-			got := err.Error() + "\n"
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, rerr := os.ReadFile(golden)
-			if rerr != nil {
-				t.Fatalf("%v (run go test ./config -run TestInvalidConfigs -update to create it)", rerr)
-			}
-			if got != string(want) {
-				t.Errorf("Load(%s) errors differ from %s\ngot:\n%s\nwant:\n%s", path, golden, got, want)
-			}
+			checkGolden(t, golden, err.Error()+"\n", "TestInvalidConfigs")
 		})
 	}
 
@@ -615,5 +602,24 @@ func TestStepKindsHaveYAMLKeys(t *testing.T) {
 				t.Errorf("stepYAML has key %q but canary.StepKinds() = %v does not list it", k, canary.StepKinds())
 			}
 		})
+	}
+}
+
+// checkGolden compares got with the golden file, or rewrites the file with
+// -update. run names the test to rerun with -update.
+func checkGolden(t *testing.T, golden, got, run string) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./config -run %s -update to create it)", err, run)
+	}
+	if got != string(want) {
+		t.Errorf("errors differ from %s\ngot:\n%s\nwant:\n%s", golden, got, want)
 	}
 }

@@ -2,7 +2,6 @@ package config
 
 import (
 	"errors"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -38,20 +37,7 @@ func TestInvalidDeploy(t *testing.T) {
 			if !errors.As(err, &errs) {
 				t.Fatalf("Load(%s) = %v, want config.Errors", path, err)
 			}
-			got := err.Error() + "\n"
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, rerr := os.ReadFile(golden)
-			if rerr != nil {
-				t.Fatalf("%v (run go test ./config -run TestInvalidDeploy -update to create it)", rerr)
-			}
-			if got != string(want) {
-				t.Errorf("Load(%s) errors differ from %s\ngot:\n%s\nwant:\n%s", path, golden, got, want)
-			}
+			checkGolden(t, golden, err.Error()+"\n", "TestInvalidDeploy")
 		})
 	}
 	t.Run("Every fixture in testdata/deploy is in the table", func(t *testing.T) {

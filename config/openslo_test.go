@@ -2,7 +2,6 @@ package config
 
 import (
 	"errors"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -152,20 +151,7 @@ func TestOpenSLOInvalid(t *testing.T) {
 					t.Errorf("error %q names file %q, want the OpenSLO file", e, e.File)
 				}
 			}
-			got := err.Error() + "\n"
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, rerr := os.ReadFile(golden)
-			if rerr != nil {
-				t.Fatalf("%v (run go test ./config -run TestOpenSLOInvalid -update to create it)", rerr)
-			}
-			if got != string(want) {
-				t.Errorf("errors differ from %s\ngot:\n%s\nwant:\n%s", golden, got, want)
-			}
+			checkGolden(t, golden, err.Error()+"\n", "TestOpenSLOInvalid")
 		})
 	}
 	t.Run("Every fixture in testdata/openslo is in the table", func(t *testing.T) {
