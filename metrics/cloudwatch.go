@@ -82,8 +82,20 @@ type CloudWatch struct {
 // the Publisher retries, classified in one place. endpoint, when set, wins
 // over AWS_ENDPOINT_URL_CLOUDWATCH, which wins over the region's endpoint.
 func NewCloudWatchClient(ctx context.Context, region, endpoint string) (*cloudwatch.Client, error) {
-	opts := []func(*awsconfig.LoadOptions) error{
-		awsconfig.WithRetryer(func() aws.Retryer { return aws.NopRetryer{} }),
+	return newCloudWatchClient(ctx, region, endpoint, func() aws.Retryer { return aws.NopRetryer{} })
+}
+
+// NewCloudWatchReader is NewCloudWatchClient for readers (the SLO source,
+// dashboards): reads are safe to repeat, so it keeps the SDK's standard
+// retries.
+func NewCloudWatchReader(ctx context.Context, region, endpoint string) (*cloudwatch.Client, error) {
+	return newCloudWatchClient(ctx, region, endpoint, nil)
+}
+
+func newCloudWatchClient(ctx context.Context, region, endpoint string, retryer func() aws.Retryer) (*cloudwatch.Client, error) {
+	var opts []func(*awsconfig.LoadOptions) error
+	if retryer != nil {
+		opts = append(opts, awsconfig.WithRetryer(retryer))
 	}
 	if region != "" {
 		opts = append(opts, awsconfig.WithRegion(region))
@@ -93,7 +105,7 @@ func NewCloudWatchClient(ctx context.Context, region, endpoint string) (*cloudwa
 		return nil, fmt.Errorf("loading AWS configuration: %w", err)
 	}
 	if cfg.Region == "" {
-		return nil, errors.New("no AWS region: set cloudwatch.region to the monitoring region")
+		return nil, errors.New("no AWS region: set cloudwatch.region in the config (or pass --region) to the monitoring region")
 	}
 	return cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) {
 		if endpoint != "" {

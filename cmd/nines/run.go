@@ -386,7 +386,7 @@ func (a *agent) sloSource(ctx context.Context) (slo.Source, error) {
 		return slo.NewLocalSource(a.store)
 	}
 	if cw := a.cfg.Metrics.CloudWatch; cw != nil {
-		client, err := metrics.NewCloudWatchClient(ctx, cw.Region, cw.Endpoint)
+		client, err := metrics.NewCloudWatchReader(ctx, cw.Region, cw.Endpoint)
 		if err != nil {
 			return nil, err
 		}

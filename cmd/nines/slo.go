@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,10 +10,6 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 
 	"github.com/nines-dev/nines/config"
 	"github.com/nines-dev/nines/internal/clock"
@@ -240,7 +235,7 @@ func runSLOStatus(ctx context.Context, e *env, args []string) error {
 		*region, *endpoint, *namespace = or(*region, cw.Region), or(*endpoint, cw.Endpoint), or(*namespace, cw.Namespace)
 	}
 	if *useCloudWatch {
-		client, err := newCloudWatchReader(ctx, *region, *endpoint)
+		client, err := metrics.NewCloudWatchReader(ctx, *region, *endpoint)
 		if err != nil {
 			return fmt.Errorf("slo status: %w", err)
 		}
@@ -303,25 +298,4 @@ func or(a, b string) string {
 		return a
 	}
 	return b
-}
-
-// newCloudWatchReader returns a client with the SDK's default credential
-// chain and its standard retries: reads are safe to repeat.
-func newCloudWatchReader(ctx context.Context, region, endpoint string) (*cloudwatch.Client, error) {
-	var opts []func(*awsconfig.LoadOptions) error
-	if region != "" {
-		opts = append(opts, awsconfig.WithRegion(region))
-	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("loading AWS configuration: %w", err)
-	}
-	if cfg.Region == "" {
-		return nil, errors.New("no AWS region: pass --region, the monitoring region the agents publish to")
-	}
-	return cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) {
-		if endpoint != "" {
-			o.BaseEndpoint = aws.String(endpoint)
-		}
-	}), nil
 }
