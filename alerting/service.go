@@ -58,26 +58,33 @@ type CountsDataSource struct {
 	Heartbeats func(ctx context.Context, agent string, from, to time.Time) (float64, error)
 }
 
-// Arrived implements DataSource.
+// Arrived implements DataSource. Canary watches are asked on whole
+// minutes, which every source can answer (CloudWatch requires it): the span
+// ends at the last whole minute and is rounded up to whole minutes, so a
+// switch may fire up to two minutes later than its periods alone say.
 func (c CountsDataSource) Arrived(ctx context.Context, watches []Watch, now time.Time) ([]float64, error) {
 	out := make([]float64, len(watches))
 	var queries []slo.Query
 	var idx []int
 	for i, w := range watches {
-		from := now.Add(-w.Span())
-		if w.Agent != "" {
-			if c.Heartbeats == nil {
-				return nil, fmt.Errorf("watch %s: no source of agent heartbeats is configured", w.Subject())
+		if w.Agent == "" {
+			span := w.Span()
+			if span%time.Minute != 0 {
+				span = span.Truncate(time.Minute) + time.Minute
 			}
-			n, err := c.Heartbeats(ctx, w.Agent, from, now)
-			if err != nil {
-				return nil, fmt.Errorf("watch %s: %w", w.Subject(), err)
-			}
-			out[i] = n
+			to := now.Truncate(time.Minute)
+			queries = append(queries, slo.Query{SLI: slo.SLI{Kind: slo.SLIAvailability, Canary: w.Canary}, From: to.Add(-span), To: to, Step: span})
+			idx = append(idx, i)
 			continue
 		}
-		queries = append(queries, slo.Query{SLI: slo.SLI{Kind: slo.SLIAvailability, Canary: w.Canary}, From: from, To: now, Step: w.Span()})
-		idx = append(idx, i)
+		if c.Heartbeats == nil {
+			return nil, fmt.Errorf("watch %s: no source of agent heartbeats is configured", w.Subject())
+		}
+		n, err := c.Heartbeats(ctx, w.Agent, now.Add(-w.Span()), now)
+		if err != nil {
+			return nil, fmt.Errorf("watch %s: %w", w.Subject(), err)
+		}
+		out[i] = n
 	}
 	if len(queries) > 0 {
 		series, err := c.Source.Counts(ctx, queries)

@@ -67,7 +67,7 @@ func (r *lambdaRoles) evaluator(ctx context.Context, inv lambdarun.Invocation) (
 		return nil, err
 	}
 	svc, closeFn, err := newEvaluator(ctx, &withSettings, evaluatorDeps{
-		Source: minuteAligned{src}, Heartbeat: heartbeat, Logger: r.logger, Stdout: r.env.stdout,
+		Source: src, Heartbeat: heartbeat, Logger: r.logger, Stdout: r.env.stdout,
 	})
 	if err != nil {
 		return nil, err
@@ -114,21 +114,4 @@ func lambdaAlertSettings(cfg *config.Config, topic, table, region string) *alert
 		}
 	}
 	return &s
-}
-
-// minuteAligned puts every query on whole minutes, which CloudWatch
-// requires. The SLO evaluator aligns its own queries; the no-data watches
-// ask from the current instant, which this adapter rounds down.
-type minuteAligned struct{ slo.Source }
-
-func (m minuteAligned) Counts(ctx context.Context, queries []slo.Query) ([]slo.Series, error) {
-	aligned := make([]slo.Query, len(queries))
-	for i, q := range queries {
-		q.From, q.To = q.From.Truncate(time.Minute), q.To.Truncate(time.Minute)
-		if q.Step%time.Minute != 0 {
-			q.Step = q.Step.Truncate(time.Minute) + time.Minute
-		}
-		aligned[i] = q
-	}
-	return m.Source.Counts(ctx, aligned)
 }
