@@ -96,7 +96,7 @@ func printCost(w io.Writer, cfg *config.Config, in metrics.CostInput, rep metric
 	fmt.Fprintf(tw, "CloudWatch, per month (730 h)\t\t\n")
 	fmt.Fprintf(tw, "custom metrics\t%d\t$%.2f\t\n", rep.CustomMetrics, rep.MetricsCost)
 	fmt.Fprintf(tw, "PutMetricData requests (%d per period and region)\t%.0f\t$%.2f\t\n", rep.PutRequestsPerPeriod, rep.PutRequests, rep.PutRequestsCost)
-	fmt.Fprintf(tw, "metrics requested by GetMetricData (SLOs every %s)\t%.0f\t$%.2f\t\n", evalEveryOf(in), rep.GetMetrics, rep.GetMetricsCost)
+	fmt.Fprintf(tw, "metrics requested by GetMetricData (%s)\t%.0f\t$%.2f\t\n", evalEveryOf(in), rep.GetMetrics, rep.GetMetricsCost)
 	fmt.Fprintf(tw, "total\t\t$%.2f\t\n", rep.Total)
 	fmt.Fprintf(tw, "the same checks as Synthetics canaries\t%.0f runs\t$%.2f\t\n", rep.SyntheticsRuns, rep.SyntheticsCost)
 	_ = tw.Flush()
@@ -118,7 +118,7 @@ func printCost(w io.Writer, cfg *config.Config, in metrics.CostInput, rep metric
 
 func evalEveryOf(in metrics.CostInput) string {
 	if len(in.SLOs) == 0 {
-		return "-"
+		return "no SLOs"
 	}
-	return in.SLOs[0].EvalEvery.String()
+	return "SLOs evaluated every " + in.SLOs[0].EvalEvery.String()
 }
