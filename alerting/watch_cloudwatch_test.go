@@ -26,7 +26,7 @@ func TestWatchesReadCloudWatchMidMinute(t *testing.T) {
 	var data []types.MetricDatum
 	for s := 0; s < 5*60; s += 10 {
 		data = append(data, types.MetricDatum{MetricName: aws.String("Attempts"), Value: aws.Float64(1), Unit: types.StandardUnitCount,
-			Timestamp: aws.Time(now.Add(-5*time.Minute + time.Duration(s)*time.Second)),
+			Timestamp:  aws.Time(now.Add(-5*time.Minute + time.Duration(s)*time.Second)),
 			Dimensions: []types.Dimension{{Name: aws.String("Canary"), Value: aws.String("checkout")}, {Name: aws.String("Region"), Value: aws.String("eu-west-1")}}})
 	}
 	if _, err := cw.Client().PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String("Nines"), MetricData: data}); err != nil {
