@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"math/bits"
 	"sort"
 	"sync"
 	"time"
@@ -69,6 +71,9 @@ type Aggregate struct {
 
 	// dist is the latency as buckets, for aggregates without Latency.
 	dist Distribution
+	// samples hold a period's first latencies (µs) while the Recorder
+	// fills it; they become dist at flush. Never seen outside the Recorder.
+	samples []int64
 }
 
 // SetLatencyDistribution replaces the latency with d, for aggregates built
@@ -83,6 +88,16 @@ func (a *Aggregate) LatencyDistribution() Distribution {
 		return a.dist
 	}
 	return DistributionOf(a.Latency)
+}
+
+// LatencyHistogram returns the latency as an HDR histogram at precision
+// significant figures, rebuilt from the buckets when the aggregate carries
+// only those.
+func (a *Aggregate) LatencyHistogram(precision int) (*hdrhistogram.Histogram, error) {
+	if a.Latency != nil {
+		return a.Latency, nil
+	}
+	return a.dist.Histogram(precision)
 }
 
 // LatencyMs returns the value at quantile q (a percent, e.g. 99.9) in
@@ -234,10 +249,15 @@ func (r *Recorder) aggregate(s Series, at time.Time) *Aggregate {
 	return a
 }
 
+// sampleLimit is how many latencies an aggregate keeps as plain values
+// before it switches to a full HDR histogram. A canary every 10 s records 6
+// a minute, and a histogram over 1 µs to 10 min at 3 significant figures is
+// a 170 KB counts array: allocating one per series per period is what
+// dominated the agent's memory. The buckets that come out at flush are the
+// histogram's own, to the bucket (see distributionOfSamples).
+const sampleLimit = 64
+
 func (r *Recorder) record(a *Aggregate, d time.Duration) {
-	if a.Latency == nil {
-		a.Latency = NewLatencyHistogram(r.cfg.Precision)
-	}
 	us := d.Microseconds()
 	if us < LowestLatencyUs {
 		us = LowestLatencyUs
@@ -246,7 +266,53 @@ func (r *Recorder) record(a *Aggregate, d time.Duration) {
 		us = HighestLatencyUs
 		r.outOfRange++
 	}
+	if a.Latency == nil && len(a.samples) < sampleLimit {
+		a.samples = append(a.samples, us)
+		return
+	}
+	if a.Latency == nil {
+		a.Latency = NewLatencyHistogram(r.cfg.Precision)
+		for _, v := range a.samples {
+			_ = a.Latency.RecordValue(v)
+		}
+		a.samples = nil
+	}
 	_ = a.Latency.RecordValue(us) // in range by construction
+}
+
+// settle turns the samples into the distribution a histogram of them would
+// have.
+func (r *Recorder) settle(a *Aggregate) {
+	if len(a.samples) > 0 {
+		a.SetLatencyDistribution(distributionOfSamples(a.samples, r.cfg.Precision))
+		a.samples = nil
+	}
+}
+
+// distributionOfSamples buckets values exactly as an HDR histogram of
+// nines' range at precision significant figures does, without allocating
+// one: the same geometry DistributionOf reads from a histogram's counts.
+func distributionOfSamples(values []int64, precision int) Distribution {
+	const unit = 0 // log2 of LowestLatencyUs (1 µs)
+	halfMag := int(math.Ceil(math.Log2(2*math.Pow10(precision)))) - 1
+	mask := int64(1)<<(halfMag+1) - 1
+	lows := make([]Bucket, 0, len(values))
+	for _, v := range values {
+		bucket := (64 - bits.LeadingZeros64(uint64(v|mask))) - unit - (halfMag + 1)
+		shift := bucket + unit
+		low := (v >> shift) << shift
+		lows = append(lows, Bucket{Low: low, High: low + int64(1)<<shift - 1, Count: 1})
+	}
+	sort.Slice(lows, func(i, j int) bool { return lows[i].Low < lows[j].Low })
+	var d Distribution
+	for _, b := range lows {
+		if n := len(d); n > 0 && d[n-1].Low == b.Low {
+			d[n-1].Count++
+			continue
+		}
+		d = append(d, b)
+	}
+	return d
 }
 
 // Observe implements canary.Observer.
@@ -321,6 +387,7 @@ func (r *Recorder) flush(due func(time.Time) bool) []*Aggregate {
 			continue
 		}
 		for _, a := range p {
+			r.settle(a)
 			out = append(out, a)
 		}
 		delete(r.periods, start)

@@ -46,8 +46,8 @@ func TestRecorderCountsAttemptsSuccessesAndFailureClasses(t *testing.T) {
 	if a.Failures[canary.FailTimeout] != 1 || a.Failures[canary.FailDNS] != 1 {
 		t.Errorf("failures %v", a.Failures)
 	}
-	if a.Latency.TotalCount() != 2 {
-		t.Errorf("latency holds %d values, want only the 2 successes", a.Latency.TotalCount())
+	if n := a.LatencyDistribution().Total(); n != 2 {
+		t.Errorf("latency holds %d values, want only the 2 successes", n)
 	}
 	if got := r.Flush(t0.Add(time.Minute)); len(got) != 0 {
 		t.Errorf("a flushed period came out again: %d", len(got))
@@ -72,7 +72,7 @@ func TestRecorderKeepsStepSeriesOnlyWhenAsked(t *testing.T) {
 	}
 	login := got[Series{Canary: "journey", Region: "eu-west-1", Step: "login"}]
 	cart := got[Series{Canary: "journey", Region: "eu-west-1", Step: "cart"}]
-	if login == nil || login.Successes != 1 || login.Latency.TotalCount() != 1 {
+	if login == nil || login.Successes != 1 || login.LatencyDistribution().Total() != 1 {
 		t.Errorf("login step series: %+v", login)
 	}
 	if cart == nil || cart.Successes != 0 || cart.Failures[canary.FailHTTPStatus] != 1 {
@@ -94,8 +94,8 @@ func TestRecorderLateResultIsNotLost(t *testing.T) {
 	if err := first[0].Merge(late[0]); err != nil {
 		t.Fatal(err)
 	}
-	if first[0].Attempts != 2 || first[0].Latency.TotalCount() != 2 {
-		t.Errorf("merged attempts %d latency count %d, want 2 and 2", first[0].Attempts, first[0].Latency.TotalCount())
+	if n := first[0].LatencyDistribution().Total(); first[0].Attempts != 2 || n != 2 {
+		t.Errorf("merged attempts %d latency count %d, want 2 and 2", first[0].Attempts, n)
 	}
 }
 
@@ -118,7 +118,7 @@ func TestRecorderPercentilesAreExactToPrecision(t *testing.T) {
 		// Nearest rank; q/100*n is not a whole number in floating point,
 		// so round it rather than take its ceiling.
 		exact := values[int(math.Round(q/100*float64(len(values))))-1]
-		got := float64(a.Latency.ValueAtQuantile(q))
+		got := a.LatencyMs(q) * 1000
 		if rel := math.Abs(got-exact) / exact; rel > 0.001 {
 			t.Errorf("p%g = %.0f µs, exact %.0f µs: off by %.3f%%, more than 3 significant figures allow", q, got, exact, rel*100)
 		}
@@ -130,8 +130,8 @@ func TestRecorderClampsLatencyOutsideTheRange(t *testing.T) {
 	r.Observe(canary.Result{Canary: "api", Scheduled: t0, OK: true, Duration: 20 * time.Minute})
 	r.Observe(canary.Result{Canary: "api", Scheduled: t0, OK: true, Duration: 0})
 	a := r.FlushAll()[0]
-	if a.Latency.TotalCount() != 2 {
-		t.Fatalf("a value outside the range was dropped: count %d", a.Latency.TotalCount())
+	if n := a.LatencyDistribution().Total(); n != 2 {
+		t.Fatalf("a value outside the range was dropped: count %d", n)
 	}
 	if r.OutOfRange() != 1 {
 		t.Errorf("OutOfRange = %d, want 1", r.OutOfRange())
@@ -179,5 +179,61 @@ func TestNewRecorderRejectsMissingParts(t *testing.T) {
 	}
 	if _, err := NewRecorder(RecorderConfig{Region: "x", Period: time.Minute, Precision: 9}); err == nil {
 		t.Error("precision 9: want an error")
+	}
+}
+
+// A few latencies are kept as values and bucketed at flush; the buckets
+// must be the ones an HDR histogram of the same values has, at every
+// precision and across the whole range.
+func TestSamplesBucketLikeTheHistogram(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for precision := 1; precision <= 5; precision++ {
+		for trial := 0; trial < 50; trial++ {
+			var vals []int64
+			h := NewLatencyHistogram(precision)
+			for i := 0; i < 1+rng.IntN(sampleLimit); i++ {
+				// Log-uniform over 1 µs to 10 min.
+				v := int64(math.Exp(rng.Float64() * math.Log(float64(HighestLatencyUs))))
+				v = min(max(v, LowestLatencyUs), HighestLatencyUs)
+				vals = append(vals, v)
+				_ = h.RecordValue(v)
+			}
+			got, want := distributionOfSamples(vals, precision), DistributionOf(h)
+			if len(got) != len(want) {
+				t.Fatalf("precision %d: %d buckets, the histogram has %d", precision, len(got), len(want))
+			}
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("precision %d: bucket %d is %+v, the histogram's is %+v", precision, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+// Past sampleLimit values an aggregate holds a real histogram; both paths
+// give the same percentiles.
+func TestRecorderSwitchesToAHistogramWithoutChangingTheResult(t *testing.T) {
+	few, many := newTestRecorder(t, nil), newTestRecorder(t, nil)
+	h := NewLatencyHistogram(DefaultPrecision)
+	for i := 0; i < 3*sampleLimit; i++ {
+		d := time.Duration(1000+i*37) * time.Microsecond
+		many.Observe(canary.Result{Canary: "api", Scheduled: t0, OK: true, Duration: d})
+		if i < sampleLimit {
+			few.Observe(canary.Result{Canary: "api", Scheduled: t0, OK: true, Duration: d})
+			_ = h.RecordValue(d.Microseconds())
+		}
+	}
+	a, b := few.FlushAll()[0], many.FlushAll()[0]
+	if a.Latency != nil || b.Latency == nil {
+		t.Fatalf("with %d values the aggregate should carry buckets, with %d a histogram", sampleLimit, 3*sampleLimit)
+	}
+	for _, q := range []float64{50, 99, 99.9} {
+		if got, want := a.LatencyMs(q), float64(h.ValueAtQuantile(q))/1000; got != want {
+			t.Errorf("p%g from buckets %g ms, from a histogram %g ms", q, got, want)
+		}
+	}
+	if b.Latency.TotalCount() != 3*sampleLimit {
+		t.Errorf("the histogram holds %d values, want %d", b.Latency.TotalCount(), 3*sampleLimit)
 	}
 }

@@ -70,8 +70,8 @@ func main() {
 		bareReuse = append(bareReuse, timeBare(reuse))
 	}
 	agg := rec.FlushAll()[0]
-	agentP50 := time.Duration(agg.Latency.ValueAtQuantile(50)) * time.Microsecond
-	agentP99 := time.Duration(agg.Latency.ValueAtQuantile(99)) * time.Microsecond
+	agentP50 := time.Duration(agg.LatencyMs(50) * float64(time.Millisecond))
+	agentP99 := time.Duration(agg.LatencyMs(99) * float64(time.Millisecond))
 	fmt.Fprintf(os.Stdout, "server delay %s, %d requests per client\n", *delay, *n)
 	fmt.Fprintf(os.Stdout, "%-34s p50 %9s  p99 %9s\n", "agent (Runner + HDR Recorder)", agentP50, agentP99)
 	fmt.Fprintf(os.Stdout, "%-34s p50 %9s  p99 %9s\n", "bare net/http, new connection", pct(bareFresh, 50), pct(bareFresh, 99))
