@@ -95,20 +95,23 @@ func (f *Flusher) Flush(ctx context.Context) error {
 	if b.Empty() {
 		return nil
 	}
+	err := f.cfg.Sink.Publish(ctx, b)
 	if f.cfg.Flushed != nil {
 		f.cfg.Flushed(b)
 	}
-	return f.cfg.Sink.Publish(ctx, b)
+	return err
 }
 
 func (f *Flusher) publish(ctx context.Context, b Batch) {
 	if b.Empty() {
 		return
 	}
-	if f.cfg.Flushed != nil {
-		f.cfg.Flushed(b)
-	}
 	if err := f.cfg.Sink.Publish(ctx, b); err != nil {
 		f.cfg.Logger.Error("publishing aggregates failed", "aggregates", len(b.Aggregates), "err", err)
+	}
+	// After the hand-over, so whoever hears of a flush finds the batch in
+	// the sinks (the Prometheus totals, say).
+	if f.cfg.Flushed != nil {
+		f.cfg.Flushed(b)
 	}
 }
