@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -42,7 +41,6 @@ func TestLambdaHelper(t *testing.T) {
 // clean AWS environment (static credentials, no profile, no IMDS).
 func startFunction(t *testing.T, rt *lambdatest.Runtime, env map[string]string) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestLambdaHelper$", "-test.count=1")
 	base := map[string]string{
 		lambdaHelperEnv: "1", "AWS_LAMBDA_RUNTIME_API": rt.Address(),
 		"AWS_ACCESS_KEY_ID": "AKIDFAKE", "AWS_SECRET_ACCESS_KEY": "fake-secret", "AWS_REGION": "us-east-1",
@@ -52,32 +50,16 @@ func startFunction(t *testing.T, rt *lambdatest.Runtime, env map[string]string) 
 	for k, v := range env {
 		base[k] = v
 	}
+	var vars []string
 	for k, v := range base {
-		cmd.Env = append(cmd.Env, k+"="+v)
+		vars = append(vars, k+"="+v)
 	}
-	var stdout, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("function stdout:\n%s\nfunction stderr:\n%s", stdout.String(), stderr.String())
-		}
-	})
+	lambdatest.StartChild(t, "TestLambdaHelper", vars)
 }
 
 func awaitOutcome(t *testing.T, ch <-chan lambdatest.Outcome) lambdatest.Outcome {
 	t.Helper()
-	select {
-	case o := <-ch:
-		return o
-	case <-time.After(60 * time.Second):
-		t.Fatal("the function did not answer within 60s")
-		return lambdatest.Outcome{}
-	}
+	return lambdatest.Await(t, ch, 60*time.Second)
 }
 
 func writeFile(t *testing.T, name, text string) string {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -51,31 +50,13 @@ func TestServeHelper(t *testing.T) {
 // startHelper runs TestServeHelper against rt and stops it when t ends.
 func startHelper(t *testing.T, rt *lambdatest.Runtime, role string) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestServeHelper$", "-test.count=1")
-	cmd.Env = append(os.Environ(), helperEnv+"=1", lambdarun.EnvRuntimeAPI+"="+rt.Address(), lambdarun.EnvRole+"="+role)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("helper stderr:\n%s", stderr.String())
-		}
-	})
+	lambdatest.StartChild(t, "TestServeHelper",
+		append(os.Environ(), helperEnv+"=1", lambdarun.EnvRuntimeAPI+"="+rt.Address(), lambdarun.EnvRole+"="+role))
 }
 
 func await(t *testing.T, ch <-chan lambdatest.Outcome) lambdatest.Outcome {
 	t.Helper()
-	select {
-	case o := <-ch:
-		return o
-	case <-time.After(30 * time.Second):
-		t.Fatal("the function did not answer the invocation within 30s")
-		return lambdatest.Outcome{}
-	}
+	return lambdatest.Await(t, ch, 30*time.Second)
 }
 
 func TestServe(t *testing.T) {
