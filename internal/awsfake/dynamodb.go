@@ -439,34 +439,64 @@ func (in *dynamodbWriteInput) parse() (*dynamodbCond, *dynamodbUpdate, error) {
 	return cond, upd, nil
 }
 
-func (f *DynamoDB) putItem(body []byte) (any, error) {
-	var in dynamodbWriteInput
-	if err := json.Unmarshal(body, &in); err != nil {
-		return nil, err
+// write is every conditional write: it decodes the request, checks the
+// condition against the stored item under the lock, and stores what next
+// makes of the old item (nil deletes it). keyFromItem is PutItem's case:
+// the key comes from the item, which is validated first, as DynamoDB does,
+// before any condition is checked.
+func (f *DynamoDB) write(body []byte, keyFromItem bool,
+	next func(in *dynamodbWriteInput, upd *dynamodbUpdate, old dynamodbItem, t *dynamodbTable) (dynamodbItem, error),
+) (in dynamodbWriteInput, old, stored dynamodbItem, err error) {
+	if err = json.Unmarshal(body, &in); err != nil {
+		return in, nil, nil, err
 	}
-	cond, _, err := in.parse()
+	cond, upd, err := in.parse()
 	if err != nil {
-		return nil, err
+		return in, nil, nil, err
 	}
-	if err := dynamodbValidateItem(in.Item); err != nil {
-		return nil, err
+	if keyFromItem {
+		if err = dynamodbValidateItem(in.Item); err != nil {
+			return in, nil, nil, err
+		}
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	t, err := f.table(in.TableName)
 	if err != nil {
-		return nil, err
+		return in, nil, nil, err
 	}
-	key, err := t.keyOf(in.Item, false)
+	var key string
+	if keyFromItem {
+		key, err = t.keyOf(in.Item, false)
+	} else {
+		key, err = t.keyOf(in.Key, true)
+	}
+	if err != nil {
+		return in, nil, nil, err
+	}
+	old = t.items[key]
+	if err := in.check(old, cond); err != nil {
+		return in, old, nil, err
+	}
+	if stored, err = next(&in, upd, old, t); err != nil {
+		return in, old, nil, err
+	}
+	if stored == nil {
+		delete(t.items, key)
+	} else {
+		t.items[key] = stored
+	}
+	return in, old, stored, nil
+}
+
+func (f *DynamoDB) putItem(body []byte) (any, error) {
+	in, old, stored, err := f.write(body, true, func(in *dynamodbWriteInput, _ *dynamodbUpdate, _ dynamodbItem, _ *dynamodbTable) (dynamodbItem, error) {
+		return in.Item, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	old := t.items[key]
-	if err := in.check(old, cond); err != nil {
-		return nil, err
-	}
-	t.items[key] = in.Item
-	return dynamodbReturn(in.ReturnValues, old, in.Item), nil
+	return dynamodbReturn(in.ReturnValues, old, stored), nil
 }
 
 func dynamodbReturn(mode string, old, updated dynamodbItem) map[string]any {
@@ -480,71 +510,34 @@ func dynamodbReturn(mode string, old, updated dynamodbItem) map[string]any {
 }
 
 func (f *DynamoDB) deleteItem(body []byte) (any, error) {
-	var in dynamodbWriteInput
-	if err := json.Unmarshal(body, &in); err != nil {
-		return nil, err
-	}
-	cond, _, err := in.parse()
+	in, old, _, err := f.write(body, false, func(*dynamodbWriteInput, *dynamodbUpdate, dynamodbItem, *dynamodbTable) (dynamodbItem, error) {
+		return nil, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	t, err := f.table(in.TableName)
-	if err != nil {
-		return nil, err
-	}
-	key, err := t.keyOf(in.Key, true)
-	if err != nil {
-		return nil, err
-	}
-	old := t.items[key]
-	if err := in.check(old, cond); err != nil {
-		return nil, err
-	}
-	delete(t.items, key)
 	return dynamodbReturn(in.ReturnValues, old, nil), nil
 }
 
 func (f *DynamoDB) updateItem(body []byte) (any, error) {
-	var in dynamodbWriteInput
-	if err := json.Unmarshal(body, &in); err != nil {
-		return nil, err
-	}
-	cond, upd, err := in.parse()
-	if err != nil {
-		return nil, err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	t, err := f.table(in.TableName)
-	if err != nil {
-		return nil, err
-	}
-	key, err := t.keyOf(in.Key, true)
-	if err != nil {
-		return nil, err
-	}
-	old := t.items[key]
-	if err := in.check(old, cond); err != nil {
-		return nil, err
-	}
-	updated := dynamodbItem{}
-	for k, v := range old {
-		updated[k] = v
-	}
-	for k, v := range in.Key {
-		updated[k] = v
-	}
-	if upd != nil {
-		if err := upd.apply(updated, t); err != nil {
-			return nil, err
+	in, old, updated, err := f.write(body, false, func(in *dynamodbWriteInput, upd *dynamodbUpdate, old dynamodbItem, t *dynamodbTable) (dynamodbItem, error) {
+		updated := dynamodbItem{}
+		for k, v := range old {
+			updated[k] = v
 		}
-	}
-	if err := dynamodbValidateItem(updated); err != nil {
+		for k, v := range in.Key {
+			updated[k] = v
+		}
+		if upd != nil {
+			if err := upd.apply(updated, t); err != nil {
+				return nil, err
+			}
+		}
+		return updated, dynamodbValidateItem(updated)
+	})
+	if err != nil {
 		return nil, err
 	}
-	t.items[key] = updated
 	switch in.ReturnValues {
 	case "ALL_OLD", "ALL_NEW":
 		return dynamodbReturn(in.ReturnValues, old, updated), nil
