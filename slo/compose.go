@@ -99,8 +99,7 @@ func ComposeDecisions(c Composition, decisions []Decision) (ComposedStatus, erro
 	if err := c.Validate(); err != nil {
 		return ComposedStatus{}, fmt.Errorf("composition %s: %w", c.Name, err)
 	}
-	out := ComposedStatus{Name: c.Name, Mode: c.Mode}
-	var objectives, observed []float64
+	parts := map[string]PartStatus{}
 	for _, name := range c.Parts {
 		var d *Decision
 		for i := range decisions {
@@ -112,26 +111,13 @@ func ComposeDecisions(c Composition, decisions []Decision) (ComposedStatus, erro
 			return ComposedStatus{}, fmt.Errorf("composition %s: no SLO named %q", c.Name, name)
 		}
 		ps := PartStatus{SLO: name, Objective: d.Objective}
-		objectives = append(objectives, d.Objective)
 		if !d.Budget.NoData {
 			a := d.Budget.Good / d.Budget.Total
 			ps.Observed = &a
-			observed = append(observed, a)
 		}
-		out.Parts = append(out.Parts, ps)
+		parts[name] = ps
 	}
-	var err error
-	if out.Objective, err = Compose(c.Mode, objectives...); err != nil {
-		return ComposedStatus{}, err
-	}
-	if len(observed) == len(c.Parts) {
-		a, err := Compose(c.Mode, observed...)
-		if err != nil {
-			return ComposedStatus{}, err
-		}
-		out.Observed = &a
-	}
-	return out, nil
+	return composeParts(c, parts)
 }
 
 // ComposeAll composes every composition in the order given, except that a
