@@ -159,17 +159,27 @@ func (s *Scheduler) dispatch(ctx context.Context, wg *sync.WaitGroup, c *Canary,
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		defer func() {
-			s.mu.Lock()
-			delete(s.inFlight, c.Name)
-			s.mu.Unlock()
-		}()
 		s.sem <- struct{}{}
-		defer func() { <-s.sem }()
+		// finish frees the canary's slot before its last result is
+		// reported, so that whoever sees the result sees the canary idle.
+		var once sync.Once
+		finish := func() {
+			once.Do(func() {
+				<-s.sem
+				s.mu.Lock()
+				delete(s.inFlight, c.Name)
+				s.mu.Unlock()
+			})
+		}
+		defer finish()
 		for attempt := 1; attempt <= 1+c.Retries; attempt++ {
 			res := s.cfg.Run(ctx, c, attempt, scheduled)
+			last := res.OK || attempt == 1+c.Retries
+			if last {
+				finish()
+			}
 			s.cfg.Observer.Observe(res)
-			if res.OK {
+			if last {
 				return
 			}
 		}
