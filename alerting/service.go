@@ -53,26 +53,28 @@ type DataSource interface {
 // total events are its Attempts) and agent watches from Heartbeats.
 type CountsDataSource struct {
 	Source slo.Source
-	// Heartbeats counts an agent's AgentHeartbeat in [from, to); nil makes
-	// agent watches an error.
-	Heartbeats func(ctx context.Context, agent string, from, to time.Time) (float64, error)
+	// Heartbeats counts agents' AgentHeartbeat; nil makes agent watches an
+	// error.
+	Heartbeats slo.HeartbeatSource
 }
 
-// Arrived implements DataSource. Canary watches are asked on whole
-// minutes, which every source can answer (CloudWatch requires it): the span
-// ends at the last whole minute and is rounded up to whole minutes, so a
-// switch may fire up to two minutes later than its periods alone say.
+// Arrived implements DataSource. Watches are asked on whole minutes, which
+// every source can answer (CloudWatch requires it): the span ends at the
+// last whole minute and is rounded up to whole minutes, so a switch may
+// fire up to two minutes later than its periods alone say.
 func (c CountsDataSource) Arrived(ctx context.Context, watches []Watch, now time.Time) ([]float64, error) {
 	out := make([]float64, len(watches))
+	to := now.Truncate(time.Minute)
 	var queries []slo.Query
 	var idx []int
+	agents := map[time.Duration][]int{} // agent watches by span
+	var spans []time.Duration
 	for i, w := range watches {
+		span := w.Span()
+		if span%time.Minute != 0 {
+			span = span.Truncate(time.Minute) + time.Minute
+		}
 		if w.Agent == "" {
-			span := w.Span()
-			if span%time.Minute != 0 {
-				span = span.Truncate(time.Minute) + time.Minute
-			}
-			to := now.Truncate(time.Minute)
 			queries = append(queries, slo.Query{SLI: slo.SLI{Kind: slo.SLIAvailability, Canary: w.Canary}, From: to.Add(-span), To: to, Step: span})
 			idx = append(idx, i)
 			continue
@@ -80,11 +82,26 @@ func (c CountsDataSource) Arrived(ctx context.Context, watches []Watch, now time
 		if c.Heartbeats == nil {
 			return nil, fmt.Errorf("watch %s: no source of agent heartbeats is configured", w.Subject())
 		}
-		n, err := c.Heartbeats(ctx, w.Agent, now.Add(-w.Span()), now)
-		if err != nil {
-			return nil, fmt.Errorf("watch %s: %w", w.Subject(), err)
+		if _, ok := agents[span]; !ok {
+			spans = append(spans, span)
 		}
-		out[i] = n
+		agents[span] = append(agents[span], i)
+	}
+	for _, span := range spans {
+		names := make([]string, len(agents[span]))
+		for k, i := range agents[span] {
+			names[k] = watches[i].Agent
+		}
+		n, err := c.Heartbeats.AgentHeartbeats(ctx, names, to.Add(-span), to)
+		if err != nil {
+			return nil, fmt.Errorf("agent watches: %w", err)
+		}
+		if len(n) != len(names) {
+			return nil, fmt.Errorf("agent watches: the source answered %d of %d agents", len(n), len(names))
+		}
+		for k, i := range agents[span] {
+			out[i] = n[k]
+		}
 	}
 	if len(queries) > 0 {
 		series, err := c.Source.Counts(ctx, queries)

@@ -56,7 +56,12 @@ type CostInput struct {
 	// StorageResolution is 1 or 60.
 	StorageResolution int
 	SLOs              []CostSLO
-	Prices            Prices
+	// WatchSeries is the series the dead-man's switches read each
+	// evaluation: Attempts per canary and region, AgentHeartbeat per
+	// watched agent and region. WatchEvery is how often (1m when 0).
+	WatchSeries int
+	WatchEvery  time.Duration
+	Prices      Prices
 }
 
 // CanaryCost is one canary's month.
@@ -158,6 +163,13 @@ func EstimateCost(in CostInput) (CostReport, error) {
 		// An SLI reads two metrics (good and total) per region per window.
 		perEval := float64(2 * max(s.Regions, 1) * windows)
 		rep.GetMetrics += perEval * float64(CostMonth/every)
+	}
+	if in.WatchSeries > 0 {
+		every := in.WatchEvery
+		if every <= 0 {
+			every = time.Minute
+		}
+		rep.GetMetrics += float64(in.WatchSeries) * float64(CostMonth/every)
 	}
 	rep.GetMetricsCost = rep.GetMetrics / 1000 * in.Prices.GetMetricsPer1000
 	rep.Total = rep.MetricsCost + rep.PutRequestsCost + rep.GetMetricsCost

@@ -536,14 +536,8 @@ func (s *CloudWatchSource) call(ctx context.Context, r *cwRange, batch []cwSLIQu
 			if !ok {
 				continue
 			}
-			switch res.StatusCode {
-			case types.StatusCodeComplete, types.StatusCodePartialData, "":
-			default:
-				msg := ""
-				for _, m := range res.Messages {
-					msg += " " + aws.ToString(m.Code) + ": " + aws.ToString(m.Value)
-				}
-				return fmt.Errorf("slo: CloudWatch GetMetricData: query %s: status %s%s", id, res.StatusCode, msg)
+			if err := resultError(res); err != nil {
+				return err
 			}
 			if len(res.Timestamps) != len(res.Values) {
 				return fmt.Errorf("slo: CloudWatch GetMetricData: query %s: %d timestamps and %d values", id, len(res.Timestamps), len(res.Values))
@@ -589,4 +583,103 @@ func (r *cwRange) answer(q Query, key string) Series {
 		}
 	}
 	return Series{Buckets: out}
+}
+
+// AgentHeartbeats implements HeartbeatSource: the AgentHeartbeat Sum of
+// each agent over [from, to), one datapoint per agent, summed over the
+// source's regions by metric math. Every agent shares calls of up to 500
+// queries, so a round's watches cost one call in the usual case.
+func (s *CloudWatchSource) AgentHeartbeats(ctx context.Context, agents []string, from, to time.Time) ([]float64, error) {
+	if len(agents) == 0 {
+		return nil, nil
+	}
+	if len(s.regions) == 0 {
+		return nil, errors.New("slo: agent heartbeats are counted per region, but the CloudWatch source was given no regions (deploy.agent_regions or dashboards.regions)")
+	}
+	span := to.Sub(from)
+	if span <= 0 || span%time.Minute != 0 || !from.Equal(from.Truncate(time.Minute)) {
+		return nil, fmt.Errorf("slo: agent heartbeats are read on whole minutes; got [%s, %s)", from.Format(time.RFC3339), to.Format(time.RFC3339))
+	}
+	per := len(s.regions)
+	if per > 1 {
+		per++ // the SUM expression
+	}
+	if per > s.maxQueries {
+		return nil, fmt.Errorf("slo: %d regions need %d CloudWatch queries an agent, more than the %d one call takes", len(s.regions), per, s.maxQueries)
+	}
+	out := make([]float64, len(agents))
+	chunk := s.maxQueries / per
+	for lo := 0; lo < len(agents); lo += chunk {
+		hi := min(lo+chunk, len(agents))
+		if err := s.heartbeatCall(ctx, agents[lo:hi], out[lo:hi], from, to); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (s *CloudWatchSource) heartbeatCall(ctx context.Context, agents []string, out []float64, from, to time.Time) error {
+	in := &cloudwatch.GetMetricDataInput{StartTime: aws.Time(from), EndTime: aws.Time(to), ScanBy: types.ScanByTimestampAscending}
+	period := aws.Int32(int32(to.Sub(from) / time.Second))
+	single := len(s.regions) == 1
+	byID := map[string]int{}
+	for i, agent := range agents {
+		var ids []string
+		for j, region := range s.regions {
+			id := fmt.Sprintf("h%d_%d", i, j)
+			ids = append(ids, id)
+			in.MetricDataQueries = append(in.MetricDataQueries, types.MetricDataQuery{
+				Id: aws.String(id), ReturnData: aws.Bool(single),
+				MetricStat: &types.MetricStat{
+					Metric: &types.Metric{Namespace: aws.String(s.namespace), MetricName: aws.String("AgentHeartbeat"), Dimensions: []types.Dimension{
+						{Name: aws.String("Agent"), Value: aws.String(agent)}, {Name: aws.String("Region"), Value: aws.String(region)}}},
+					Period: period, Stat: aws.String("Sum"),
+				},
+			})
+		}
+		if single {
+			byID[ids[0]] = i
+			continue
+		}
+		id := fmt.Sprintf("h%d", i)
+		in.MetricDataQueries = append(in.MetricDataQueries, types.MetricDataQuery{
+			Id: aws.String(id), Expression: aws.String("SUM([" + strings.Join(ids, ", ") + "])"), ReturnData: aws.Bool(true)})
+		byID[id] = i
+	}
+	for {
+		s.calls.Add(1)
+		res, err := s.client.GetMetricData(ctx, in)
+		if err != nil {
+			return fmt.Errorf("slo: CloudWatch GetMetricData (agent heartbeats): %w", err)
+		}
+		for _, r := range res.MetricDataResults {
+			i, ok := byID[aws.ToString(r.Id)]
+			if !ok {
+				continue
+			}
+			if err := resultError(r); err != nil {
+				return err
+			}
+			for _, v := range r.Values {
+				out[i] += v
+			}
+		}
+		if res.NextToken == nil || *res.NextToken == "" {
+			return nil
+		}
+		in.NextToken = res.NextToken
+	}
+}
+
+// resultError is the error a query's result reports, if any.
+func resultError(res types.MetricDataResult) error {
+	switch res.StatusCode {
+	case types.StatusCodeComplete, types.StatusCodePartialData, "":
+		return nil
+	}
+	msg := ""
+	for _, m := range res.Messages {
+		msg += " " + aws.ToString(m.Code) + ": " + aws.ToString(m.Value)
+	}
+	return fmt.Errorf("slo: CloudWatch GetMetricData: query %s: status %s%s", aws.ToString(res.Id), res.StatusCode, msg)
 }

@@ -97,3 +97,31 @@ func localSeries(q Query, buckets []metrics.CountBucket) Series {
 	}
 	return Series{Buckets: out}
 }
+
+// HeartbeatStore is the part of the local store the source reads agent
+// heartbeats from.
+type HeartbeatStore interface {
+	Heartbeats(ctx context.Context, from, to time.Time) ([]metrics.Heartbeat, error)
+}
+
+// AgentHeartbeats implements HeartbeatSource from the store's heartbeats
+// table. It is an error when the store keeps no heartbeats.
+func (l *LocalSource) AgentHeartbeats(ctx context.Context, agents []string, from, to time.Time) ([]float64, error) {
+	hs, ok := l.store.(HeartbeatStore)
+	if !ok {
+		return nil, errors.New("slo: this store keeps no agent heartbeats")
+	}
+	beats, err := hs.Heartbeats(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	n := make(map[string]float64, len(agents))
+	for _, h := range beats {
+		n[h.Agent]++
+	}
+	out := make([]float64, len(agents))
+	for i, a := range agents {
+		out[i] = n[a]
+	}
+	return out, nil
+}

@@ -266,3 +266,13 @@ func (mt *memTrace) sliceSums(s SliceSpec) (*sliceSums, error) {
 	mt.slices[s] = ss
 	return ss, nil
 }
+
+// HeartbeatSource counts agents' AgentHeartbeat: what the evaluator's
+// agent watches (dead-man's switches) read. LocalSource and
+// CloudWatchSource are both one.
+type HeartbeatSource interface {
+	// AgentHeartbeats returns, for each agent in order, the heartbeats of
+	// the periods that start in [from, to), summed over regions. from and
+	// to are on whole minutes, which every source can answer.
+	AgentHeartbeats(ctx context.Context, agents []string, from, to time.Time) ([]float64, error)
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -26,7 +27,7 @@ func runCost(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "cost", "cost -c FILE [--regions N] [--eval-every 1m] [--format text|json]")
 	path := configFlag(fs)
 	regions := fs.Int("regions", 1, "how many agent regions run this config")
-	evalEvery := fs.Duration("eval-every", time.Minute, "how often the evaluator evaluates each SLO")
+	evalEvery := fs.Duration("eval-every", time.Minute, "how often the evaluator evaluates each SLO (default: alerting.evaluation_interval, else 1m)")
 	format := fs.String("format", "text", "output: text or json")
 	if err := parseFlags(e, fs, args); err != nil {
 		return err
@@ -43,6 +44,11 @@ func runCost(ctx context.Context, e *env, args []string) error {
 	cfg, err := e.loadConfig(*path, config.Options{SkipEnvCheck: true})
 	if err != nil {
 		return err
+	}
+	evalSet := false
+	fs.Visit(func(f *flag.Flag) { evalSet = evalSet || f.Name == "eval-every" })
+	if !evalSet && cfg.Alerting != nil && cfg.Alerting.Interval > 0 {
+		*evalEvery = cfg.Alerting.Interval
 	}
 	in := costInput(cfg, *regions, *evalEvery)
 	rep, err := metrics.EstimateCost(in)
@@ -80,6 +86,15 @@ func costInput(cfg *config.Config, regions int, evalEvery time.Duration) metrics
 			r = len(s.SLI.Regions)
 		}
 		in.SLOs = append(in.SLOs, metrics.CostSLO{Name: s.Name, Regions: r, Windows: sloWindowsPerEvaluation, EvalEvery: evalEvery})
+	}
+	// The dead-man's switches run with the evaluator, so only with SLOs.
+	if settings := alertSettings(cfg); len(cfg.SLOs) > 0 && settings.NoDataPeriods > 0 {
+		agents := len(settings.Agents)
+		if agents == 0 && cfg.Deploy != nil {
+			agents = len(cfg.Deploy.AgentRegions) // the Lambda evaluator's default
+		}
+		in.WatchSeries = (len(cfg.Canaries) + agents) * max(regions, 1)
+		in.WatchEvery = evalEvery
 	}
 	return in
 }
@@ -120,5 +135,9 @@ func evalEveryOf(in metrics.CostInput) string {
 	if len(in.SLOs) == 0 {
 		return "no SLOs"
 	}
-	return "SLOs evaluated every " + in.SLOs[0].EvalEvery.String()
+	s := "SLOs evaluated every " + in.SLOs[0].EvalEvery.String()
+	if in.WatchSeries > 0 {
+		s += fmt.Sprintf(", and %d dead-man's-switch series", in.WatchSeries)
+	}
+	return s
 }

@@ -57,10 +57,51 @@ slos:
 		t.Errorf("metrics %d costing %v, want 18 costing 1.80", rep.CustomMetrics, rep.MetricsCost)
 	}
 	month := float64(730 * time.Hour / time.Minute)
-	if rep.GetMetrics != 2*3*6*month {
-		t.Errorf("GetMetricData metrics %v, want 2 metrics x 3 regions x 6 windows each minute", rep.GetMetrics)
+	// The SLO's good and total in 3 regions over 6 windows, and the
+	// canary's dead-man's switch reading Attempts in each region.
+	if rep.GetMetrics != (2*3*6+3)*month {
+		t.Errorf("GetMetricData metrics %v, want (2 metrics x 3 regions x 6 windows + 3 Attempts) each minute", rep.GetMetrics)
 	}
 	if runs := 2 * month * 3; rep.SyntheticsRuns != runs || math.Abs(rep.SyntheticsCost-runs*0.001) > 1e-9 {
 		t.Errorf("Synthetics %v runs for %v, want %v runs", rep.SyntheticsRuns, rep.SyntheticsCost, runs)
+	}
+}
+
+// Without --eval-every the bill reads the config's evaluation interval,
+// and the dead-man's switches count: here 1 SLO series pair x 6 windows
+// plus the canary's Attempts, every 5 minutes.
+func TestCostTakesTheEvaluationIntervalFromTheConfig(t *testing.T) {
+	cfg := writeConfig(t, `
+canaries:
+  - name: api
+    steps:
+      - http: { url: "https://api.example.com/" }
+slos:
+  - name: api
+    sli: { kind: availability, canary: api }
+    objective: 99.9
+alerting:
+  evaluation_interval: 5m
+  receivers: [{ name: console, log: {} }]
+`)
+	month := float64(730 * time.Hour / (5 * time.Minute))
+	for _, tc := range []struct {
+		args []string
+		want float64
+	}{
+		{nil, (2*6 + 1) * month},
+		{[]string{"--eval-every", "1m"}, (2*6 + 1) * month * 5},
+	} {
+		code, out, errOut := run(t, context.Background(), append([]string{"cost", "-c", cfg, "--format", "json"}, tc.args...)...)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		var rep struct{ GetMetrics float64 }
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(rep.GetMetrics-tc.want) > 1e-6 {
+			t.Errorf("cost %v: GetMetricData metrics %v, want %v", tc.args, rep.GetMetrics, tc.want)
+		}
 	}
 }

@@ -42,6 +42,9 @@ func runDashboards(ctx context.Context, e *env, args []string) error {
 	}
 	cwc := dashboards.CloudWatchConfig{Region: *region, Prefix: cfg.Dashboards.Prefix, Services: cfg.Dashboards.Services,
 		Regions: cfg.Dashboards.Regions, Alarms: cfg.Dashboards.Alarms}
+	if len(cwc.Regions) == 0 {
+		cwc.Regions = agentRegions(cfg)
+	}
 	if cw := cfg.Metrics.CloudWatch; cw != nil {
 		cwc.Namespace = cw.Namespace
 		if cwc.Region == "" {

@@ -32,9 +32,10 @@ type evaluatorDeps struct {
 	// Heartbeat publishes the evaluator's heartbeat (optional; see
 	// alerting.CloudWatchHeartbeat).
 	Heartbeat func(ctx context.Context, at time.Time) error
-	// Heartbeats counts an agent's AgentHeartbeat; without it the
-	// agents: watches are off.
-	Heartbeats func(ctx context.Context, agent string, from, to time.Time) (float64, error)
+	// Heartbeats counts agents' AgentHeartbeat for the agents: watches;
+	// the Source counts them when it can (the local store and CloudWatch
+	// both do). Without either those watches are off.
+	Heartbeats slo.HeartbeatSource
 	Clock      clock.Clock
 	Logger     *slog.Logger
 	// Stdout is where the log receiver writes.
@@ -120,12 +121,16 @@ func newEvaluator(ctx context.Context, cfg *config.Config, deps evaluatorDeps) (
 		closeFn()
 		return nil, nil, err
 	}
+	heartbeats := deps.Heartbeats
+	if hs, ok := deps.Source.(slo.HeartbeatSource); ok && heartbeats == nil {
+		heartbeats = hs
+	}
 	var watches []alerting.Watch
 	if settings.NoDataPeriods > 0 {
 		for _, c := range cfg.Canaries {
 			watches = append(watches, alerting.Watch{Canary: c.Name, Period: cfg.Agent.Period, Periods: settings.NoDataPeriods})
 		}
-		if len(settings.Agents) > 0 && deps.Heartbeats == nil {
+		if len(settings.Agents) > 0 && heartbeats == nil {
 			log.Warn("alerting.agents is set, but this source cannot count agent heartbeats; those watches are off")
 		} else {
 			for _, a := range settings.Agents {
@@ -135,7 +140,7 @@ func newEvaluator(ctx context.Context, cfg *config.Config, deps evaluatorDeps) (
 	}
 	svc, err := alerting.NewService(alerting.ServiceConfig{
 		Evaluator: ev, SLOs: cfg.SLOs, Machine: machine, Pipeline: pipeline, Store: store,
-		Watches: watches, Data: alerting.CountsDataSource{Source: deps.Source, Heartbeats: deps.Heartbeats},
+		Watches: watches, Data: alerting.CountsDataSource{Source: deps.Source, Heartbeats: heartbeats},
 		Interval: settings.Interval, Heartbeat: deps.Heartbeat, RecentFailure: deps.RecentFailure,
 		Clock: deps.Clock, Logger: log,
 	})

@@ -50,11 +50,7 @@ func (r *lambdaRoles) evaluator(ctx context.Context, inv lambdarun.Invocation) (
 		return nil, fmt.Errorf("no AWS region: set %s", envMetricsRegion)
 	}
 	cw := cloudwatch.NewFromConfig(awsCfg)
-	var regions []string
-	if cfg.Deploy != nil {
-		regions = cfg.Deploy.AgentRegions
-	}
-	src, err := slo.NewCloudWatchSource(slo.CloudWatchConfig{Client: cw, Namespace: ns, Regions: regions})
+	src, err := slo.NewCloudWatchSource(slo.CloudWatchConfig{Client: cw, Namespace: ns, Regions: agentRegions(cfg)})
 	if err != nil {
 		return nil, err
 	}
@@ -93,8 +89,9 @@ func (r *lambdaRoles) evaluator(ctx context.Context, inv lambdarun.Invocation) (
 }
 
 // lambdaAlertSettings is the config's alerting settings with what the
-// deploy template provides: the state table, and the alert topic as a
-// receiver unless the config already sends to it.
+// deploy template provides: the state table, the alert topic as a receiver
+// unless the config already sends to it, and, unless alerting.agents says
+// otherwise, a watch on each agent region's function.
 func lambdaAlertSettings(cfg *config.Config, topic, table, region string) *alerting.Settings {
 	s := *alertSettings(cfg)
 	s.Receivers = append([]alerting.ReceiverSettings(nil), s.Receivers...)
@@ -102,6 +99,14 @@ func lambdaAlertSettings(cfg *config.Config, topic, table, region string) *alert
 		s.DynamoDBTable = table
 		if s.Region == "" {
 			s.Region = region
+		}
+	}
+	if len(s.Agents) == 0 && cfg.Deploy != nil {
+		// The template names each region's agent function lambda-REGION
+		// (NINES_AGENT_NAME), so a region whose agent stops is caught even
+		// while the other regions keep the canaries' Attempts coming.
+		for _, r := range cfg.Deploy.AgentRegions {
+			s.Agents = append(s.Agents, "lambda-"+r)
 		}
 	}
 	if topic != "" {

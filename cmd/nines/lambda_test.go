@@ -295,3 +295,85 @@ deploy:
 		t.Error("the alert state was not saved to the table")
 	}
 }
+
+// The evaluator watches each agent region's function by default. The agent
+// in eu-west-1 stopped six minutes ago while ap-southeast-2's kept going,
+// so the canary's Attempts still arrive: only the agent watch can tell, and
+// it pages for that region's agent alone.
+func TestLambdaEvaluatorWatchesEachAgentRegion(t *testing.T) {
+	ctx := context.Background()
+	cw := awsfake.NewCloudWatchT(t, awsfake.CloudWatchConfig{})
+	snsFake := awsfake.NewSNST(t, awsfake.SNSConfig{})
+	topic := snsFake.CreateTopic("nines-alerts")
+	ddb := awsfake.NewDynamoDBT(t, awsfake.DynamoDBConfig{})
+	store, err := alerting.NewDynamoDBStore(ddb.Client(), "nines-state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.CreateTable(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	now := time.Now().UTC().Truncate(time.Minute)
+	var data []cwtypes.MetricDatum
+	put := func(name string, v float64, at time.Time, dims ...string) {
+		var ds []cwtypes.Dimension
+		for i := 0; i < len(dims); i += 2 {
+			ds = append(ds, cwtypes.Dimension{Name: aws.String(dims[i]), Value: aws.String(dims[i+1])})
+		}
+		data = append(data, cwtypes.MetricDatum{MetricName: aws.String(name), Dimensions: ds, Timestamp: aws.Time(at), Value: aws.Float64(v), Unit: cwtypes.StandardUnitCount})
+	}
+	for i := 1; i <= 30; i++ {
+		at := now.Add(-time.Duration(i) * time.Minute)
+		put("Attempts", 6, at, "Canary", "checkout", "Region", "ap-southeast-2")
+		put("Successes", 6, at, "Canary", "checkout", "Region", "ap-southeast-2")
+		put("AgentHeartbeat", 1, at, "Agent", "lambda-ap-southeast-2", "Region", "ap-southeast-2")
+		if i >= 6 {
+			put("Attempts", 6, at, "Canary", "checkout", "Region", "eu-west-1")
+			put("Successes", 6, at, "Canary", "checkout", "Region", "eu-west-1")
+			put("AgentHeartbeat", 1, at, "Agent", "lambda-eu-west-1", "Region", "eu-west-1")
+		}
+	}
+	if _, err := cw.Client().PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String("Nines"), MetricData: data}); err != nil {
+		t.Fatal(err)
+	}
+
+	rt := lambdatest.NewT(t)
+	cfgPath := writeFile(t, "nines.yaml", `canaries:
+  - name: checkout
+    steps:
+      - http: { url: "https://shop.example.com/" }
+slos:
+  - name: checkout-availability
+    sli: { kind: availability, canary: checkout }
+    objective: 99.9
+deploy:
+  monitoring_region: us-east-1
+  agent_regions: [eu-west-1, ap-southeast-2]
+  code_bucket_prefix: ops-artifacts
+`)
+	startFunction(t, rt, map[string]string{
+		"NINES_ROLE": "evaluator", "NINES_CONFIG": cfgPath, "NINES_EVALUATOR_NAME": "nines-evaluator",
+		"NINES_METRICS_REGION": "us-east-1", "NINES_NAMESPACE": "Nines",
+		"NINES_SNS_TOPIC_ARN": topic, "NINES_STATE_TABLE": "nines-state",
+		"AWS_ENDPOINT_URL_CLOUDWATCH": cw.URL(), "AWS_ENDPOINT_URL_SNS": snsFake.URL(), "AWS_ENDPOINT_URL_DYNAMODB": ddb.URL(),
+	})
+	o := awaitOutcome(t, rt.Invoke(lambdatest.ScheduledEvent(now, nil), time.Minute))
+	if o.Failed {
+		t.Fatalf("the invocation failed: %s", o.Body)
+	}
+	msgs := snsFake.Messages()
+	if len(msgs) != 1 {
+		var subjects []string
+		for _, m := range msgs {
+			subjects = append(subjects, m.Subject)
+		}
+		t.Fatalf("SNS messages %q, want one: the eu-west-1 agent's no-data page", subjects)
+	}
+	if s := msgs[0].Subject; !strings.HasPrefix(s, "ALARM: ") || !strings.Contains(s, "agent/lambda-eu-west-1") {
+		t.Errorf("subject %q, want an ALARM for agent/lambda-eu-west-1", s)
+	}
+	if !strings.Contains(msgs[0].Body, "AgentHeartbeat") {
+		t.Errorf("the message does not say which metric stopped: %s", msgs[0].Body)
+	}
+}

@@ -391,7 +391,7 @@ func (a *agent) sloSource(ctx context.Context) (slo.Source, error) {
 			return nil, err
 		}
 		return slo.NewCloudWatchSource(slo.CloudWatchConfig{Client: client, Namespace: cw.Namespace,
-			Regions: a.cfg.Dashboards.Regions, Clock: a.deps.clock})
+			Regions: agentRegions(a.cfg), Clock: a.deps.clock})
 	}
 	return nil, errors.New("the SLOs need a source: the local store (the default sink) or a cloudwatch: section")
 }
