@@ -408,7 +408,12 @@ func (s *Service) step(ctx context.Context, in Input, now time.Time) ([]Delivery
 			}
 			a.Pending = append(a.Pending, p)
 		}
-		if err := s.cfg.Store.Save(ctx, &a); err != nil {
+		err := s.cfg.Store.Save(ctx, &a)
+		if errors.Is(err, ErrIncidentNotRecorded) {
+			s.log.Error("the alert history lacks an incident; alerting goes on", "alert", k.String(), "error", err.Error())
+			err = nil
+		}
+		if err != nil {
 			// Another evaluator saved first: it owns this step. Reload so
 			// the next step starts from what it wrote.
 			rerr := s.loadLocked(ctx)
@@ -479,7 +484,12 @@ func (s *Service) delivered(r Result) {
 		a.Threads = th
 	}
 	ctx := context.Background()
-	if err := s.cfg.Store.Save(ctx, &a); err != nil {
+	err := s.cfg.Store.Save(ctx, &a)
+	if errors.Is(err, ErrIncidentNotRecorded) {
+		s.log.Error("the alert history lacks an incident; alerting goes on", "alert", r.Key.String(), "error", err.Error())
+		err = nil
+	}
+	if err != nil {
 		s.log.Error("saving a delivery's outcome failed; it may be sent again after a restart",
 			"alert", r.Key.String(), "id", r.ID, "error", err.Error())
 		if lerr := s.loadLocked(ctx); lerr != nil {

@@ -12,6 +12,12 @@ import (
 // first. The caller reloads and leaves this step to the winner.
 var ErrConflict = errors.New("alerting: the alert was saved by someone else since it was read")
 
+// ErrIncidentNotRecorded wraps the error of a Save that saved the alert
+// but could not add it to the incident history. The alert's state stands,
+// so the caller carries on and reports it: the history is a record for
+// the weekly review, not what keeps on-call from being paged twice.
+var ErrIncidentNotRecorded = errors.New("alerting: the alert was saved, but its incident was not recorded")
+
 // Store persists alerts between evaluations and across restarts. The
 // sidecar uses SQLite; Lambda, where nothing survives an invocation, uses
 // DynamoDB. Saves are conditional on the version read, so two evaluators

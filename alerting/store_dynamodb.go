@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -15,6 +17,7 @@ import (
 type DynamoDBAPI interface {
 	Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
 }
 
@@ -23,6 +26,11 @@ type DynamoDBAPI interface {
 // where nothing survives between invocations. Every write is conditional
 // on the version attribute it read, so two invocations that overlap never
 // both page.
+//
+// The same table keeps the incident history the weekly review reads: one
+// item per incident (pk "incident#KEY#FIRED_MS", kind "incident"), which
+// expires, by the table's TTL on expires_at, IncidentRetention after it
+// fired.
 type DynamoDBStore struct {
 	api   DynamoDBAPI
 	table string
@@ -62,6 +70,9 @@ func (s *DynamoDBStore) Load(ctx context.Context) ([]Alert, error) {
 			return nil, fmt.Errorf("alerting: loading alerts from %s: %w", s.table, err)
 		}
 		for _, item := range page.Items {
+			if kind, ok := item["kind"].(*types.AttributeValueMemberS); ok && kind.Value == incidentKind {
+				continue
+			}
 			body, ok := item["body"].(*types.AttributeValueMemberS)
 			ver, ok2 := item["version"].(*types.AttributeValueMemberN)
 			if !ok || !ok2 {
@@ -117,5 +128,125 @@ func (s *DynamoDBStore) Save(ctx context.Context, a *Alert) error {
 		return fmt.Errorf("alerting: saving alert %s: %w", a.Key, err)
 	}
 	a.Version++
+	// As in the SQLite store, the incident is a record, not state: a
+	// failure here is reported but the save above stands.
+	if !a.FiredAt.IsZero() {
+		if err := s.recordIncident(ctx, a); err != nil {
+			return fmt.Errorf("%w: %s: %w", ErrIncidentNotRecorded, a.Key, err)
+		}
+	}
 	return nil
+}
+
+// IncidentRetention is how long the DynamoDB store keeps an incident: the
+// local store's default retention.
+const IncidentRetention = 400 * 24 * time.Hour
+
+const incidentKind = "incident"
+
+// recordIncident writes or updates the incident's item. The tier it fired
+// with is kept when a later save (the resolve) carries none.
+func (s *DynamoDBStore) recordIncident(ctx context.Context, a *Alert) error {
+	fired := a.FiredAt.UnixMilli()
+	names := map[string]string{"#k": "kind", "#s": "subject", "#v": "severity", "#f": "fired_at", "#e": "expires_at"}
+	values := map[string]types.AttributeValue{
+		":k": &types.AttributeValueMemberS{Value: incidentKind},
+		":s": &types.AttributeValueMemberS{Value: a.Key.Subject},
+		":v": &types.AttributeValueMemberS{Value: string(a.Key.Severity)},
+		":f": &types.AttributeValueMemberN{Value: strconv.FormatInt(fired, 10)},
+		":e": &types.AttributeValueMemberN{Value: strconv.FormatInt(a.FiredAt.Add(IncidentRetention).Unix(), 10)},
+	}
+	set := "SET #k = :k, #s = :s, #v = :v, #f = :f, #e = :e"
+	if a.Last.Tier != "" {
+		names["#t"], values[":t"] = "tier", &types.AttributeValueMemberS{Value: a.Last.Tier}
+		set += ", #t = :t"
+	}
+	if !a.ResolvedAt.IsZero() {
+		names["#r"], values[":r"] = "resolved_at", &types.AttributeValueMemberN{Value: strconv.FormatInt(a.ResolvedAt.UnixMilli(), 10)}
+		set += ", #r = :r"
+	}
+	_, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table),
+		Key: map[string]types.AttributeValue{
+			"pk": &types.AttributeValueMemberS{Value: incidentKind + "#" + a.Key.String() + "#" + strconv.FormatInt(fired, 10)},
+		},
+		UpdateExpression: aws.String(set), ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+	})
+	return err
+}
+
+// Incidents returns the incidents that were firing at some time in
+// [from, to), oldest first, as SQLiteStore.Incidents does.
+func (s *DynamoDBStore) Incidents(ctx context.Context, from, to time.Time) ([]Incident, error) {
+	in := &dynamodb.ScanInput{
+		TableName:                aws.String(s.table),
+		FilterExpression:         aws.String("#k = :k AND #f < :to AND (attribute_not_exists(#r) OR #r >= :from)"),
+		ExpressionAttributeNames: map[string]string{"#k": "kind", "#f": "fired_at", "#r": "resolved_at"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":k":    &types.AttributeValueMemberS{Value: incidentKind},
+			":to":   &types.AttributeValueMemberN{Value: strconv.FormatInt(to.UnixMilli(), 10)},
+			":from": &types.AttributeValueMemberN{Value: strconv.FormatInt(from.UnixMilli(), 10)},
+		},
+	}
+	var out []Incident
+	for {
+		page, err := s.api.Scan(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("alerting: reading incidents from %s: %w", s.table, err)
+		}
+		for _, item := range page.Items {
+			inc, err := incidentOf(item)
+			if err != nil {
+				return nil, fmt.Errorf("alerting: an incident in %s: %w", s.table, err)
+			}
+			out = append(out, inc)
+		}
+		if len(page.LastEvaluatedKey) == 0 {
+			break
+		}
+		in.ExclusiveStartKey = page.LastEvaluatedKey
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].FiredAt.Equal(out[j].FiredAt) {
+			return out[i].FiredAt.Before(out[j].FiredAt)
+		}
+		if out[i].Key.Subject != out[j].Key.Subject {
+			return out[i].Key.Subject < out[j].Key.Subject
+		}
+		return out[i].Key.Severity < out[j].Key.Severity
+	})
+	return out, nil
+}
+
+func incidentOf(item map[string]types.AttributeValue) (Incident, error) {
+	str := func(name string) string {
+		if v, ok := item[name].(*types.AttributeValueMemberS); ok {
+			return v.Value
+		}
+		return ""
+	}
+	millis := func(name string) (time.Time, bool, error) {
+		v, ok := item[name].(*types.AttributeValueMemberN)
+		if !ok {
+			return time.Time{}, false, nil
+		}
+		n, err := strconv.ParseInt(v.Value, 10, 64)
+		if err != nil {
+			return time.Time{}, false, fmt.Errorf("%s is %q: %w", name, v.Value, err)
+		}
+		return time.UnixMilli(n).UTC(), true, nil
+	}
+	inc := Incident{Key: Key{Subject: str("subject"), Severity: Severity(str("severity"))}, Tier: str("tier")}
+	fired, ok, err := millis("fired_at")
+	if err != nil {
+		return inc, err
+	}
+	if !ok || inc.Key.Subject == "" {
+		return inc, errors.New("an item of kind incident has no subject or fired_at")
+	}
+	inc.FiredAt = fired
+	if inc.ResolvedAt, _, err = millis("resolved_at"); err != nil {
+		return inc, err
+	}
+	return inc, nil
 }

@@ -2,60 +2,133 @@ package alerting
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/nines-dev/nines/internal/awsfake"
 )
 
-// The SQLite store keeps every incident, not only the current one, so the
-// weekly review can list a week's alerts.
-func TestSQLiteStoreKeepsEveryIncident(t *testing.T) {
+// incidentStore is a Store that keeps the incident history.
+type incidentStore interface {
+	Store
+	Incidents(ctx context.Context, from, to time.Time) ([]Incident, error)
+}
+
+// historyStores are the stores that keep incident history, each reopened
+// as the review would: the SQLite file, and a DynamoDB table through the
+// real SDK.
+func historyStores(t *testing.T) map[string]func() incidentStore {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "nines.db")
-	st, err := OpenSQLite(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t0 := time.Date(2026, 11, 18, 14, 2, 0, 0, time.UTC)
-	a := &Alert{Key: Key{Subject: "checkout", Severity: Page}, Status: Firing, FiredAt: t0, Last: Details{Tier: "page_fast"}}
-	steps := []func(){
-		func() {},
-		func() { a.LastSent = t0.Add(time.Hour) }, // a reminder: same incident
-		func() { a.Status, a.ResolvedAt = Resolved, t0.Add(32*time.Minute) },
-		func() { // a second incident the next day
-			a.Status, a.FiredAt, a.ResolvedAt, a.Last.Tier = Firing, t0.Add(24*time.Hour), time.Time{}, "page_slow"
+	ddb := awsfake.NewDynamoDBT(t, awsfake.DynamoDBConfig{})
+	created := false
+	return map[string]func() incidentStore{
+		"sqlite": func() incidentStore {
+			st, err := OpenSQLite(ctx, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			return st
+		},
+		"dynamodb": func() incidentStore {
+			st, err := NewDynamoDBStore(ddb.Client(), "nines-alerts")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !created {
+				if err := st.CreateTable(ctx); err != nil {
+					t.Fatal(err)
+				}
+				created = true
+			}
+			return st
 		},
 	}
-	for i, step := range steps {
-		step()
-		if err := st.Save(ctx, a); err != nil {
-			t.Fatalf("save %d: %v", i, err)
-		}
-	}
-	st.Close()
+}
 
-	// Reopened, as the review would.
-	st, err = OpenSQLite(ctx, path)
+// Both stores keep every incident, not only the current one, so the
+// weekly review can list a week's alerts; the tier an incident fired with
+// survives its resolve, and the alert itself loads as before.
+func TestStoresKeepEveryIncident(t *testing.T) {
+	ctx := context.Background()
+	for name, open := range historyStores(t) {
+		t.Run(name, func(t *testing.T) {
+			st := open()
+			t0 := time.Date(2026, 11, 18, 14, 2, 0, 0, time.UTC)
+			a := &Alert{Key: Key{Subject: "checkout", Severity: Page}, Status: Firing, FiredAt: t0, Last: Details{Tier: "page_fast"}}
+			steps := []func(){
+				func() {},
+				func() { a.LastSent = t0.Add(time.Hour) }, // a reminder: same incident
+				func() { a.Status, a.ResolvedAt, a.Last.Tier = Resolved, t0.Add(32*time.Minute), "" },
+				func() { // a second incident the next day
+					a.Status, a.FiredAt, a.ResolvedAt, a.Last.Tier = Firing, t0.Add(24*time.Hour), time.Time{}, "page_slow"
+				},
+			}
+			for i, step := range steps {
+				step()
+				if err := st.Save(ctx, a); err != nil {
+					t.Fatalf("save %d: %v", i, err)
+				}
+			}
+
+			st = open()
+			got, err := st.Incidents(ctx, t0.Add(-24*time.Hour), t0.Add(7*24*time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 2 {
+				t.Fatalf("got %d incidents, want 2: %+v", len(got), got)
+			}
+			if !got[0].FiredAt.Equal(t0) || !got[0].ResolvedAt.Equal(t0.Add(32*time.Minute)) || got[0].Tier != "page_fast" {
+				t.Errorf("first incident %+v", got[0])
+			}
+			if !got[1].FiredAt.Equal(t0.Add(24*time.Hour)) || !got[1].ResolvedAt.IsZero() || got[1].Tier != "page_slow" {
+				t.Errorf("second incident %+v, want still firing", got[1])
+			}
+			// A range after the first resolved holds only the second.
+			later, err := st.Incidents(ctx, t0.Add(time.Hour), t0.Add(48*time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(later) != 1 || !later[0].FiredAt.Equal(t0.Add(24*time.Hour)) {
+				t.Errorf("incidents after the first resolved: %+v", later)
+			}
+			// The history does not show up as alerts.
+			alerts, err := st.Load(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(alerts) != 1 || alerts[0].Key != a.Key || !alerts[0].FiredAt.Equal(a.FiredAt) {
+				t.Errorf("loaded alerts %+v, want the one alert in its second incident", alerts)
+			}
+		})
+	}
+}
+
+// A history write that fails leaves the alert saved, and says so with
+// ErrIncidentNotRecorded, so the service pages anyway.
+func TestAFailedHistoryWriteKeepsTheAlert(t *testing.T) {
+	ctx := context.Background()
+	ddb := awsfake.NewDynamoDBT(t, awsfake.DynamoDBConfig{})
+	st, err := NewDynamoDBStore(ddb.Client(func(o *dynamodb.Options) { o.RetryMaxAttempts = 1 }), "nines-alerts")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	got, err := st.Incidents(ctx, t0.Add(-24*time.Hour), t0.Add(7*24*time.Hour))
-	if err != nil {
+	if err := st.CreateTable(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 2 {
-		t.Fatalf("got %d incidents, want 2: %+v", len(got), got)
+	ddb.FailStatus("UpdateItem", 1, 500)
+	a := &Alert{Key: Key{Subject: "checkout", Severity: Page}, Status: Firing, FiredAt: time.Date(2026, 11, 18, 14, 2, 0, 0, time.UTC)}
+	err = st.Save(ctx, a)
+	if !errors.Is(err, ErrIncidentNotRecorded) {
+		t.Fatalf("save = %v, want ErrIncidentNotRecorded", err)
 	}
-	if !got[0].FiredAt.Equal(t0) || !got[0].ResolvedAt.Equal(t0.Add(32*time.Minute)) || got[0].Tier != "page_fast" {
-		t.Errorf("first incident %+v", got[0])
-	}
-	if !got[1].FiredAt.Equal(t0.Add(24*time.Hour)) || !got[1].ResolvedAt.IsZero() || got[1].Tier != "page_slow" {
-		t.Errorf("second incident %+v, want still firing", got[1])
-	}
-	// A range after the first resolved holds only the second.
-	later, _ := st.Incidents(ctx, t0.Add(time.Hour), t0.Add(48*time.Hour))
-	if len(later) != 1 || !later[0].FiredAt.Equal(t0.Add(24*time.Hour)) {
-		t.Errorf("incidents after the first resolved: %+v", later)
+	if alerts, lerr := st.Load(ctx); lerr != nil || len(alerts) != 1 || alerts[0].Version != a.Version {
+		t.Errorf("after a failed history write: alerts %+v (%v), want the alert at version %d", alerts, lerr, a.Version)
 	}
 }

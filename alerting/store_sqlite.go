@@ -115,7 +115,7 @@ func (s *SQLiteStore) Save(ctx context.Context, a *Alert) error {
 			VALUES (?, ?, ?, ?, ?) ON CONFLICT (subject, severity, fired_at) DO UPDATE SET resolved_at = excluded.resolved_at,
 			tier = CASE WHEN excluded.tier != '' THEN excluded.tier ELSE tier END`,
 			a.Key.Subject, string(a.Key.Severity), a.FiredAt.UnixMilli(), resolved, a.Last.Tier); err != nil {
-			return fmt.Errorf("alerting: recording the incident of %s: %w", a.Key, err)
+			return fmt.Errorf("%w: %s: %w", ErrIncidentNotRecorded, a.Key, err)
 		}
 	}
 	return nil

@@ -117,7 +117,11 @@ func TestDynamoDBStoreSurvivesThrottling(t *testing.T) {
 	if err := s.Save(ctx, &a); err != nil {
 		t.Fatal(err)
 	}
-	if n := f.ItemCount("nines-alerts"); n != 1 {
-		t.Errorf("%d items, want 1", n)
+	alerts, err := s.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(alerts) != 1 || alerts[0].Version != 1 {
+		t.Errorf("alerts %+v, want one at version 1", alerts)
 	}
 }

@@ -30,6 +30,10 @@ type Review struct {
 	Failures     []FailureCount      `json:"top_failures"`
 	Compositions []CompositionReview `json:"compositions"`
 	Wheel        *WheelPick          `json:"wheel"`
+	// Unavailable names the sections ("alerts", "latency", "failures")
+	// that had no source, with why: a review read from CloudWatch has no
+	// failure classes, for one. Such a section says so rather than "none".
+	Unavailable map[string]string `json:"unavailable,omitempty"`
 }
 
 // SLOReview is one SLO's week.
@@ -168,6 +172,9 @@ type ReviewConfig struct {
 	Latency  LatencySource // optional
 	Failures FailureSource // optional
 	Alerts   AlertSource   // optional
+	// Unavailable says, for a source left out, why (e.g. "failures":
+	// "CloudWatch keeps no failure classes"); a generic reason otherwise.
+	Unavailable map[string]string
 	// Week is the ISO week to review, e.g. 2026-W47, in Location.
 	Week     string
 	Location *time.Location
@@ -250,6 +257,18 @@ func BuildReview(ctx context.Context, cfg ReviewConfig) (*Review, error) {
 	}
 	rv.Nines = ninesTable(cfg.SLOs, rv.SLOs, from)
 
+	for name, missing := range map[string]bool{"alerts": cfg.Alerts == nil, "latency": cfg.Latency == nil, "failures": cfg.Failures == nil} {
+		if !missing {
+			continue
+		}
+		if rv.Unavailable == nil {
+			rv.Unavailable = map[string]string{}
+		}
+		rv.Unavailable[name] = cfg.Unavailable[name]
+		if rv.Unavailable[name] == "" {
+			rv.Unavailable[name] = "no source was given"
+		}
+	}
 	if cfg.Alerts != nil {
 		alerts, err := cfg.Alerts.Alerts(ctx, from, to)
 		if err != nil {

@@ -88,7 +88,9 @@ func (rv *Review) WriteMarkdown(w io.Writer) error {
 			fmtSeconds(n.AllowedPerWindowS), mdEscape(n.Window), fmtSeconds(n.AllowedPerWeekS), optSecs(n.ObservedThisWeekS), optSecs(n.ObservedWindowToNow))
 	}
 	b.WriteString("\n## Alerts\n\n")
-	if len(rv.Alerts) == 0 {
+	if why := rv.Unavailable["alerts"]; why != "" {
+		fmt.Fprintf(&b, "Not available: %s.\n", mdEscape(why))
+	} else if len(rv.Alerts) == 0 {
 		b.WriteString("No alerts fired this week.\n")
 	} else {
 		b.WriteString("| SLO | severity | tier | fired | time to detect | time to resolve |\n|---|---|---|---|---|---|\n")
@@ -102,7 +104,11 @@ func (rv *Review) WriteMarkdown(w io.Writer) error {
 
 	b.WriteString("\n## Worst tail latency\n\n")
 	if len(rv.Latency) == 0 {
-		b.WriteString("No latency data.\n")
+		if why := rv.Unavailable["latency"]; why != "" {
+			fmt.Fprintf(&b, "Not available: %s.\n", mdEscape(why))
+		} else {
+			b.WriteString("No latency data.\n")
+		}
 	} else {
 		b.WriteString("| canary | region | p99.9 | p99.99 | p99.9 last week | change |\n|---|---|---|---|---|---|\n")
 		for _, l := range rv.Latency {
@@ -110,7 +116,9 @@ func (rv *Review) WriteMarkdown(w io.Writer) error {
 		}
 	}
 	b.WriteString("\n## Top failure classes\n\n")
-	if len(rv.Failures) == 0 {
+	if why := rv.Unavailable["failures"]; why != "" {
+		fmt.Fprintf(&b, "Not available: %s.\n", mdEscape(why))
+	} else if len(rv.Failures) == 0 {
 		b.WriteString("No failed runs.\n")
 	} else {
 		b.WriteString("| canary | class | failed runs |\n|---|---|---|\n")
@@ -222,7 +230,7 @@ th{background:#f9fafb;font-weight:600}.bad{color:#b91c1c;font-weight:600}.good{c
 {{if .R.Alerts}}<table id="alerts">
 <tr><th>SLO</th><th>severity</th><th>tier</th><th>fired</th><th>time to detect</th><th>time to resolve</th></tr>
 {{range .R.Alerts}}<tr><td>{{.SLO}}</td><td>{{.Severity}}</td><td>{{.Tier}}</td><td>{{when .FiredAt}}</td><td>{{optSecs .TimeToDetectS}}</td><td>{{optSecs .TimeToResolveS}}</td></tr>
-{{end}}</table>{{else}}<p>No alerts fired this week.</p>{{end}}
+{{end}}</table>{{else if index .R.Unavailable "alerts"}}<p>Not available: {{index .R.Unavailable "alerts"}}.</p>{{else}}<p>No alerts fired this week.</p>{{end}}
 <p>Failures: {{.R.Reliability.Failures}}. MTBF {{optSecs .R.Reliability.MTBFS}}, MTTR {{optSecs .R.Reliability.MTTRS}},
 so MTBF/(MTBF+MTTR) = {{optPct .R.Reliability.Availability}}.</p>
 
@@ -230,13 +238,13 @@ so MTBF/(MTBF+MTTR) = {{optPct .R.Reliability.Availability}}.</p>
 {{if .R.Latency}}<table id="latency">
 <tr><th>canary</th><th>region</th><th>p99.9</th><th>p99.99</th><th>p99.9 last week</th><th>change</th></tr>
 {{range .R.Latency}}<tr><td>{{.Canary}}</td><td>{{.Region}}</td><td>{{printf "%.1f" .P999Ms}} ms</td><td>{{printf "%.1f" .P9999Ms}} ms</td><td>{{optMs .PrevP999Ms}}</td><td>{{optChange .ChangeP999}}</td></tr>
-{{end}}</table>{{else}}<p>No latency data.</p>{{end}}
+{{end}}</table>{{else if index .R.Unavailable "latency"}}<p>Not available: {{index .R.Unavailable "latency"}}.</p>{{else}}<p>No latency data.</p>{{end}}
 
 <h2>Top failure classes</h2>
 {{if .R.Failures}}<table id="failures">
 <tr><th>canary</th><th>class</th><th>failed runs</th></tr>
 {{range .R.Failures}}<tr><td>{{.Canary}}</td><td>{{.Class}}</td><td>{{.Count}}</td></tr>
-{{end}}</table>{{else}}<p>No failed runs.</p>{{end}}
+{{end}}</table>{{else if index .R.Unavailable "failures"}}<p>Not available: {{index .R.Unavailable "failures"}}.</p>{{else}}<p>No failed runs.</p>{{end}}
 
 {{if .R.Compositions}}<h2>Composed SLOs</h2>
 {{range .R.Compositions}}<h3>{{.Name}} ({{.Mode}}): goal {{pct .Goal}}, observed {{optPct .Availability}}</h3>

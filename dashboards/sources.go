@@ -65,9 +65,15 @@ func (s StoreSources) Failures(ctx context.Context, from, to time.Time) ([]Failu
 	return out, nil
 }
 
+// IncidentStore is an alert store that keeps the incident history: the
+// SQLite store and the DynamoDB store both do.
+type IncidentStore interface {
+	Incidents(ctx context.Context, from, to time.Time) ([]alerting.Incident, error)
+}
+
 // IncidentSource reads the alert history from the alert store.
 type IncidentSource struct {
-	Store *alerting.SQLiteStore
+	Store IncidentStore
 }
 
 // Alerts implements AlertSource.

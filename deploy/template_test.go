@@ -344,7 +344,7 @@ func TestIAMIsLeastPrivilege(t *testing.T) {
 			}
 			want := []string{"cloudwatch:PutMetricData", "logs:PutLogEvents", "s3:GetObject", "ssm:GetParameter"}
 			if name == "nines.yaml" {
-				want = append(want, "cloudwatch:GetMetricData", "sns:Publish", "dynamodb:PutItem", "dynamodb:Scan")
+				want = append(want, "cloudwatch:GetMetricData", "sns:Publish", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Scan")
 			}
 			for _, a := range want {
 				if !seen[a] {

@@ -220,7 +220,7 @@ func (s *CloudWatchSource) align(q Query, now time.Time) ([]Query, error) {
 		return nil, errors.New("CloudWatch periods are whole minutes: From, To and Step must be too")
 	}
 	age := now.Sub(q.From)
-	res := resolutionAt(age)
+	res := CloudWatchResolution(age)
 	if res == 0 {
 		return nil, fmt.Errorf("starts %s ago, before the 455 days CloudWatch keeps", FormatDuration(age.Truncate(time.Minute)))
 	}
@@ -265,9 +265,11 @@ func ceilTime(t time.Time, d time.Duration) time.Time {
 	return t
 }
 
-// resolutionAt is the finest period CloudWatch keeps for data this old, or
-// 0 past what it keeps at all.
-func resolutionAt(age time.Duration) time.Duration {
+// CloudWatchResolution is the finest period CloudWatch keeps for data this
+// old, or 0 past what it keeps at all. A period that reaches that far back
+// must start on, and be a multiple of, it; otherwise CloudWatch answers
+// with no datapoints rather than an error.
+func CloudWatchResolution(age time.Duration) time.Duration {
 	for _, r := range retention {
 		if age <= r.age {
 			return r.resolution
@@ -329,7 +331,7 @@ func (s *CloudWatchSource) plan(qs []Query, keys []string, now time.Time) []*cwR
 				continue
 			}
 			p := gcd(gcd(r.period, q.From.Sub(r.start)), q.Step)
-			if p%resolutionAt(now.Sub(r.start)) != 0 || int(r.end.Sub(r.start)/p) > limit {
+			if p%CloudWatchResolution(now.Sub(r.start)) != 0 || int(r.end.Sub(r.start)/p) > limit {
 				continue
 			}
 			r.period = p

@@ -19,13 +19,16 @@ func init() {
 }
 
 func runReview(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "review", "review -c FILE [--week 2026-W47] [--out DIR] [--format html|md|json] [--seed N] [--store FILE] [--slack]")
+	fs := newFlagSet(e, "review", "review -c FILE [--week 2026-W47] [--out DIR] [--format html|md|json] [--seed N] [--source local|cloudwatch] [--store FILE] [--region R] [--state-table T] [--slack]")
 	path := configFlag(fs)
 	week := fs.String("week", "", "ISO week to review, e.g. 2026-W47 (default: the last complete week)")
 	out := fs.String("out", "", "write the report to DIR/review-WEEK.EXT instead of stdout")
 	format := fs.String("format", "html", "html (one self-contained file), md (for a wiki) or json (for scripts)")
 	seed := fs.Uint64("seed", 0, "seed for the wheel's pick (default: derived from the week)")
 	storeFile := fs.String("store", "", "the local store to read (default: store.path from the config)")
+	source := fs.String("source", "", "local (the store file) or cloudwatch (the metrics agents published, and the alert history in DynamoDB); default: local when the store file exists, else cloudwatch when the config publishes there")
+	region := fs.String("region", "", "cloudwatch: the monitoring region (default: cloudwatch.region, else deploy.monitoring_region)")
+	stateTable := fs.String("state-table", "", "cloudwatch: the DynamoDB table with the alert history, the stack's StateTableName output (default: alerting.state.dynamodb_table)")
 	tz := fs.String("tz", "UTC", "time zone the week is counted in")
 	postSlack := fs.Bool("slack", false, "also post a summary to the first Slack receiver under alerting.receivers")
 	if err := parseFlags(e, fs, args); err != nil {
@@ -45,36 +48,27 @@ func runReview(ctx context.Context, e *env, args []string) error {
 	if len(cfg.SLOs) == 0 {
 		return fmt.Errorf("review: %s has no SLOs; add slos: (see examples/slo.yaml)", *path)
 	}
-	file := or(*storeFile, cfg.Metrics.Store.Path)
-	if _, err := os.Stat(file); err != nil {
-		return fmt.Errorf("review: no local store at %s: run nines run to record one, or pass --store FILE", file)
-	}
-	sc := cfg.Metrics.Store
-	sc.Path = file
-	store, err := metrics.OpenStore(ctx, sc)
-	if err != nil {
-		return fmt.Errorf("review: %w", err)
-	}
-	defer store.Close(ctx)
-	src, err := slo.NewLocalSource(store)
-	if err != nil {
-		return err
-	}
-	alerts, err := alerting.OpenSQLite(ctx, file)
-	if err != nil {
-		return fmt.Errorf("review: %w", err)
-	}
-	defer alerts.Close()
 	var canaries []string
 	for _, c := range cfg.Canaries {
 		canaries = append(canaries, c.Name)
 	}
+	rc := dashboards.ReviewConfig{SLOs: cfg.SLOs, Compositions: cfg.Compositions, Canaries: canaries,
+		Week: *week, Location: loc, Seed: *seed, Now: time.Now()}
+	var closeSources func()
+	switch from := reviewSourceOf(cfg, *source, *storeFile); from {
+	case "local":
+		closeSources, err = localReviewSources(ctx, cfg, or(*storeFile, cfg.Metrics.Store.Path), &rc)
+	case "cloudwatch":
+		closeSources, err = cloudWatchReviewSources(ctx, cfg, *region, or(*stateTable, alertSettings(cfg).DynamoDBTable), &rc)
+	default:
+		return usageError("--source %q: use local or cloudwatch", from)
+	}
+	if err != nil {
+		return err
+	}
+	defer closeSources()
 	began := time.Now()
-	rv, err := dashboards.BuildReview(ctx, dashboards.ReviewConfig{
-		SLOs: cfg.SLOs, Compositions: cfg.Compositions, Canaries: canaries, Source: src,
-		Latency: dashboards.StoreSources{Store: store}, Failures: dashboards.StoreSources{Store: store},
-		Alerts: dashboards.IncidentSource{Store: alerts}, Week: *week, Location: loc, Seed: *seed, Now: time.Now(),
-	})
+	rv, err := dashboards.BuildReview(ctx, rc)
 	if err != nil {
 		return err
 	}
@@ -130,4 +124,98 @@ func reviewSlackTarget(cfg *config.Config) (dashboards.SlackTarget, error) {
 		}
 	}
 	return dashboards.SlackTarget{}, fmt.Errorf("review: --slack needs a slack receiver under alerting.receivers")
+}
+
+// reviewSourceOf picks where the review reads from: what --source says,
+// else the local store when its file is there, else CloudWatch when the
+// config publishes there (a cloudwatch: or deploy: section).
+func reviewSourceOf(cfg *config.Config, flag, storeFile string) string {
+	if flag != "" {
+		return flag
+	}
+	if _, err := os.Stat(or(storeFile, cfg.Metrics.Store.Path)); err == nil {
+		return "local"
+	}
+	if cfg.Metrics.CloudWatch != nil || cfg.Deploy != nil {
+		return "cloudwatch"
+	}
+	return "local"
+}
+
+// localReviewSources reads everything from the local store's file: the
+// embedded default.
+func localReviewSources(ctx context.Context, cfg *config.Config, file string, rc *dashboards.ReviewConfig) (func(), error) {
+	if _, err := os.Stat(file); err != nil {
+		return nil, fmt.Errorf("review: no local store at %s: run nines run to record one, pass --store FILE, or read CloudWatch with --source cloudwatch", file)
+	}
+	sc := cfg.Metrics.Store
+	sc.Path = file
+	store, err := metrics.OpenStore(ctx, sc)
+	if err != nil {
+		return nil, fmt.Errorf("review: %w", err)
+	}
+	alerts, err := alerting.OpenSQLite(ctx, file)
+	if err != nil {
+		store.Close(ctx)
+		return nil, fmt.Errorf("review: %w", err)
+	}
+	src, err := slo.NewLocalSource(store)
+	if err != nil {
+		store.Close(ctx)
+		alerts.Close()
+		return nil, err
+	}
+	rc.Source = src
+	rc.Latency, rc.Failures = dashboards.StoreSources{Store: store}, dashboards.StoreSources{Store: store}
+	rc.Alerts = dashboards.IncidentSource{Store: alerts}
+	return func() { alerts.Close(); store.Close(ctx) }, nil
+}
+
+// cloudWatchReviewSources reads the SLOs' events and the latency
+// distributions from CloudWatch, and the alert history from the state
+// table the Lambda evaluator keeps. CloudWatch has no failure classes.
+func cloudWatchReviewSources(ctx context.Context, cfg *config.Config, region, table string, rc *dashboards.ReviewConfig) (func(), error) {
+	namespace, endpoint := "", ""
+	if cw := cfg.Metrics.CloudWatch; cw != nil {
+		region, namespace, endpoint = or(region, cw.Region), cw.Namespace, cw.Endpoint
+	}
+	if region == "" && cfg.Deploy != nil {
+		region = cfg.Deploy.MonitoringRegion
+	}
+	if region == "" {
+		return nil, usageError("review --source cloudwatch: no monitoring region: pass --region or set cloudwatch.region")
+	}
+	regions := agentRegions(cfg)
+	if len(regions) == 0 {
+		return nil, fmt.Errorf("review: the agent regions to read are unknown: set deploy.agent_regions or dashboards.regions")
+	}
+	client, err := metrics.NewCloudWatchReader(ctx, region, endpoint)
+	if err != nil {
+		return nil, fmt.Errorf("review: %w", err)
+	}
+	src, err := slo.NewCloudWatchSource(slo.CloudWatchConfig{Client: client, Namespace: namespace, Regions: regions})
+	if err != nil {
+		return nil, err
+	}
+	rc.Source = src
+	rc.Latency = &dashboards.CloudWatchLatency{Client: client, Namespace: namespace, Regions: regions}
+	rc.Unavailable = map[string]string{"failures": "CloudWatch holds no failure classes; each agent's log lines name them"}
+	if table == "" {
+		rc.Unavailable["alerts"] = "pass --state-table (the stack's StateTableName output) to read the alert history"
+		return func() {}, nil
+	}
+	settings := *alertSettings(cfg)
+	settings.DynamoDBTable = table
+	settings.Region = or(settings.Region, region)
+	st, closeStore, err := openAlertStore(ctx, &settings, "")
+	if err != nil {
+		return nil, fmt.Errorf("review: %w", err)
+	}
+	incidents, ok := st.(dashboards.IncidentStore)
+	if !ok {
+		closeStore()
+		return nil, fmt.Errorf("review: the alert store keeps no incident history")
+	}
+	rc.Alerts = dashboards.IncidentSource{Store: incidents}
+	return closeStore, nil
 }
