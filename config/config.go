@@ -13,6 +13,7 @@ import (
 	"math"
 	"net"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -223,6 +224,17 @@ func firstTabIndent(data []byte) int {
 type mapper struct {
 	d    *decoder
 	opts Options
+}
+
+// input resolves a file the config reads (a CA bundle, a client
+// certificate) against the config file's directory, so the config works
+// from any working directory. Files nines writes (the store, artifacts)
+// stay relative to the working directory.
+func (m *mapper) input(p string) string {
+	if p == "" || filepath.IsAbs(p) || m.d.file == "" || m.d.file == "-" {
+		return p
+	}
+	return filepath.Join(filepath.Dir(m.d.file), p)
 }
 
 func (m *mapper) build(f *fileYAML, c *Config) {
@@ -502,10 +514,10 @@ func (m *mapper) http(sy *stepYAML, path string, extracted map[string]bool) *can
 	}
 	if h.TLS != nil {
 		s.TLS = canary.TLSOptions{
-			CAFile: h.TLS.CAFile, CertFile: h.TLS.CertFile, KeyFile: h.TLS.KeyFile,
+			CAFile: m.input(h.TLS.CAFile), CertFile: m.input(h.TLS.CertFile), KeyFile: m.input(h.TLS.KeyFile),
 			InsecureSkipVerify: h.TLS.InsecureSkipVerify, ServerName: h.TLS.ServerName,
 		}
-		for _, f := range []struct{ key, file string }{{"ca_file", h.TLS.CAFile}, {"cert_file", h.TLS.CertFile}, {"key_file", h.TLS.KeyFile}} {
+		for _, f := range []struct{ key, file string }{{"ca_file", s.TLS.CAFile}, {"cert_file", s.TLS.CertFile}, {"key_file", s.TLS.KeyFile}} {
 			if f.file == "" {
 				continue
 			}

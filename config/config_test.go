@@ -623,3 +623,35 @@ func checkGolden(t *testing.T, golden, got, run string) {
 		t.Errorf("errors differ from %s\ngot:\n%s\nwant:\n%s", golden, got, want)
 	}
 }
+
+// Files a config reads are found next to it, whatever the working
+// directory: a CA bundle named ca.pem beside the config.
+func TestTLSFilesResolveAgainstTheConfigDirectory(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "ca.pem"), []byte("not checked here"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	abs := filepath.Join(t.TempDir(), "client.pem")
+	if err := os.WriteFile(abs, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "nines.yaml")
+	body := `canaries:
+  - name: mtls-api
+    steps:
+      - http:
+          url: "https://mtls.example.com/health"
+          tls: { ca_file: ca.pem, cert_file: "` + abs + `", key_file: "` + abs + `" }
+`
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(path, Options{})
+	if err != nil {
+		t.Fatalf("a config whose ca_file sits beside it: %v", err)
+	}
+	spec := cfg.Canaries[0].Steps[0].Spec.(*canary.HTTPSpec)
+	if spec.TLS.CAFile != filepath.Join(dir, "ca.pem") || spec.TLS.CertFile != abs {
+		t.Errorf("ca_file %q, cert_file %q: want the config's directory joined to the relative one, and the absolute one as given", spec.TLS.CAFile, spec.TLS.CertFile)
+	}
+}
