@@ -45,6 +45,11 @@ func FailureOf(r canary.Result) Failure {
 	for _, s := range r.Steps {
 		f.Artifacts = append(f.Artifacts, s.Artifacts...)
 	}
+	// A browser step's error ends by naming its artifacts' directory, for
+	// the log and nines probe; the alert lists the files themselves.
+	if i := strings.LastIndex(f.Error, " (artifacts: "); i >= 0 && len(f.Artifacts) > 0 && strings.HasSuffix(f.Error, ")") {
+		f.Error = f.Error[:i]
+	}
 	return f
 }
 

@@ -33,6 +33,27 @@ func TestFailureOfTakesTheClassTheErrorAndEveryStepsArtifacts(t *testing.T) {
 	}
 }
 
+// A browser step's error names its artifacts' directory; the alert lists
+// the files once, not the directory again.
+func TestFailureOfListsABrowserStepsArtifactsOnce(t *testing.T) {
+	r := canary.Result{
+		Canary: "shop", Start: t0, Failure: canary.FailAssertion,
+		Error: `step "checkout": text "Thank you" not found (artifacts: /var/lib/nines/artifacts/shop/20250302T115950Z/)`,
+		Steps: []canary.StepResult{{Name: "checkout", Failure: canary.FailAssertion,
+			Artifacts: []string{"/var/lib/nines/artifacts/shop/20250302T115950Z/checkout.png", "/var/lib/nines/artifacts/shop/20250302T115950Z/checkout.html"}}},
+	}
+	got := alerting.FailureOf(r).Summary()
+	want := `assertion — step "checkout": text "Thank you" not found · artifacts: /var/lib/nines/artifacts/shop/20250302T115950Z/checkout.png, /var/lib/nines/artifacts/shop/20250302T115950Z/checkout.html`
+	if got != want {
+		t.Errorf("Summary = %q, want %q", got, want)
+	}
+	// Without artifacts to list, the error stays as the runner wrote it.
+	r.Steps[0].Artifacts = nil
+	if f := alerting.FailureOf(r); f.Error != r.Error {
+		t.Errorf("Error = %q, want it unchanged when no artifacts are listed", f.Error)
+	}
+}
+
 func TestTheLogLineShowsTheLastFailure(t *testing.T) {
 	var buf bytes.Buffer
 	n := notifiertest.Sample(alerting.KindFire)
