@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nines-dev/nines/canary"
@@ -36,6 +37,41 @@ func (e EvaluatorDecisions) Decisions(ctx context.Context) ([]slo.Decision, erro
 		return nil, nil
 	}
 	return e.Evaluator.Evaluate(ctx, e.SLOs)
+}
+
+// CachedDecisions answers from the last evaluation while it is younger
+// than MaxAge, so a page that is reloaded, or many open at once, costs one
+// evaluation: with a CloudWatch source, every evaluation is GetMetricData
+// calls on the bill. Callers that arrive during an evaluation wait for it.
+// Errors are not kept.
+type CachedDecisions struct {
+	Source DecisionSource
+	MaxAge time.Duration
+	Now    func() time.Time // time.Now when nil
+
+	mu   sync.Mutex
+	at   time.Time
+	last []slo.Decision
+	ok   bool
+}
+
+// Decisions implements DecisionSource.
+func (c *CachedDecisions) Decisions(ctx context.Context) ([]slo.Decision, error) {
+	now := time.Now
+	if c.Now != nil {
+		now = c.Now
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ok && now().Sub(c.at) < c.MaxAge {
+		return c.last, nil
+	}
+	ds, err := c.Source.Decisions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.last, c.at, c.ok = ds, now(), true
+	return ds, nil
 }
 
 // WebConfig configures the local web UI. SLOs and Decisions are required;

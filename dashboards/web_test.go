@@ -2,12 +2,15 @@ package dashboards
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -157,5 +160,61 @@ func BenchmarkWebSLOList(b *testing.B) {
 		if rec.Code != 200 {
 			b.Fatal(rec.Code)
 		}
+	}
+}
+
+// countingDecisions counts evaluations and fails when told to.
+type countingDecisions struct {
+	mu    sync.Mutex
+	calls int
+	fail  bool
+}
+
+func (c *countingDecisions) Decisions(context.Context) ([]slo.Decision, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.calls++
+	if c.fail {
+		return nil, errors.New("source down")
+	}
+	return []slo.Decision{{SLO: fmt.Sprintf("round-%d", c.calls)}}, nil
+}
+
+// Page views within MaxAge share one evaluation, even when they arrive
+// together; an older one, or a failed one, is evaluated again.
+func TestCachedDecisionsEvaluateOncePerMaxAge(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewFake(time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC))
+	src := &countingDecisions{}
+	c := &CachedDecisions{Source: src, MaxAge: time.Minute, Now: clk.Now}
+
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := c.Decisions(ctx); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	clk.Advance(59 * time.Second)
+	ds, _ := c.Decisions(ctx)
+	if src.calls != 1 || ds[0].SLO != "round-1" {
+		t.Fatalf("%d evaluations for 9 views within a minute (last answer %s), want 1", src.calls, ds[0].SLO)
+	}
+	clk.Advance(time.Second)
+	if ds, _ := c.Decisions(ctx); src.calls != 2 || ds[0].SLO != "round-2" {
+		t.Errorf("after MaxAge: %d evaluations, want 2", src.calls)
+	}
+	clk.Advance(time.Minute)
+	src.fail = true
+	if _, err := c.Decisions(ctx); err == nil {
+		t.Error("a failed evaluation was answered from the cache")
+	}
+	src.fail = false
+	if ds, err := c.Decisions(ctx); err != nil || src.calls != 4 || ds[0].SLO != "round-4" {
+		t.Errorf("after a failure: %d evaluations (%v), want the next view to evaluate again", src.calls, err)
 	}
 }

@@ -415,7 +415,16 @@ func (a *agent) webUI() (http.Handler, func(), error) {
 		if err != nil {
 			return nil, closeFn, err
 		}
-		wc.Source, wc.Decisions = src, dashboards.EvaluatorDecisions{Evaluator: ev, SLOs: a.cfg.SLOs}
+		// The local store answers in milliseconds; CloudWatch bills each
+		// evaluation, so the UI reuses one for as long as the evaluator's
+		// own interval.
+		maxAge := 10 * time.Second
+		if _, remote := src.(*slo.CloudWatchSource); remote {
+			maxAge = max(maxAge, alertSettings(a.cfg).Interval)
+		}
+		wc.Source = src
+		wc.Decisions = &dashboards.CachedDecisions{Source: dashboards.EvaluatorDecisions{Evaluator: ev, SLOs: a.cfg.SLOs},
+			MaxAge: maxAge, Now: a.deps.clock.Now}
 	} else {
 		wc.Decisions = dashboards.EvaluatorDecisions{SLOs: nil}
 	}
