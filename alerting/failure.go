@@ -18,6 +18,9 @@ type Failure struct {
 	// At is when the failed run started.
 	At    time.Time `json:"at"`
 	Class string    `json:"class"`
+	// Region is where the run failed, when the evaluator hears of runs
+	// from agents in several regions (the Lambda deployment).
+	Region string `json:"region,omitempty"`
 	// Error is the run's error as the canary runner wrote it, with every
 	// secret already redacted; nothing here adds to it.
 	Error string `json:"error,omitempty"`
@@ -59,6 +62,9 @@ func FailureOf(r canary.Result) Failure {
 func (f Failure) Summary() string {
 	var b strings.Builder
 	b.WriteString(f.Class)
+	if f.Region != "" {
+		b.WriteString(" in " + f.Region)
+	}
 	if f.Error != "" {
 		b.WriteString(" — ")
 		b.WriteString(oneLine(f.Error))

@@ -2,6 +2,7 @@ package alerting
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -30,7 +31,8 @@ type DynamoDBAPI interface {
 // The same table keeps the incident history the weekly review reads: one
 // item per incident (pk "incident#KEY#FIRED_MS", kind "incident"), which
 // expires, by the table's TTL on expires_at, IncidentRetention after it
-// fired.
+// fired; and each canary's last failure (pk "failure#CANARY", kind
+// "failure"), which the agents write and the evaluator's alerts show.
 type DynamoDBStore struct {
 	api   DynamoDBAPI
 	table string
@@ -70,8 +72,8 @@ func (s *DynamoDBStore) Load(ctx context.Context) ([]Alert, error) {
 			return nil, fmt.Errorf("alerting: loading alerts from %s: %w", s.table, err)
 		}
 		for _, item := range page.Items {
-			if kind, ok := item["kind"].(*types.AttributeValueMemberS); ok && kind.Value == incidentKind {
-				continue
+			if _, ok := item["kind"]; ok {
+				continue // an incident or a failure, not an alert
 			}
 			body, ok := item["body"].(*types.AttributeValueMemberS)
 			ver, ok2 := item["version"].(*types.AttributeValueMemberN)
@@ -136,6 +138,79 @@ func (s *DynamoDBStore) Save(ctx context.Context, a *Alert) error {
 		}
 	}
 	return nil
+}
+
+// FailureRetention is how long the table keeps a canary's last failure
+// after it happened, by the table's TTL.
+const FailureRetention = 7 * 24 * time.Hour
+
+const failureKind = "failure"
+
+// RecordFailure keeps f as its canary's last failure, unless the table
+// already holds a later one: Lambda agents in every region write here, so
+// that the evaluator's alerts can say what broke. f is bounded as alerts
+// bound it, and holds nothing secret (the runner redacted its error).
+func (s *DynamoDBStore) RecordFailure(ctx context.Context, f Failure) error {
+	f = f.bounded()
+	body, err := json.Marshal(f)
+	if err != nil {
+		return err
+	}
+	_, err = s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table),
+		Key: map[string]types.AttributeValue{
+			"pk": &types.AttributeValueMemberS{Value: failureKind + "#" + f.Canary},
+		},
+		UpdateExpression:         aws.String("SET #k = :k, #a = :a, #b = :b, #e = :e"),
+		ConditionExpression:      aws.String("attribute_not_exists(#a) OR #a < :a"),
+		ExpressionAttributeNames: map[string]string{"#k": "kind", "#a": "at", "#b": "body", "#e": "expires_at"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":k": &types.AttributeValueMemberS{Value: failureKind},
+			":a": &types.AttributeValueMemberN{Value: strconv.FormatInt(f.At.UnixMilli(), 10)},
+			":b": &types.AttributeValueMemberS{Value: string(body)},
+			":e": &types.AttributeValueMemberN{Value: strconv.FormatInt(f.At.Add(FailureRetention).Unix(), 10)},
+		},
+	})
+	var older *types.ConditionalCheckFailedException
+	if errors.As(err, &older) {
+		return nil // a later failure is already there
+	}
+	if err != nil {
+		return fmt.Errorf("alerting: recording the last failure of %s: %w", f.Canary, err)
+	}
+	return nil
+}
+
+// RecentFailures returns each canary's last recorded failure.
+func (s *DynamoDBStore) RecentFailures(ctx context.Context) (map[string]Failure, error) {
+	in := &dynamodb.ScanInput{
+		TableName:                 aws.String(s.table),
+		FilterExpression:          aws.String("#k = :k"),
+		ExpressionAttributeNames:  map[string]string{"#k": "kind"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":k": &types.AttributeValueMemberS{Value: failureKind}},
+	}
+	out := map[string]Failure{}
+	for {
+		page, err := s.api.Scan(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("alerting: reading failures from %s: %w", s.table, err)
+		}
+		for _, item := range page.Items {
+			body, ok := item["body"].(*types.AttributeValueMemberS)
+			if !ok {
+				return nil, fmt.Errorf("alerting: a failure in %s has no body", s.table)
+			}
+			var f Failure
+			if err := json.Unmarshal([]byte(body.Value), &f); err != nil {
+				return nil, fmt.Errorf("alerting: a failure in %s does not decode: %w", s.table, err)
+			}
+			out[f.Canary] = f
+		}
+		if len(page.LastEvaluatedKey) == 0 {
+			return out, nil
+		}
+		in.ExclusiveStartKey = page.LastEvaluatedKey
+	}
 }
 
 // IncidentRetention is how long the DynamoDB store keeps an incident: the

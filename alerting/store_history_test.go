@@ -132,3 +132,46 @@ func TestAFailedHistoryWriteKeepsTheAlert(t *testing.T) {
 		t.Errorf("after a failed history write: alerts %+v (%v), want the alert at version %d", alerts, lerr, a.Version)
 	}
 }
+
+// Agents in two regions record a canary's failures in the state table in
+// any order; the table keeps the latest, the evaluator reads it back, and
+// the alerts loaded from the same table are not disturbed.
+func TestDynamoDBStoreKeepsEachCanarysLastFailure(t *testing.T) {
+	ctx := context.Background()
+	ddb := awsfake.NewDynamoDBT(t, awsfake.DynamoDBConfig{})
+	st, err := NewDynamoDBStore(ddb.Client(), "nines-alerts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateTable(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 11, 18, 14, 2, 0, 0, time.UTC)
+	a := &Alert{Key: Key{Subject: "checkout", Severity: Page}, Status: Firing, FiredAt: t0}
+	if err := st.Save(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []Failure{
+		{Canary: "checkout", Region: "eu-west-1", At: t0.Add(time.Minute), Class: "http_status", Error: `step "login": status 503`},
+		{Canary: "checkout", Region: "ap-southeast-2", At: t0, Class: "timeout", Error: "an older run, recorded late"},
+		{Canary: "search", Region: "ap-southeast-2", At: t0, Class: "dns", Error: "no such host", Artifacts: []string{"s3://b/k.png"}},
+	} {
+		if err := st.RecordFailure(ctx, f); err != nil {
+			t.Fatalf("recording %s in %s: %v", f.Canary, f.Region, err)
+		}
+	}
+	got, err := st.RecentFailures(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got["checkout"].Region != "eu-west-1" || got["checkout"].Class != "http_status" || !got["checkout"].At.Equal(t0.Add(time.Minute)) {
+		t.Errorf("failures %+v, want checkout's from eu-west-1 at %s (the later one)", got, t0.Add(time.Minute))
+	}
+	if s := got["search"]; s.Class != "dns" || len(s.Artifacts) != 1 || s.Artifacts[0] != "s3://b/k.png" {
+		t.Errorf("search's failure %+v", s)
+	}
+	alerts, err := st.Load(ctx)
+	if err != nil || len(alerts) != 1 {
+		t.Errorf("alerts %+v (%v), want the one alert", alerts, err)
+	}
+}

@@ -429,8 +429,17 @@ func checkStatement(t *testing.T, tp *template, role string, st map[string]any, 
 				t.Errorf("%s: sns:Publish on %v, want the alert topic only", where, res)
 			}
 		case strings.HasPrefix(a, "dynamodb:"):
-			if !isGetAtt(res, tp.ofType("AWS::DynamoDB::Table")[0], "Arn") {
-				t.Errorf("%s: %s on %v, want the state table only", where, a, res)
+			if tables := tp.ofType("AWS::DynamoDB::Table"); len(tables) > 0 {
+				if !isGetAtt(res, tables[0], "Arn") {
+					t.Errorf("%s: %s on %v, want the state table only", where, a, res)
+				}
+				break
+			}
+			// The agent template reaches the evaluator's table by name,
+			// and may only record failures there.
+			if tv, ok := res.(tagged); a != "dynamodb:UpdateItem" || !ok || tv.Tag != "Sub" ||
+				tv.Value != "arn:${AWS::Partition}:dynamodb:${MonitoringRegion}:${AWS::AccountId}:table/${StateTableName}" {
+				t.Errorf("%s: %s on %v, want UpdateItem on the state table named by StateTableName only", where, a, res)
 			}
 		case strings.HasPrefix(a, "logs:"):
 			if !isGetAtt(res, tp.ofType("AWS::Logs::LogGroup")[0], "Arn") {
@@ -482,5 +491,15 @@ func TestStackSetPassesTheAgentParameters(t *testing.T) {
 	}
 	if !isRef(ss["TemplateURL"], "AgentTemplateURL") {
 		t.Errorf("TemplateURL %v", ss["TemplateURL"])
+	}
+	// The agents record their last failures in the evaluator's table.
+	for _, p := range params {
+		pm := p.(map[string]any)
+		if pm["ParameterKey"] == "StateTableName" && !isRef(pm["ParameterValue"], root.ofType("AWS::DynamoDB::Table")[0]) {
+			t.Errorf("StateTableName is %v, want the state table", pm["ParameterValue"])
+		}
+	}
+	if !passed["StateTableName"] {
+		t.Error("the StackSet does not tell the agents the state table, so alerts carry no last failure")
 	}
 }

@@ -215,6 +215,9 @@ const (
 func failureText(f alerting.Failure) string {
 	var b strings.Builder
 	b.WriteString("*Last failure:* " + escape(f.Class))
+	if f.Region != "" {
+		b.WriteString(" in " + escape(f.Region))
+	}
 	if f.Error != "" {
 		b.WriteString(" — " + escape(cut(f.Error, maxFailureError)))
 	}

@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
+	"github.com/nines-dev/nines/alerting"
 	"github.com/nines-dev/nines/canary"
 	"github.com/nines-dev/nines/config"
 	"github.com/nines-dev/nines/internal/lambdarun"
@@ -27,6 +29,9 @@ type agentSummary struct {
 	// invocation) or dropped; the invocation still succeeds, so Lambda
 	// does not retry it and run the canaries twice.
 	PublishError string `json:"publish_error,omitempty"`
+	// RecordedFailures is how many canaries' last failures went to the
+	// state table for the evaluator's alerts.
+	RecordedFailures int `json:"recorded_failures,omitempty"`
 }
 
 // agent runs the canaries once, or on their grid through the invocation's
@@ -94,7 +99,39 @@ func (r *lambdaRoles) agent(ctx context.Context, inv lambdarun.Invocation) (any,
 	if err := pub.Close(pubCtx); err != nil {
 		log.Warn("closing the metrics sink", "err", err.Error())
 	}
+	sum.RecordedFailures = r.recordFailures(pubCtx, counter.lastFailures(), region, log)
 	return sum, nil
+}
+
+// recordFailures writes each failing canary's latest failed run to the
+// state table (NINES_STATE_TABLE, in the monitoring region), where the
+// evaluator's alerts find it. It is best effort: the metrics are what
+// count, so a failure here is logged and the invocation still succeeds.
+func (r *lambdaRoles) recordFailures(ctx context.Context, runs []canary.Result, region string, log *slog.Logger) int {
+	table := r.env.getenv(envStateTable)
+	if table == "" || len(runs) == 0 {
+		return 0
+	}
+	st, _, err := openAlertStore(ctx, &alerting.Settings{DynamoDBTable: table, Region: r.env.getenv(envMetricsRegion)}, "")
+	if err != nil {
+		log.Warn("the state table cannot be reached; failures are not recorded for the alerts", "table", table, "err", err.Error())
+		return 0
+	}
+	ddb, ok := st.(*alerting.DynamoDBStore)
+	if !ok {
+		return 0
+	}
+	n := 0
+	for _, run := range runs {
+		f := alerting.FailureOf(run)
+		f.Region = region
+		if err := ddb.RecordFailure(ctx, f); err != nil {
+			log.Warn("recording a failure for the alerts", "canary", run.Canary, "err", err.Error())
+			continue
+		}
+		n++
+	}
+	return n
 }
 
 // agentPublisher is the sink the environment selects, behind a Publisher

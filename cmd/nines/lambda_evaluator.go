@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"sync"
 	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -64,6 +66,7 @@ func (r *lambdaRoles) evaluator(ctx context.Context, inv lambdarun.Invocation) (
 	}
 	svc, closeFn, err := newEvaluator(ctx, &withSettings, evaluatorDeps{
 		Source: src, Heartbeat: heartbeat, Logger: r.logger, Stdout: r.env.stdout,
+		RecentFailure: tableFailures(ctx, settings, r.logger),
 	})
 	if err != nil {
 		return nil, err
@@ -119,4 +122,27 @@ func lambdaAlertSettings(cfg *config.Config, topic, table, region string) *alert
 		}
 	}
 	return &s
+}
+
+// tableFailures answers the alerts' RecentFailure hook from the last
+// failures the agents wrote to the state table. The table is read once, on
+// the first alert that asks; if it cannot be read, alerts go out without.
+func tableFailures(ctx context.Context, settings *alerting.Settings, log *slog.Logger) alerting.RecentFailureFunc {
+	var once sync.Once
+	var failures map[string]alerting.Failure
+	return func(canary string) (alerting.Failure, bool) {
+		once.Do(func() {
+			st, _, err := openAlertStore(ctx, settings, "")
+			if err == nil {
+				if ddb, ok := st.(*alerting.DynamoDBStore); ok {
+					failures, err = ddb.RecentFailures(ctx)
+				}
+			}
+			if err != nil {
+				log.Warn("the agents' last failures cannot be read; alerts go out without them", "err", err.Error())
+			}
+		})
+		f, ok := failures[canary]
+		return f, ok
+	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dynamodbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/nines-dev/nines/alerting"
 	"github.com/nines-dev/nines/internal/awsfake"
@@ -126,7 +128,23 @@ func TestLambdaAgent(t *testing.T) {
 		w.Write([]byte("ok"))
 	}))
 	t.Cleanup(target.Close)
+	// A port nothing listens on: the refused connection's error names the
+	// URL, with the canary's token in it until the runner redacts it.
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := "http://" + closed.Addr().String()
+	closed.Close()
 	cw := awsfake.NewCloudWatchT(t, awsfake.CloudWatchConfig{})
+	ddb := awsfake.NewDynamoDBT(t, awsfake.DynamoDBConfig{})
+	state, err := alerting.NewDynamoDBStore(ddb.Client(), "nines-state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := state.CreateTable(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	rt := lambdatest.NewT(t)
 	var seen datumsWhenAnswered
 	rt.OnOutcome = seen.hook(cw)
@@ -143,12 +161,17 @@ canaries:
     steps:
       - http: { url: "`+target.URL+`/down" }
         assert: [ {status: 200} ]
+  - name: partner-api
+    every: 1m
+    steps:
+      - http: { url: "`+refused+`/v1?token=${env:STATUS_TOKEN}", headers: { Authorization: "Bearer ${env:STATUS_TOKEN}" } }
 `)
 	startFunction(t, rt, map[string]string{
-		"NINES_ROLE": "agent", "NINES_CONFIG": cfgPath,
+		"NINES_ROLE": "agent", "NINES_CONFIG": cfgPath, "STATUS_TOKEN": "s3cr3t-status-token",
 		"NINES_AGENT_REGION": "eu-west-1", "NINES_AGENT_NAME": "lambda-eu-west-1",
 		"NINES_METRICS_REGION": "us-east-1", "NINES_NAMESPACE": "Nines",
 		"AWS_ENDPOINT_URL_CLOUDWATCH": cw.URL(), "NINES_SPOOL_DIR": t.TempDir(),
+		"NINES_STATE_TABLE": "nines-state", "AWS_ENDPOINT_URL_DYNAMODB": ddb.URL(),
 	})
 
 	fired := time.Now().UTC().Truncate(time.Minute)
@@ -163,9 +186,38 @@ canaries:
 	if err := json.Unmarshal(o.Body, &resp); err != nil {
 		t.Fatalf("response %s: %v", o.Body, err)
 	}
-	want := agentSummary{Region: "eu-west-1", Runs: 2, Failed: 1, Published: 3}
+	want := agentSummary{Region: "eu-west-1", Runs: 3, Failed: 2, Published: 4, RecordedFailures: 2}
 	if resp.Role != "agent" || resp.Summary != want {
 		t.Errorf("response %s, want role agent and %+v", o.Body, want)
+	}
+	// The failed run is in the state table, for the evaluator's alerts.
+	failures, err := state.RecentFailures(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, ok := failures["status-page"]; len(failures) != 2 || !ok || f.Region != "eu-west-1" || f.Class == "" || !strings.Contains(f.Error, "503") {
+		t.Errorf("recorded failures %+v, want status-page's 503 from eu-west-1", failures)
+	}
+	if f := failures["partner-api"]; !strings.Contains(f.Error, closed.Addr().String()) {
+		t.Errorf("partner-api's error %q does not name the URL it could not reach", f.Error)
+	}
+	items, err := ddb.Client().Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String("nines-state")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var texts int
+	for _, item := range items.Items {
+		for name, v := range item {
+			if sv, ok := v.(*dynamodbtypes.AttributeValueMemberS); ok {
+				texts++
+				if strings.Contains(sv.Value, "s3cr3t-status-token") {
+					t.Errorf("the state table's %s holds the canary's secret: %s", name, sv.Value)
+				}
+			}
+		}
+	}
+	if texts == 0 {
+		t.Error("the state table holds no text to check")
 	}
 
 	// What the fake held when the function answered: everything was
@@ -221,8 +273,13 @@ func TestLambdaEvaluator(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The last hour of an agent in eu-west-1: every run of checkout failed.
+	// The last hour of an agent in eu-west-1: every run of checkout failed,
+	// and the agent wrote the latest failure to the state table.
 	now := time.Now().UTC().Truncate(time.Minute)
+	if err := store.RecordFailure(ctx, alerting.Failure{Canary: "checkout", Region: "eu-west-1", At: now.Add(-2 * time.Minute),
+		Class: "http_status", Error: `step "pay": status 502`}); err != nil {
+		t.Fatal(err)
+	}
 	var data []cwtypes.MetricDatum
 	for i := 1; i <= 60; i++ {
 		at := now.Add(-time.Duration(i) * time.Minute)
@@ -283,6 +340,9 @@ deploy:
 	msg := snsFake.Messages()[0]
 	if msg.TopicARN != topic || !strings.HasPrefix(msg.Subject, "ALARM: ") || !strings.Contains(msg.Subject, "checkout-availability") {
 		t.Errorf("SNS message to %s with subject %q", msg.TopicARN, msg.Subject)
+	}
+	if !strings.Contains(msg.Body, `status 502`) || !strings.Contains(msg.Body, `"region":"eu-west-1"`) {
+		t.Errorf("the page does not carry the agent's last failure: %s", msg.Body)
 	}
 	if got := sumOf(seen.get(), alerting.HeartbeatMetric, map[string]string{"Evaluator": "nines-evaluator"}); got != 1 {
 		t.Errorf("EvaluatorHeartbeat = %g when the function answered, want 1", got)

@@ -350,6 +350,7 @@ type countingObserver struct {
 
 	mu                       sync.Mutex
 	runs, failed, overlapped int64
+	lastFailed               map[string]canary.Result // by canary
 }
 
 func (c *countingObserver) Observe(r canary.Result) {
@@ -357,9 +358,26 @@ func (c *countingObserver) Observe(r canary.Result) {
 	c.runs++
 	if !r.OK {
 		c.failed++
+		if prev, ok := c.lastFailed[r.Canary]; !ok || !r.Start.Before(prev.Start) {
+			if c.lastFailed == nil {
+				c.lastFailed = map[string]canary.Result{}
+			}
+			c.lastFailed[r.Canary] = r
+		}
 	}
 	c.mu.Unlock()
 	c.next.Observe(r)
+}
+
+// lastFailures is each canary's latest failed run.
+func (c *countingObserver) lastFailures() []canary.Result {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]canary.Result, 0, len(c.lastFailed))
+	for _, r := range c.lastFailed {
+		out = append(out, r)
+	}
+	return out
 }
 
 func (c *countingObserver) Overlapped(name string, at time.Time) {
