@@ -285,7 +285,7 @@ func (s *Service) Tick(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	watches, err := s.checkWatches(ctx, now)
+	watches, err := s.checkWatches(ctx, now, decisions)
 	if err != nil {
 		return err
 	}
@@ -302,11 +302,11 @@ func (s *Service) Tick(ctx context.Context) error {
 	return nil
 }
 
-func (s *Service) checkWatches(ctx context.Context, now time.Time) ([]WatchResult, error) {
+func (s *Service) checkWatches(ctx context.Context, now time.Time, decisions []slo.Decision) ([]WatchResult, error) {
 	if len(s.cfg.Watches) == 0 {
 		return nil, nil
 	}
-	counts, err := s.cfg.Data.Arrived(ctx, s.cfg.Watches, now)
+	counts, err := s.arrived(ctx, now, decisions)
 	if err != nil {
 		return nil, fmt.Errorf("alerting: checking for data: %w", err)
 	}
@@ -372,6 +372,52 @@ func (s *Service) checkWatches(ctx context.Context, now time.Time) ([]WatchResul
 		}
 	}
 	return out, nil
+}
+
+// arrived counts each watch's data. A canary's Attempts over a span are
+// already in this round's decisions when an SLO over that canary, in every
+// region, has a window of that span ending now: its total events. Those
+// watches are answered from there, which over CloudWatch saves a billed
+// series per canary and region each round; the rest ask Data.
+func (s *Service) arrived(ctx context.Context, now time.Time, decisions []slo.Decision) ([]float64, error) {
+	type key struct {
+		canary string
+		span   time.Duration
+	}
+	known := map[key]float64{}
+	for _, d := range decisions {
+		if d.SLI.Canary == "" || len(d.SLI.Regions) > 0 || !d.At.Equal(now.Truncate(time.Minute)) ||
+			(d.SLI.Kind != slo.SLIAvailability && d.SLI.Kind != slo.SLILatency) {
+			continue
+		}
+		for _, b := range d.Burns {
+			known[key{d.SLI.Canary, b.Window}] = b.Total
+		}
+	}
+	counts := make([]float64, len(s.cfg.Watches))
+	var ask []Watch
+	var askAt []int
+	for i, w := range s.cfg.Watches {
+		if total, ok := known[key{w.Canary, w.Span()}]; ok && w.Agent == "" {
+			counts[i] = total
+			continue
+		}
+		ask, askAt = append(ask, w), append(askAt, i)
+	}
+	if len(ask) == 0 {
+		return counts, nil
+	}
+	got, err := s.cfg.Data.Arrived(ctx, ask, now)
+	if err != nil {
+		return nil, err
+	}
+	if len(got) != len(ask) {
+		return nil, fmt.Errorf("the data source answered %d of %d watches", len(got), len(ask))
+	}
+	for k, i := range askAt {
+		counts[i] = got[k]
+	}
+	return counts, nil
 }
 
 // step runs the machine, saves the alerts it changed with their new

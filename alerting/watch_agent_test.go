@@ -91,3 +91,80 @@ func TestAnAgentThatStopsSendingHeartbeatsIsPagedAndResolved(t *testing.T) {
 		}
 	}
 }
+
+// askedData is a DataSource that records which canaries it was asked about.
+type askedData struct {
+	inner alerting.DataSource
+	asked map[string]int
+}
+
+func (a *askedData) Arrived(ctx context.Context, ws []alerting.Watch, now time.Time) ([]float64, error) {
+	for _, w := range ws {
+		a.asked[w.Subject()]++
+	}
+	return a.inner.Arrived(ctx, ws, now)
+}
+
+// A canary's switch over the same span as one of its SLO's windows is
+// answered from the round's decisions: the source is not asked about it
+// while data arrives (over CloudWatch, each ask is billed), a canary with
+// no SLO still is, and the switch still fires when the canary stops.
+func TestASwitchReadsItsCanaryFromTheRoundsDecisions(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, alerting.NewMemoryStore())
+	if err := w.src.Add(checkoutSLI, minuteTrace()); err != nil { // two hours of data until t0
+		t.Fatal(err)
+	}
+	other := slo.SLI{Kind: slo.SLIAvailability, Canary: "other"}
+	if err := w.src.Add(other, minuteTrace()); err != nil {
+		t.Fatal(err)
+	}
+	sl, err := slack.New(slack.Config{Token: slackfake.Token, Channel: "C0ALERTS", APIURL: w.slack.APIURL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := alerting.NewPipeline(alerting.PipelineConfig{Receivers: []alerting.Receiver{{Name: "slack", Notifier: sl}}, Clock: w.clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	ev, _ := slo.NewEvaluator(slo.EvaluatorConfig{Source: w.src, Clock: w.clk})
+	m, _ := alerting.NewMachine(alerting.MachineConfig{})
+	data := &askedData{inner: alerting.CountsDataSource{Source: w.src}, asked: map[string]int{}}
+	svc, err := alerting.NewService(alerting.ServiceConfig{
+		Evaluator: ev, SLOs: w.slos, Machine: m, Pipeline: p, Store: w.store, Clock: w.clk,
+		Watches: []alerting.Watch{{Canary: "checkout", Period: time.Minute, Periods: 5}, {Canary: "other", Period: time.Minute, Periods: 5}},
+		Data:    data,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tick := func(at time.Time) {
+		t.Helper()
+		w.clk.Set(at)
+		if err := svc.Tick(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for k := 1; k <= 4; k++ { // the 5-minute window still holds data
+		tick(t0.Add(time.Duration(k) * time.Minute))
+	}
+	if data.asked["canary/checkout"] != 0 || data.asked["canary/other"] != 4 {
+		t.Errorf("the source was asked %v, want other every round and checkout never", data.asked)
+	}
+	for k := 5; k <= 8; k++ {
+		tick(t0.Add(time.Duration(k) * time.Minute))
+	}
+	fired := map[string]bool{}
+	for _, a := range svc.Alerts() {
+		if a.Key.Severity == alerting.NoData && a.Status == alerting.Firing {
+			fired[a.Key.Subject] = true
+		}
+	}
+	if !fired["canary/checkout"] || !fired["canary/other"] {
+		t.Errorf("no-data alerts firing %v, want both silent canaries", fired)
+	}
+}

@@ -373,6 +373,20 @@ func (s SLO) Validate() error {
 	return nil
 }
 
+// BurnWindows are the windows the SLO's policy reads at now, long and
+// short, as a Decision's Burns hold them.
+func (s SLO) BurnWindows(now time.Time) []time.Duration {
+	tiers, err := s.policy().Resolve(s.Window.Span(now))
+	if err != nil {
+		return nil
+	}
+	var out []time.Duration
+	for _, t := range tiers {
+		out = append(out, t.LongWindow, t.ShortWindow)
+	}
+	return out
+}
+
 // Warnings lists what is legal but probably not meant: chiefly a tier that
 // can never fire because its burn rate needs more than 100% errors.
 func (s SLO) Warnings(now time.Time) []string {

@@ -93,7 +93,25 @@ func costInput(cfg *config.Config, regions int, evalEvery time.Duration) metrics
 		if agents == 0 && cfg.Deploy != nil {
 			agents = len(cfg.Deploy.AgentRegions) // the Lambda evaluator's default
 		}
-		in.WatchSeries = (len(cfg.Canaries) + agents) * max(regions, 1)
+		// A canary switch whose span is a window of an SLO over that
+		// canary in every region is answered from the SLO's own reads.
+		span := time.Duration(settings.NoDataPeriods) * cfg.Agent.Period
+		covered := map[string]bool{}
+		for _, s := range cfg.SLOs {
+			if s.SLI.Canary == "" || len(s.SLI.Regions) > 0 || (s.SLI.Kind != slo.SLIAvailability && s.SLI.Kind != slo.SLILatency) {
+				continue
+			}
+			for _, w := range s.BurnWindows(time.Now()) {
+				covered[s.SLI.Canary] = covered[s.SLI.Canary] || w == span
+			}
+		}
+		watched := agents
+		for _, c := range cfg.Canaries {
+			if !covered[c.Name] {
+				watched++
+			}
+		}
+		in.WatchSeries = watched * max(regions, 1)
 		in.WatchEvery = evalEvery
 	}
 	return in
