@@ -31,31 +31,8 @@ func TestAnAgentThatStopsSendingHeartbeatsIsPagedAndResolved(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sl, err := slack.New(slack.Config{Token: slackfake.Token, Channel: "C0ALERTS", APIURL: w.slack.APIURL()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := alerting.NewPipeline(alerting.PipelineConfig{Receivers: []alerting.Receiver{{Name: "slack", Notifier: sl}}, Clock: w.clk})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	ev, err := slo.NewEvaluator(slo.EvaluatorConfig{Source: local, Clock: w.clk})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := alerting.NewMachine(alerting.MachineConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := alerting.NewService(alerting.ServiceConfig{
-		Evaluator: ev, Machine: m, Pipeline: p, Store: w.store, Clock: w.clk,
-		Watches: []alerting.Watch{{Agent: "edge-1", Period: time.Minute, Periods: 3}, {Agent: "edge-2", Period: time.Minute, Periods: 3}},
-		Data:    alerting.CountsDataSource{Source: local, Heartbeats: local},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc, p := w.slackService(t, local, nil, alerting.CountsDataSource{Source: local, Heartbeats: local},
+		alerting.Watch{Agent: "edge-1", Period: time.Minute, Periods: 3}, alerting.Watch{Agent: "edge-2", Period: time.Minute, Periods: 3})
 	for k := 0; k < 60; k++ {
 		at := t0.Add(time.Duration(k) * time.Minute)
 		w.clk.Set(at.Add(time.Minute)) // the period ends, then it is flushed
@@ -119,26 +96,9 @@ func TestASwitchReadsItsCanaryFromTheRoundsDecisions(t *testing.T) {
 	if err := w.src.Add(other, minuteTrace()); err != nil {
 		t.Fatal(err)
 	}
-	sl, err := slack.New(slack.Config{Token: slackfake.Token, Channel: "C0ALERTS", APIURL: w.slack.APIURL()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := alerting.NewPipeline(alerting.PipelineConfig{Receivers: []alerting.Receiver{{Name: "slack", Notifier: sl}}, Clock: w.clk})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	ev, _ := slo.NewEvaluator(slo.EvaluatorConfig{Source: w.src, Clock: w.clk})
-	m, _ := alerting.NewMachine(alerting.MachineConfig{})
 	data := &askedData{inner: alerting.CountsDataSource{Source: w.src}, asked: map[string]int{}}
-	svc, err := alerting.NewService(alerting.ServiceConfig{
-		Evaluator: ev, SLOs: w.slos, Machine: m, Pipeline: p, Store: w.store, Clock: w.clk,
-		Watches: []alerting.Watch{{Canary: "checkout", Period: time.Minute, Periods: 5}, {Canary: "other", Period: time.Minute, Periods: 5}},
-		Data:    data,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc, p := w.slackService(t, w.src, w.slos, data,
+		alerting.Watch{Canary: "checkout", Period: time.Minute, Periods: 5}, alerting.Watch{Canary: "other", Period: time.Minute, Periods: 5})
 	tick := func(at time.Time) {
 		t.Helper()
 		w.clk.Set(at)
@@ -167,4 +127,34 @@ func TestASwitchReadsItsCanaryFromTheRoundsDecisions(t *testing.T) {
 	if !fired["canary/checkout"] || !fired["canary/other"] {
 		t.Errorf("no-data alerts firing %v, want both silent canaries", fired)
 	}
+}
+
+// slackService is one evaluator over src that pages Slack, with the given
+// SLOs and dead-man's switches.
+func (w *world) slackService(t *testing.T, src slo.Source, slos []slo.SLO, data alerting.DataSource, watches ...alerting.Watch) (*alerting.Service, *alerting.Pipeline) {
+	t.Helper()
+	sl, err := slack.New(slack.Config{Token: slackfake.Token, Channel: "C0ALERTS", APIURL: w.slack.APIURL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := alerting.NewPipeline(alerting.PipelineConfig{Receivers: []alerting.Receiver{{Name: "slack", Notifier: sl}}, Clock: w.clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	ev, err := slo.NewEvaluator(slo.EvaluatorConfig{Source: src, Clock: w.clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := alerting.NewMachine(alerting.MachineConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := alerting.NewService(alerting.ServiceConfig{
+		Evaluator: ev, SLOs: slos, Machine: m, Pipeline: p, Store: w.store, Clock: w.clk, Watches: watches, Data: data,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc, p
 }

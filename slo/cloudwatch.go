@@ -526,6 +526,28 @@ func (s *CloudWatchSource) call(ctx context.Context, r *cwRange, batch []cwSLIQu
 			}()
 		}
 	}
+	return s.results(ctx, in, func(res types.MetricDataResult) error {
+		id := aws.ToString(res.Id)
+		add, ok := byID[id]
+		if !ok {
+			return nil
+		}
+		if err := resultError(res); err != nil {
+			return err
+		}
+		if len(res.Timestamps) != len(res.Values) {
+			return fmt.Errorf("slo: CloudWatch GetMetricData: query %s: %d timestamps and %d values", id, len(res.Timestamps), len(res.Values))
+		}
+		for k, t := range res.Timestamps {
+			add(t, res.Values[k])
+		}
+		return nil
+	})
+}
+
+// results calls GetMetricData for in, page after page, counting each
+// call, and hands fn every result.
+func (s *CloudWatchSource) results(ctx context.Context, in *cloudwatch.GetMetricDataInput, fn func(types.MetricDataResult) error) error {
 	for {
 		s.calls.Add(1)
 		out, err := s.client.GetMetricData(ctx, in)
@@ -533,19 +555,8 @@ func (s *CloudWatchSource) call(ctx context.Context, r *cwRange, batch []cwSLIQu
 			return fmt.Errorf("slo: CloudWatch GetMetricData: %w", err)
 		}
 		for _, res := range out.MetricDataResults {
-			id := aws.ToString(res.Id)
-			add, ok := byID[id]
-			if !ok {
-				continue
-			}
-			if err := resultError(res); err != nil {
+			if err := fn(res); err != nil {
 				return err
-			}
-			if len(res.Timestamps) != len(res.Values) {
-				return fmt.Errorf("slo: CloudWatch GetMetricData: query %s: %d timestamps and %d values", id, len(res.Timestamps), len(res.Values))
-			}
-			for k, t := range res.Timestamps {
-				add(t, res.Values[k])
 			}
 		}
 		if out.NextToken == nil || *out.NextToken == "" {
@@ -648,29 +659,19 @@ func (s *CloudWatchSource) heartbeatCall(ctx context.Context, agents []string, o
 			Id: aws.String(id), Expression: aws.String("SUM([" + strings.Join(ids, ", ") + "])"), ReturnData: aws.Bool(true)})
 		byID[id] = i
 	}
-	for {
-		s.calls.Add(1)
-		res, err := s.client.GetMetricData(ctx, in)
-		if err != nil {
-			return fmt.Errorf("slo: CloudWatch GetMetricData (agent heartbeats): %w", err)
-		}
-		for _, r := range res.MetricDataResults {
-			i, ok := byID[aws.ToString(r.Id)]
-			if !ok {
-				continue
-			}
-			if err := resultError(r); err != nil {
-				return err
-			}
-			for _, v := range r.Values {
-				out[i] += v
-			}
-		}
-		if res.NextToken == nil || *res.NextToken == "" {
+	return s.results(ctx, in, func(r types.MetricDataResult) error {
+		i, ok := byID[aws.ToString(r.Id)]
+		if !ok {
 			return nil
 		}
-		in.NextToken = res.NextToken
-	}
+		if err := resultError(r); err != nil {
+			return err
+		}
+		for _, v := range r.Values {
+			out[i] += v
+		}
+		return nil
+	})
 }
 
 // resultError is the error a query's result reports, if any.

@@ -259,19 +259,46 @@ canaries:
 	})
 }
 
+// evaluatorFakes are what the evaluator function talks to: CloudWatch, the
+// alert topic and the state table, created.
+type evaluatorFakes struct {
+	cw    *awsfake.CloudWatch
+	sns   *awsfake.SNS
+	ddb   *awsfake.DynamoDB
+	topic string
+	store *alerting.DynamoDBStore
+}
+
+func newEvaluatorFakes(t *testing.T) *evaluatorFakes {
+	t.Helper()
+	f := &evaluatorFakes{cw: awsfake.NewCloudWatchT(t, awsfake.CloudWatchConfig{}), sns: awsfake.NewSNST(t, awsfake.SNSConfig{}),
+		ddb: awsfake.NewDynamoDBT(t, awsfake.DynamoDBConfig{})}
+	f.topic = f.sns.CreateTopic("nines-alerts")
+	var err error
+	if f.store, err = alerting.NewDynamoDBStore(f.ddb.Client(), "nines-state"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.CreateTable(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// start runs the function as the evaluator over the fakes.
+func (f *evaluatorFakes) start(t *testing.T, rt *lambdatest.Runtime, cfgPath string) {
+	t.Helper()
+	startFunction(t, rt, map[string]string{
+		"NINES_ROLE": "evaluator", "NINES_CONFIG": cfgPath, "NINES_EVALUATOR_NAME": "nines-evaluator",
+		"NINES_METRICS_REGION": "us-east-1", "NINES_NAMESPACE": "Nines",
+		"NINES_SNS_TOPIC_ARN": f.topic, "NINES_STATE_TABLE": "nines-state",
+		"AWS_ENDPOINT_URL_CLOUDWATCH": f.cw.URL(), "AWS_ENDPOINT_URL_SNS": f.sns.URL(), "AWS_ENDPOINT_URL_DYNAMODB": f.ddb.URL(),
+	})
+}
+
 func TestLambdaEvaluator(t *testing.T) {
 	ctx := context.Background()
-	cw := awsfake.NewCloudWatchT(t, awsfake.CloudWatchConfig{})
-	snsFake := awsfake.NewSNST(t, awsfake.SNSConfig{})
-	topic := snsFake.CreateTopic("nines-alerts")
-	ddb := awsfake.NewDynamoDBT(t, awsfake.DynamoDBConfig{})
-	store, err := alerting.NewDynamoDBStore(ddb.Client(), "nines-state")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := store.CreateTable(ctx); err != nil {
-		t.Fatal(err)
-	}
+	f := newEvaluatorFakes(t)
+	cw, snsFake, store := f.cw, f.sns, f.store
 
 	// The last hour of an agent in eu-west-1: every run of checkout failed,
 	// and the agent wrote the latest failure to the state table.
@@ -313,12 +340,7 @@ deploy:
   agent_regions: [eu-west-1]
   code_bucket_prefix: ops-artifacts
 `)
-	startFunction(t, rt, map[string]string{
-		"NINES_ROLE": "evaluator", "NINES_CONFIG": cfgPath, "NINES_EVALUATOR_NAME": "nines-evaluator",
-		"NINES_METRICS_REGION": "us-east-1", "NINES_NAMESPACE": "Nines",
-		"NINES_SNS_TOPIC_ARN": topic, "NINES_STATE_TABLE": "nines-state",
-		"AWS_ENDPOINT_URL_CLOUDWATCH": cw.URL(), "AWS_ENDPOINT_URL_SNS": snsFake.URL(), "AWS_ENDPOINT_URL_DYNAMODB": ddb.URL(),
-	})
+	f.start(t, rt, cfgPath)
 
 	o := awaitOutcome(t, rt.Invoke(lambdatest.ScheduledEvent(now, nil), time.Minute))
 	if o.Failed {
@@ -338,7 +360,7 @@ deploy:
 		t.Fatal("no SNS message had been published when the function answered")
 	}
 	msg := snsFake.Messages()[0]
-	if msg.TopicARN != topic || !strings.HasPrefix(msg.Subject, "ALARM: ") || !strings.Contains(msg.Subject, "checkout-availability") {
+	if msg.TopicARN != f.topic || !strings.HasPrefix(msg.Subject, "ALARM: ") || !strings.Contains(msg.Subject, "checkout-availability") {
 		t.Errorf("SNS message to %s with subject %q", msg.TopicARN, msg.Subject)
 	}
 	if !strings.Contains(msg.Body, `status 502`) || !strings.Contains(msg.Body, `"region":"eu-west-1"`) {
@@ -347,7 +369,7 @@ deploy:
 	if got := sumOf(seen.get(), alerting.HeartbeatMetric, map[string]string{"Evaluator": "nines-evaluator"}); got != 1 {
 		t.Errorf("EvaluatorHeartbeat = %g when the function answered, want 1", got)
 	}
-	out, err := ddb.Client().Scan(ctx, &dynamodb.ScanInput{TableName: aws.String("nines-state")})
+	out, err := f.ddb.Client().Scan(ctx, &dynamodb.ScanInput{TableName: aws.String("nines-state")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -362,17 +384,8 @@ deploy:
 // it pages for that region's agent alone.
 func TestLambdaEvaluatorWatchesEachAgentRegion(t *testing.T) {
 	ctx := context.Background()
-	cw := awsfake.NewCloudWatchT(t, awsfake.CloudWatchConfig{})
-	snsFake := awsfake.NewSNST(t, awsfake.SNSConfig{})
-	topic := snsFake.CreateTopic("nines-alerts")
-	ddb := awsfake.NewDynamoDBT(t, awsfake.DynamoDBConfig{})
-	store, err := alerting.NewDynamoDBStore(ddb.Client(), "nines-state")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := store.CreateTable(ctx); err != nil {
-		t.Fatal(err)
-	}
+	f := newEvaluatorFakes(t)
+	cw, snsFake := f.cw, f.sns
 
 	now := time.Now().UTC().Truncate(time.Minute)
 	var data []cwtypes.MetricDatum
@@ -412,12 +425,7 @@ deploy:
   agent_regions: [eu-west-1, ap-southeast-2]
   code_bucket_prefix: ops-artifacts
 `)
-	startFunction(t, rt, map[string]string{
-		"NINES_ROLE": "evaluator", "NINES_CONFIG": cfgPath, "NINES_EVALUATOR_NAME": "nines-evaluator",
-		"NINES_METRICS_REGION": "us-east-1", "NINES_NAMESPACE": "Nines",
-		"NINES_SNS_TOPIC_ARN": topic, "NINES_STATE_TABLE": "nines-state",
-		"AWS_ENDPOINT_URL_CLOUDWATCH": cw.URL(), "AWS_ENDPOINT_URL_SNS": snsFake.URL(), "AWS_ENDPOINT_URL_DYNAMODB": ddb.URL(),
-	})
+	f.start(t, rt, cfgPath)
 	o := awaitOutcome(t, rt.Invoke(lambdatest.ScheduledEvent(now, nil), time.Minute))
 	if o.Failed {
 		t.Fatalf("the invocation failed: %s", o.Body)
