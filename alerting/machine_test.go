@@ -17,7 +17,7 @@ var t0 = time.Date(2025, 3, 2, 12, 0, 0, 0, time.UTC)
 func decision(state string) slo.Decision {
 	page := slo.TierResult{Tier: slo.Tier{Name: "page_fast", Severity: slo.Page, LongWindow: time.Hour, ShortWindow: 5 * time.Minute, BurnRate: 14.4}}
 	ticket := slo.TierResult{Tier: slo.Tier{Name: "ticket", Severity: slo.Ticket, LongWindow: 72 * time.Hour, ShortWindow: 6 * time.Hour, BurnRate: 1}}
-	d := slo.Decision{SLO: "checkout", Objective: 0.999, Fired: -1, State: slo.StateOK, Reason: "no tier fires",
+	d := slo.Decision{SLO: "checkout", Objective: 0.999, Fired: -1, State: slo.StateNone, Reason: "no tier fires",
 		Budget: slo.Budget{Remaining: 0.9},
 		Burns:  []slo.Burn{{Window: 5 * time.Minute, BurnRate: 0.5}, {Window: time.Hour, BurnRate: 0.5}}}
 	switch state {

@@ -36,6 +36,7 @@ func TestOpenSLOImport(t *testing.T) {
 			Objective: 0.999,
 			Window:    slo.RollingWindow(28 * 24 * time.Hour),
 			Budgeting: slo.Budgeting{Method: slo.Occurrences},
+			Probes:    slo.Probes{Every: time.Minute, PerRound: 2},
 		},
 		{
 			Name:      "checkout-fast-1",
@@ -43,6 +44,7 @@ func TestOpenSLOImport(t *testing.T) {
 			Objective: 0.99,
 			Window:    slo.CalendarWindow(slo.Month, berlin),
 			Budgeting: slo.Budgeting{Method: slo.Timeslices, Slice: time.Minute, SliceThreshold: 0.95},
+			Probes:    slo.Probes{Every: time.Minute, PerRound: 1},
 		},
 		{
 			Name:      "checkout-fast-2",
@@ -50,6 +52,7 @@ func TestOpenSLOImport(t *testing.T) {
 			Objective: 0.999,
 			Window:    slo.CalendarWindow(slo.Month, berlin),
 			Budgeting: slo.Budgeting{Method: slo.Timeslices, Slice: 5 * time.Minute, SliceThreshold: 0.99},
+			Probes:    slo.Probes{Every: time.Minute, PerRound: 1},
 		},
 		{
 			Name: "shop-alb",

@@ -119,7 +119,8 @@ func (b *budgetingYAML) decodeNode(d *decoder, n *yaml.Node, path string) {
 // policyYAML is the same shape as a backtest policy file: tiers keyed by
 // name change, disable or add to the SRE workbook table.
 type policyYAML struct {
-	MinEvents *float64            `yaml:"min_events"`
+	MinBadEvents *float64            `yaml:"min_bad_events"`
+	MinEvents    *float64            `yaml:"min_events"`
 	Tiers     map[string]tierYAML `yaml:"tiers"`
 }
 
@@ -129,6 +130,7 @@ type tierYAML struct {
 	LongWindow  *Duration `yaml:"long_window"`
 	ShortWindow *Duration `yaml:"short_window"`
 	BurnRate    *float64  `yaml:"burn_rate"`
+	For         *Duration `yaml:"for"`
 }
 
 type composeYAML struct {
@@ -207,6 +209,7 @@ func (m *mapper) slos(f *fileYAML, c *Config) {
 	m.compositionCycles(kept, byName)
 	for _, e := range kept {
 		if e.slo != nil {
+			e.slo.Probes = probesOf(e.slo.SLI, f, c)
 			c.SLOs = append(c.SLOs, *e.slo)
 		} else {
 			c.Compositions = append(c.Compositions, *e.comp)
@@ -219,13 +222,44 @@ func (m *mapper) slos(f *fileYAML, c *Config) {
 			continue
 		}
 		for _, w := range e.slo.Warnings(now) {
-			c.SLOWarnings = append(c.SLOWarnings, Error{File: e.d.file, Line: e.d.lineOf(e.path + ".objective"), Path: e.path + ".objective",
-				Msg: strings.TrimPrefix(w, "objective "+fmtObjective(e.slo.Objective)+": ")})
+			field, msg := ".objective", strings.TrimPrefix(w, "objective "+fmtObjective(e.slo.Objective)+": ")
+			if rest, ok := strings.CutPrefix(w, "policy.min_events: "); ok {
+				field, msg = ".policy.min_events", rest
+			}
+			c.SLOWarnings = append(c.SLOWarnings, Error{File: e.d.file, Line: e.d.lineOf(e.path + field), Path: e.path + field, Msg: msg})
 		}
 	}
 }
 
 func fmtObjective(o float64) string { return fmt.Sprint(o) }
+
+// probesOf is how a canary SLI's events arrive, for the low-traffic rule:
+// one run every canaries[].every, in each of the SLI's regions at once (the
+// schedule is a grid shared by every agent). Without regions of its own,
+// the SLI covers every region agents run in: deploy.agent_regions, else
+// dashboards.regions, else the one agent. A ratio SLI has no known cadence.
+func probesOf(sli slo.SLI, f *fileYAML, c *Config) slo.Probes {
+	if sli.Canary == "" {
+		return slo.Probes{}
+	}
+	var every time.Duration
+	for _, cn := range c.Canaries {
+		if cn.Name == sli.Canary {
+			every = cn.Every
+		}
+	}
+	regions := len(sli.Regions)
+	switch {
+	case regions > 0:
+	case f.Deploy != nil && len(f.Deploy.AgentRegions) > 0:
+		regions = len(f.Deploy.AgentRegions)
+	case f.Dashboards != nil && len(f.Dashboards.Regions) > 0:
+		regions = len(f.Dashboards.Regions)
+	default:
+		regions = 1
+	}
+	return slo.Probes{Every: every, PerRound: regions}
+}
 
 // where names an entry for another entry's error: its path, and its file
 // when that is not the same file.
@@ -391,6 +425,9 @@ func mapPolicy(y *policyYAML) *slo.Policy {
 	if y.MinEvents != nil {
 		p.MinEvents = *y.MinEvents
 	}
+	if y.MinBadEvents != nil {
+		p.MinBadEvents = *y.MinBadEvents
+	}
 	for _, name := range sortedKeys(y.Tiers) {
 		t := y.Tiers[name]
 		spec := slo.TierSpec{Name: name, Disabled: t.Disabled, Severity: slo.Severity(t.Severity)}
@@ -402,6 +439,9 @@ func mapPolicy(y *policyYAML) *slo.Policy {
 		}
 		if t.BurnRate != nil {
 			spec.BurnRate = *t.BurnRate
+		}
+		if t.For != nil {
+			spec.For = time.Duration(*t.For)
 		}
 		p.Tiers = append(p.Tiers, spec)
 	}

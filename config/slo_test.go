@@ -72,24 +72,24 @@ func TestSLOForms(t *testing.T) {
 		{
 			"An availability SLO in percent with the default window",
 			"  - name: a\n    sli: {kind: availability, canary: checkout}\n    objective: 99.95\n",
-			slo.SLO{Name: "a", SLI: slo.SLI{Kind: slo.SLIAvailability, Canary: "checkout"}, Objective: 0.9995, Window: slo.RollingWindow(30 * 24 * time.Hour)},
+			slo.SLO{Name: "a", SLI: slo.SLI{Kind: slo.SLIAvailability, Canary: "checkout"}, Objective: 0.9995, Window: slo.RollingWindow(30 * 24 * time.Hour), Probes: slo.Probes{Every: time.Minute, PerRound: 1}},
 		},
 		{
 			"An objective as a ratio, a percent string and regions",
 			"  - name: a\n    sli: {kind: availability, canary: checkout, regions: [eu-west-1, us-east-1]}\n    objective: \"99.9%\"\n    window: 28d\n",
-			slo.SLO{Name: "a", SLI: slo.SLI{Kind: slo.SLIAvailability, Canary: "checkout", Regions: []string{"eu-west-1", "us-east-1"}}, Objective: 0.999, Window: slo.RollingWindow(28 * 24 * time.Hour)},
+			slo.SLO{Name: "a", SLI: slo.SLI{Kind: slo.SLIAvailability, Canary: "checkout", Regions: []string{"eu-west-1", "us-east-1"}}, Objective: 0.999, Window: slo.RollingWindow(28 * 24 * time.Hour), Probes: slo.Probes{Every: time.Minute, PerRound: 2}},
 		},
 		{
 			"A latency SLO over a Berlin calendar month in good minutes",
 			"  - name: l\n    sli: {kind: latency, canary: checkout, threshold: 300ms}\n    objective: 0.99\n    window: {calendar: month, time_zone: Europe/Berlin}\n    budgeting: {method: timeslices, slice: 5m, slice_threshold: 95}\n",
 			slo.SLO{Name: "l", SLI: slo.SLI{Kind: slo.SLILatency, Canary: "checkout", Threshold: 300 * time.Millisecond}, Objective: 0.99,
-				Window: slo.CalendarWindow(slo.Month, berlin), Budgeting: slo.Budgeting{Method: slo.Timeslices, Slice: 5 * time.Minute, SliceThreshold: 0.95}},
+				Window: slo.CalendarWindow(slo.Month, berlin), Budgeting: slo.Budgeting{Method: slo.Timeslices, Slice: 5 * time.Minute, SliceThreshold: 0.95}, Probes: slo.Probes{Every: time.Minute, PerRound: 1}},
 		},
 		{
 			"A calendar week by its word, and timeslices by theirs",
 			"  - name: w\n    sli: {kind: availability, canary: checkout}\n    objective: 99\n    window: week\n    budgeting: timeslices\n",
 			slo.SLO{Name: "w", SLI: slo.SLI{Kind: slo.SLIAvailability, Canary: "checkout"}, Objective: 0.99,
-				Window: slo.CalendarWindow(slo.Week, time.UTC), Budgeting: slo.Budgeting{Method: slo.Timeslices}},
+				Window: slo.CalendarWindow(slo.Week, time.UTC), Budgeting: slo.Budgeting{Method: slo.Timeslices}, Probes: slo.Probes{Every: time.Minute, PerRound: 1}},
 		},
 		{
 			"An ALB's 5xx over its requests",
@@ -97,11 +97,13 @@ func TestSLOForms(t *testing.T) {
 			slo.SLO{Name: "alb", SLI: slo.SLI{Kind: slo.SLIRatio, Bad: alb("HTTPCode_ELB_5XX_Count"), Total: alb("RequestCount")}, Objective: 0.999, Window: slo.RollingWindow(7 * 24 * time.Hour)},
 		},
 		{
-			"A policy that turns a tier off, changes one, adds one and lowers the event guard",
-			"  - name: p\n    sli: {kind: availability, canary: checkout}\n    objective: 99.9\n    policy:\n      min_events: 0\n      tiers:\n        page_fast: {disabled: true}\n        ticket: {burn_rate: 2}\n        weekly: {severity: ticket, long_window: 7d, short_window: 12h, burn_rate: 0.5}\n",
+			"A policy that turns a tier off, changes two, adds one and sets the event guards",
+			"  - name: p\n    sli: {kind: availability, canary: checkout}\n    objective: 99.9\n    policy:\n      min_events: 0\n      min_bad_events: 3\n      tiers:\n        page_fast: {disabled: true}\n        page_slow: {for: 10m}\n        ticket: {burn_rate: 2}\n        weekly: {severity: ticket, long_window: 7d, short_window: 12h, burn_rate: 0.5}\n",
 			slo.SLO{Name: "p", SLI: slo.SLI{Kind: slo.SLIAvailability, Canary: "checkout"}, Objective: 0.999, Window: slo.RollingWindow(30 * 24 * time.Hour),
-				Policy: &slo.Policy{MinEvents: 0, Tiers: []slo.TierSpec{
+				Probes: slo.Probes{Every: time.Minute, PerRound: 1},
+				Policy: &slo.Policy{MinEvents: 0, MinBadEvents: 3, Tiers: []slo.TierSpec{
 					{Name: "page_fast", Disabled: true},
+					{Name: "page_slow", For: 10 * time.Minute},
 					{Name: "ticket", BurnRate: 2},
 					{Name: "weekly", Severity: slo.Ticket, LongWindow: 7 * 24 * time.Hour, ShortWindow: 12 * time.Hour, BurnRate: 0.5},
 				}}},

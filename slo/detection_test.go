@@ -154,20 +154,19 @@ func TestBacktestMatchesTheWorkbookDetectionAndResetTimes(t *testing.T) {
 			tolerance: 10 * time.Minute, // one spike period
 		},
 		{
-			// Ten requests an hour, one of which fails: a 10% error ratio,
-			// but too few events to page on.
-			name: "A service with 10 requests an hour and one failure an hour never pages",
+			// Ten requests an hour, one of which fails: a burn of 83x over
+			// the hour, from a single event. One failure is never enough.
+			name: "A service with 10 requests an hour and one failed request never pages",
 			trace: func() slo.Trace {
 				tr := synth(lead+24*60, 0, func(int) float64 { return 0 })
 				for i := 0; i < len(tr.Total); i += 6 {
 					tr.Total[i], tr.Good[i] = 1, 1
-					if i%60 == 0 {
+					if i == lead {
 						tr.Good[i] = 0
 					}
 				}
 				return tr
 			}(),
-			// The ticket may fire: its 3d window holds hundreds of events.
 			want:      nil,
 			tolerance: time.Minute,
 		},
@@ -238,11 +237,11 @@ func describe(as []slo.Alert) string {
 	return s
 }
 
-func TestMinEventsIsWhatKeepsLowTrafficFromPaging(t *testing.T) {
+func TestMinBadEventsIsWhatKeepsOneFailureFromPaging(t *testing.T) {
 	tr := synth(lead+24*60, 0, func(int) float64 { return 0 })
 	for i := 0; i < len(tr.Total); i += 6 {
 		tr.Total[i], tr.Good[i] = 1, 1
-		if i%60 == 0 && i >= lead {
+		if i == lead {
 			tr.Good[i] = 0
 		}
 	}
@@ -260,10 +259,10 @@ func TestMinEventsIsWhatKeepsLowTrafficFromPaging(t *testing.T) {
 		return n
 	}
 	if n := pages(slo.DefaultPolicy()); n != 0 {
-		t.Errorf("with the default minimum of events: %d pages, want none", n)
+		t.Errorf("with the default minimum of two bad events: %d pages, want none", n)
 	}
-	if n := pages(slo.Policy{MinEvents: 0}); n == 0 {
-		t.Errorf("without a minimum of events: no page; the guard is not what prevents it")
+	if n := pages(slo.Policy{MinBadEvents: 1}); n == 0 {
+		t.Errorf("with min_bad_events 1: no page; the guard is not what prevents it")
 	}
 }
 

@@ -4,24 +4,68 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/nines-dev/nines/internal/clock"
+	"github.com/nines-dev/nines/metrics"
 )
 
 // State is the outcome of evaluating one SLO.
 type State string
 
+// It is the alert state: which severity fires. How the budget stands is
+// BudgetState, shown beside it, so a spent budget never reads as fine.
 const (
-	StateOK     State = "ok"
+	// StateNone: no tier fires. Each tier's Reason says why not.
+	StateNone   State = "none"
 	StateTicket State = "ticket"
 	StatePage   State = "page"
 	// StateNoData: there were no events to judge by. It is a state of its
 	// own, never a NaN budget or burn rate.
 	StateNoData State = "no_data"
+	// StateError: the SLO could not be evaluated (its query failed, or no
+	// source can read its SLI). Other SLOs are evaluated as usual.
+	StateError State = "error"
+)
+
+// BudgetState says how the error budget stands, apart from what alerts.
+type BudgetState string
+
+const (
+	// BudgetHealthy: budget left, and the current burn would not spend it
+	// within the window.
+	BudgetHealthy BudgetState = "healthy"
+	// BudgetBurning: budget left, but burning faster than 1x (it runs out
+	// before the window ends if the burn goes on), or a tier fires.
+	BudgetBurning BudgetState = "burning"
+	// BudgetExhausted: nothing left (remaining at or below 0).
+	BudgetExhausted BudgetState = "exhausted"
+	BudgetNoData    BudgetState = "no_data"
+	BudgetError     BudgetState = "error"
+)
+
+// TierStatus says in one word why a tier fires or does not; Reason says it
+// in a sentence with the figures.
+type TierStatus string
+
+const (
+	TierFiring TierStatus = "firing"
+	// TierBelowRate: the long window does not burn above the tier's rate.
+	TierBelowRate TierStatus = "below_burn_rate"
+	// TierShortClear: the long window burns above the rate but the short
+	// one no longer does: the burn has stopped.
+	TierShortClear TierStatus = "short_window_clear"
+	// TierLowTraffic: both windows burn above the rate, but the long window
+	// holds too few bad events (or events) to be more than noise.
+	TierLowTraffic TierStatus = "low_traffic"
+	TierNoData     TierStatus = "no_data"
+	TierDisabled   TierStatus = "disabled"
+	// TierQueryFailed: the counts could not be read; Reason has the error.
+	TierQueryFailed TierStatus = "query_failed"
 )
 
 // Counts are good and total events, or good slices and slices with data
@@ -68,8 +112,14 @@ type TierResult struct {
 	Tier
 	Long, Short Burn
 	Firing      bool
+	Status      TierStatus
 	// Reason says why it fires or why not, in a sentence for people.
 	Reason string
+	// Widened says why the tier's windows differ from the policy's: a
+	// window shorter than the SLI's probe interval (or slice) is widened
+	// so it holds a probe, and an empty short window of an SLI without a
+	// known cadence is judged over the next window read. Empty otherwise.
+	Widened string
 }
 
 // Decision is the evaluator's verdict on one SLO: its state, the tier that
@@ -81,6 +131,10 @@ type Decision struct {
 	Objective float64
 	At        time.Time
 	State     State
+	// BudgetState is how the budget stands, whatever alerts.
+	BudgetState BudgetState
+	// Err is why the SLO could not be evaluated (State is StateError).
+	Err error
 	// Fired is the index in Tiers of the tier that set a page or ticket
 	// state (the most severe that fires), or -1.
 	Fired  int
@@ -164,6 +218,8 @@ type plan struct {
 	windows   []time.Duration // distinct policy windows, shortest first
 	budgetQ   int             // index of the budget query, -1 if the period just began
 	windowQ   []int           // query index per window
+	widened   []string        // per tier: why its windows were widened
+	disabled  []Tier
 }
 
 // Evaluate evaluates every SLO at the clock's current time, asking the
@@ -216,7 +272,8 @@ func (e *Evaluator) Evaluate(ctx context.Context, slos []SLO) ([]Decision, error
 		if err != nil {
 			return nil, fmt.Errorf("slo %s: policy.%w", s.Name, err)
 		}
-		p.tiers = tiers
+		p.tiers, p.widened = widen(tiers, s.probeUnit(p.budgeting), p.policy.MinBad())
+		p.disabled = p.policy.Disabled(p.span)
 		for _, t := range tiers {
 			p.windows = appendWindow(p.windows, t.LongWindow)
 			p.windows = appendWindow(p.windows, t.ShortWindow)
@@ -235,18 +292,84 @@ func (e *Evaluator) Evaluate(ctx context.Context, slos []SLO) ([]Decision, error
 			p.windowQ[j] = add(Query{SLI: s.SLI, From: p.at.Add(-w), To: p.at, Step: w, Slices: slices, key: key})
 		}
 	}
-	series, err := e.src.Counts(ctx, queries)
+	series, errs, err := e.counts(ctx, queries)
 	if err != nil {
-		return nil, fmt.Errorf("slo: reading counts: %w", err)
-	}
-	if len(series) != len(queries) {
-		return nil, fmt.Errorf("slo: source answered %d of %d queries", len(series), len(queries))
+		return nil, err
 	}
 	out := make([]Decision, len(plans))
 	for i := range plans {
-		out[i] = plans[i].decide(series)
+		out[i] = plans[i].decide(series, errs)
 	}
 	return out, nil
+}
+
+// counts asks the source for every query at once. When the call fails
+// because of what was asked (a query the source refuses, a ratio SLI the
+// local store cannot read), it asks again in halves, grouped by SLI, so
+// the failure lands on the SLIs at fault and every other SLO is evaluated
+// as usual: about 2 log2(n) extra calls for one bad SLI among n. A failure
+// that is not the query's fault (throttling, the network, credentials)
+// fails every query of the call, each SLO showing it, and is not split,
+// which would only multiply the calls. Only a cancelled context fails the
+// whole evaluation.
+func (e *Evaluator) counts(ctx context.Context, queries []Query) ([]Series, []error, error) {
+	series := make([]Series, len(queries))
+	errs := make([]error, len(queries))
+	all := make([]int, len(queries))
+	for i := range all {
+		all[i] = i
+	}
+	if err := e.countInto(ctx, queries, all, series, errs); err != nil {
+		return nil, nil, err
+	}
+	return series, errs, nil
+}
+
+func (e *Evaluator) countInto(ctx context.Context, queries []Query, idx []int, series []Series, errs []error) error {
+	qs := make([]Query, len(idx))
+	for k, i := range idx {
+		qs[k] = queries[i]
+	}
+	got, err := e.src.Counts(ctx, qs)
+	if err == nil && len(got) != len(qs) {
+		err = fmt.Errorf("the source answered %d of %d queries", len(got), len(qs))
+	}
+	if err == nil {
+		for k, i := range idx {
+			series[i], errs[i] = got[k], got[k].Err
+		}
+		return nil
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("slo: reading counts: %w", err)
+	}
+	// Group by SLI, keeping first-seen order.
+	var keys []string
+	groups := map[string][]int{}
+	for _, i := range idx {
+		k := queries[i].key
+		if _, ok := groups[k]; !ok {
+			keys = append(keys, k)
+		}
+		groups[k] = append(groups[k], i)
+	}
+	if c := metrics.Classify(err); len(keys) < 2 || c.Verdict != metrics.Drop && c.Reason != metrics.ReasonUnknown {
+		for _, i := range idx {
+			errs[i] = err
+		}
+		return nil
+	}
+	half := len(keys) / 2
+	for _, part := range [][]string{keys[:half], keys[half:]} {
+		var sub []int
+		for _, k := range part {
+			sub = append(sub, groups[k]...)
+		}
+		if err := e.countInto(ctx, queries, sub, series, errs); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func appendWindow(ws []time.Duration, w time.Duration) []time.Duration {
@@ -258,10 +381,27 @@ func appendWindow(ws []time.Duration, w time.Duration) []time.Duration {
 	return append(ws, w)
 }
 
-func (p *plan) decide(series []Series) Decision {
+func (p *plan) decide(series []Series, errs []error) Decision {
 	s := p.slo
 	d := Decision{SLO: s.Name, SLI: s.SLI, Objective: s.Objective, At: p.at, Fired: -1}
 	allowedRatio := 1 - s.Objective
+
+	// A failed query makes the whole SLO an error: half its figures would
+	// mislead more than none.
+	failed := func() error {
+		if p.budgetQ >= 0 && errs[p.budgetQ] != nil {
+			return errs[p.budgetQ]
+		}
+		for _, q := range p.windowQ {
+			if errs[q] != nil {
+				return errs[q]
+			}
+		}
+		return nil
+	}()
+	if failed != nil {
+		return p.failed(d, failed)
+	}
 
 	// The budget.
 	b := Budget{From: p.from, To: p.at, Span: p.span}
@@ -303,17 +443,34 @@ func (p *plan) decide(series []Series) Decision {
 
 	// The tiers.
 	judged := false
-	d.Tiers = make([]TierResult, len(p.tiers))
+	d.Tiers = make([]TierResult, 0, len(p.tiers)+len(p.disabled))
 	for j, t := range p.tiers {
-		r := TierResult{Tier: t, Long: burn(t.LongWindow), Short: burn(t.ShortWindow)}
-		r.Firing, r.Reason = judge(r, p.policy.MinEvents)
+		r := TierResult{Tier: t, Long: burn(t.LongWindow), Short: burn(t.ShortWindow), Widened: p.widened[j]}
+		if r.Short.NoData && !r.Long.NoData && s.Probes.Every == 0 {
+			// Sparse events of unknown cadence: an empty short window says
+			// nothing about whether the burn stopped, so judge it over the
+			// next window read that has events, still shorter than the
+			// long one.
+			for _, bw := range d.Burns {
+				if bw.Window > t.ShortWindow && bw.Window < t.LongWindow && !bw.NoData {
+					r.Short = bw
+					r.Widened = "no events in the last " + FormatDuration(t.ShortWindow) + "; the short window is judged over " + FormatDuration(bw.Window)
+					break
+				}
+			}
+		}
+		r.Firing, r.Status, r.Reason = judge(r, p.policy)
 		if !r.Long.NoData && !r.Short.NoData {
 			judged = true
 		}
 		if r.Firing && (d.Fired < 0 || t.Severity.rank() > p.tiers[d.Fired].Severity.rank()) {
 			d.Fired = j
 		}
-		d.Tiers[j] = r
+		d.Tiers = append(d.Tiers, r)
+	}
+	for _, t := range p.disabled {
+		d.Tiers = append(d.Tiers, TierResult{Tier: t, Status: TierDisabled, Long: Burn{Window: t.LongWindow, NoData: true},
+			Short: Burn{Window: t.ShortWindow, NoData: true}, Reason: "disabled by the SLO's policy"})
 	}
 
 	// The projection.
@@ -335,8 +492,11 @@ func (p *plan) decide(series []Series) Decision {
 	case judged || (len(p.tiers) == 0 && !b.NoData):
 		// A calendar period that has just begun has an empty budget, but
 		// its burn windows reach back into the last period: still judged.
-		d.State = StateOK
+		d.State = StateNone
 		d.Reason = "no tier fires"
+		if len(p.tiers) > 0 {
+			d.Reason = "no tier fires: " + d.Tiers[0].Name + ": " + d.Tiers[0].Reason
+		}
 	case b.NoData:
 		d.State = StateNoData
 		d.Reason = "no events in the budget window since " + p.from.UTC().Format(time.RFC3339)
@@ -344,30 +504,104 @@ func (p *plan) decide(series []Series) Decision {
 		d.State = StateNoData
 		d.Reason = "no tier has events in both of its windows"
 	}
+	d.BudgetState = budgetState(d)
 	return d
 }
 
+// failed is the decision of an SLO whose counts could not be read.
+func (p *plan) failed(d Decision, err error) Decision {
+	d.State, d.BudgetState, d.Err = StateError, BudgetError, err
+	d.Reason = "could not be evaluated: " + err.Error()
+	d.Budget = Budget{From: p.from, To: p.at, Span: p.span, NoData: true}
+	for _, w := range p.windows {
+		d.Burns = append(d.Burns, Burn{Window: w, NoData: true})
+	}
+	d.Current = Burn{Window: time.Hour, NoData: true}
+	for _, t := range p.tiers {
+		d.Tiers = append(d.Tiers, TierResult{Tier: t, Status: TierQueryFailed, Reason: "the query failed: " + err.Error(),
+			Long: Burn{Window: t.LongWindow, NoData: true}, Short: Burn{Window: t.ShortWindow, NoData: true}})
+	}
+	for _, t := range p.disabled {
+		d.Tiers = append(d.Tiers, TierResult{Tier: t, Status: TierDisabled, Reason: "disabled by the SLO's policy",
+			Long: Burn{Window: t.LongWindow, NoData: true}, Short: Burn{Window: t.ShortWindow, NoData: true}})
+	}
+	return d
+}
+
+// budgetState reads the budget apart from the alert: spent is exhausted
+// whatever fires, and a burn above 1x (or a firing tier) is burning.
+func budgetState(d Decision) BudgetState {
+	switch {
+	case d.State == StateError:
+		return BudgetError
+	case d.Budget.NoData:
+		return BudgetNoData
+	case d.Budget.Remaining <= 0:
+		return BudgetExhausted
+	case d.Fired >= 0 || (!d.Current.NoData && d.Current.BurnRate > 1):
+		return BudgetBurning
+	}
+	return BudgetHealthy
+}
+
 // judge decides one tier: both windows must burn above its rate, and the
-// long window must hold at least minEvents events. It runs for every tier
-// of every evaluation of a backtest, so it builds its sentences without fmt.
-func judge(r TierResult, minEvents float64) (bool, string) {
+// long window must hold at least MinBadEvents bad events (and MinEvents
+// events, when set). It runs for every tier of every evaluation of a
+// backtest, so it builds its sentences without fmt.
+func judge(r TierResult, p Policy) (bool, TierStatus, string) {
 	rate := formatRate(r.BurnRate)
-	long, short := FormatDuration(r.LongWindow), FormatDuration(r.ShortWindow)
+	long, short := FormatDuration(r.LongWindow), FormatDuration(r.Short.Window)
 	switch {
 	case r.Long.NoData:
-		return false, "no events in the last " + long
+		return false, TierNoData, "no events in the last " + long
 	case r.Short.NoData:
-		return false, "no events in the last " + short
-	case r.Long.Total < minEvents:
-		return false, "only " + formatFloat(r.Long.Total) + " events in the last " + long +
-			", fewer than the " + formatFloat(minEvents) + " needed"
+		return false, TierNoData, "no events in the last " + short
 	case r.Long.BurnRate <= r.BurnRate:
-		return false, "burn " + formatRate(r.Long.BurnRate) + " over " + long + " is not above " + rate
+		return false, TierBelowRate, "burn " + formatRate(r.Long.BurnRate) + " over " + long + " is not above " + rate
 	case r.Short.BurnRate <= r.BurnRate:
-		return false, "burn " + formatRate(r.Short.BurnRate) + " over " + short + " is not above " + rate
+		return false, TierShortClear, "burn " + formatRate(r.Long.BurnRate) + " over " + long + " is above " + rate +
+			", but " + formatRate(r.Short.BurnRate) + " over " + short + " is not: the burn has stopped"
+	case r.Long.Bad() < p.MinBad()-1e-9:
+		return false, TierLowTraffic, "burn " + formatRate(r.Long.BurnRate) + " over " + long + " and " +
+			formatRate(r.Short.BurnRate) + " over " + short + " are above " + rate + ", but the " + long + " window holds " +
+			formatFloat(r.Long.Bad()) + " bad of " + formatFloat(r.Long.Total) + "; it takes " + formatFloat(p.MinBad()) +
+			" (min_bad_events), so one failed probe never alerts"
+	case r.Long.Total < p.MinEvents:
+		return false, TierLowTraffic, "burn " + formatRate(r.Long.BurnRate) + " over " + long + " and " +
+			formatRate(r.Short.BurnRate) + " over " + short + " are above " + rate + ", but the " + long + " window holds " +
+			formatFloat(r.Long.Total) + " events, fewer than min_events " + formatFloat(p.MinEvents)
 	}
-	return true, "burn " + formatRate(r.Long.BurnRate) + " over " + long + " and " +
+	return true, TierFiring, "burn " + formatRate(r.Long.BurnRate) + " over " + long + " and " +
 		formatRate(r.Short.BurnRate) + " over " + short + ", both above " + rate
+}
+
+// widen makes each tier's windows hold the SLI's probes: a short window at
+// least one probe interval (or slice) long, so it is never empty between
+// two probes, and a long window at least minBad intervals long, so it can
+// hold the bad probes a tier needs. unit 0 leaves them as they are. It
+// returns, per tier, what it changed.
+func widen(tiers []Tier, unit time.Duration, minBad float64) ([]Tier, []string) {
+	notes := make([]string, len(tiers))
+	if unit <= 0 {
+		return tiers, notes
+	}
+	out := make([]Tier, len(tiers))
+	for i, t := range tiers {
+		var parts []string
+		if t.ShortWindow < unit {
+			parts = append(parts, "short window "+FormatDuration(t.ShortWindow)+" to "+FormatDuration(unit))
+			t.ShortWindow = unit
+		}
+		if long := time.Duration(math.Ceil(max(minBad, 1))) * unit; t.LongWindow < long {
+			parts = append(parts, "long window "+FormatDuration(t.LongWindow)+" to "+FormatDuration(long))
+			t.LongWindow = long
+		}
+		if len(parts) > 0 {
+			notes[i] = "widened " + strings.Join(parts, " and ") + " to hold the SLI's probes, one every " + FormatDuration(unit)
+		}
+		out[i] = t
+	}
+	return out, notes
 }
 
 // formatRate writes a burn rate with three significant digits: 14.4x,

@@ -311,7 +311,7 @@ func TestTheFirstMinuteOfACalendarMonthIsJudgedByItsBurnWindows(t *testing.T) {
 		ds := evaluateAt(t, at, map[*slo.SLI]slo.Trace{&checkout: healthy, &sick: failing},
 			slo.SLO{Name: "fine", SLI: checkout, Objective: 0.999, Window: month},
 			slo.SLO{Name: "sick", SLI: sick, Objective: 0.999, Window: month})
-		if ds[0].State != slo.StateOK || ds[1].State != slo.StatePage {
+		if ds[0].State != slo.StateNone || ds[1].State != slo.StatePage {
 			t.Errorf("at %s: states %s (%s) and %s (%s); want ok and page", at.Format(time.RFC3339), ds[0].State, ds[0].Reason, ds[1].State, ds[1].Reason)
 		}
 	}

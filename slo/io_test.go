@@ -30,15 +30,15 @@ tiers:
 	if len(tiers) != 3 || tiers[0].Name != "page_slow" || tiers[1].BurnRate != 2 || tiers[2].LongWindow != 7*24*time.Hour {
 		t.Errorf("tiers = %+v", tiers)
 	}
-	if p, err := slo.ParsePolicy("empty.yaml", nil); err != nil || p.MinEvents != slo.DefaultMinEvents || len(p.Tiers) != 0 {
+	if p, err := slo.ParsePolicy("empty.yaml", nil); err != nil || p.MinEvents != 0 || p.MinBadEvents != slo.DefaultMinBadEvents || len(p.Tiers) != 0 {
 		t.Errorf("an empty file = %+v, %v; want the default policy", p, err)
 	}
 
 	cases := []struct{ name, in, err string }{
 		{"An unknown top-level key is an error with its line", "min_events: 5\nwindows: 3\n",
-			"p.yaml:2: windows: unknown key; want min_events or tiers"},
+			"p.yaml:2: windows: unknown key; want min_bad_events, min_events or tiers"},
 		{"An unknown tier key is an error with its path", "tiers:\n  ticket:\n    burn: 2\n",
-			"p.yaml:3: tiers.ticket.burn: unknown key; want severity, long_window, short_window, burn_rate or disabled"},
+			"p.yaml:3: tiers.ticket.burn: unknown key; want severity, long_window, short_window, burn_rate, for or disabled"},
 		{"A bad duration is named", "tiers:\n  ticket: {long_window: 3 days}\n",
 			`p.yaml:2: tiers.ticket.long_window: want a duration such as 1h or 5m, got "3 days"`},
 		{"A new tier needs everything", "tiers:\n  weekly: {severity: ticket, long_window: 7d}\n",

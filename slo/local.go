@@ -42,7 +42,8 @@ func (l *LocalSource) Counts(ctx context.Context, queries []Query) ([]Series, er
 			return nil, fmt.Errorf("query %d: needs From before To and a positive step", i)
 		}
 		if q.SLI.Kind == SLIRatio {
-			return nil, fmt.Errorf("query %d: %s: the local store holds canary metrics only; a ratio SLI needs CloudWatch", i, q.SLI)
+			out[i].Err = fmt.Errorf("%s: %w: the local store holds canary metrics only; a ratio SLI needs the CloudWatch source (cloudwatch: in the config, or slo status --cloudwatch)", q.SLI, ErrUnreadable)
+			continue
 		}
 		sq := metrics.StoreQuery{Canary: q.SLI.Canary, Regions: q.SLI.Regions, From: q.From, To: q.To, Every: q.Step}
 		if q.SLI.Kind == SLILatency {

@@ -36,6 +36,10 @@ type Tier struct {
 	LongWindow  time.Duration
 	ShortWindow time.Duration
 	BurnRate    float64
+	// For is how long the tier's condition must hold before it fires
+	// (OpenSLO's alertAfter); 0 fires at once. The alert state machine and
+	// the backtest apply it, since the evaluator keeps no state.
+	For time.Duration
 }
 
 // DefaultTiers is the SRE workbook's table for a 30-day window. Each tier is
@@ -57,17 +61,24 @@ type DefaultTier struct {
 // TableWindow is the window length the workbook table is written for.
 const TableWindow = 30 * 24 * time.Hour
 
-// DefaultMinEvents is the number of events a tier's long window must hold
-// before the tier may fire. Below it, one failed request is a burn rate in
-// the tens, which is noise rather than an outage.
-const DefaultMinEvents = 100
+// DefaultMinBadEvents is how many bad events (or bad slices) a tier's long
+// window must hold before the tier may fire: two, so that one failed probe
+// or request never alerts on its own, at any traffic. See docs/slo.md, "Low
+// traffic", for why this replaces a minimum count of all events.
+const DefaultMinBadEvents = 2
 
 // Policy decides when an SLO's burn rates alert. It starts from the workbook
 // table scaled to the SLO's window; Tiers change, disable or add to it by
 // name.
 type Policy struct {
-	// MinEvents is the number of events (or slices with data) a tier's long
-	// window must hold before the tier may fire. 0 turns the guard off.
+	// MinBadEvents is how many bad events (or bad slices) a tier's long
+	// window must hold before the tier may fire; 0 means the default, 2.
+	MinBadEvents float64
+	// MinEvents is an optional absolute guard: the number of events (or
+	// slices with data) a tier's long window must hold before it may fire.
+	// 0, the default, turns it off. A value above what the SLI's cadence
+	// can deliver in a long window keeps that tier silent for ever, which
+	// SLO.Warnings reports.
 	MinEvents float64
 	Tiers     []TierSpec
 }
@@ -81,15 +92,19 @@ type TierSpec struct {
 	LongWindow  time.Duration
 	ShortWindow time.Duration
 	BurnRate    float64
+	For         time.Duration
 }
 
-// DefaultPolicy is the workbook table with the DefaultMinEvents guard.
-func DefaultPolicy() Policy { return Policy{MinEvents: DefaultMinEvents} }
+// DefaultPolicy is the workbook table with the DefaultMinBadEvents guard.
+func DefaultPolicy() Policy { return Policy{MinBadEvents: DefaultMinBadEvents} }
 
 // Validate reports what is wrong with the policy's own fields.
 func (p Policy) Validate() error {
 	if p.MinEvents < 0 || math.IsNaN(p.MinEvents) {
 		return fmt.Errorf("min_events: must not be negative, got %s", formatFloat(p.MinEvents))
+	}
+	if p.MinBadEvents < 0 || math.IsNaN(p.MinBadEvents) {
+		return fmt.Errorf("min_bad_events: must be 1 or more, got %s; 2 (the default) keeps one failed probe from alerting", formatFloat(p.MinBadEvents))
 	}
 	seen := map[string]bool{}
 	for i, t := range p.Tiers {
@@ -119,6 +134,9 @@ func (t TierSpec) validate(isDefault bool) error {
 	}
 	if t.BurnRate < 0 || math.IsNaN(t.BurnRate) {
 		return errors.New("burn_rate: must be positive")
+	}
+	if t.For < 0 {
+		return errors.New("for: must not be negative")
 	}
 	if t.Disabled || isDefault {
 		return nil
@@ -169,6 +187,26 @@ func scaleWindow(d, w time.Duration) time.Duration {
 // roundBurn drops float noise so 0.02 x 30d / 1h reads 14.4, not 14.399999.
 func roundBurn(b float64) float64 { return math.Round(b*1e9) / 1e9 }
 
+// MinBad is MinBadEvents with its default applied.
+func (p Policy) MinBad() float64 {
+	if p.MinBadEvents <= 0 {
+		return DefaultMinBadEvents
+	}
+	return p.MinBadEvents
+}
+
+// Disabled returns the default tiers the policy turns off, scaled to a
+// budget window of length w, so that a status can say they are off.
+func (p Policy) Disabled(w time.Duration) []Tier {
+	var out []Tier
+	for _, s := range p.Tiers {
+		if d := defaultTier(s.Name); d != nil && s.Disabled {
+			out = append(out, ScaleTier(*d, w))
+		}
+	}
+	return out
+}
+
 // Resolve returns the tiers the policy uses for a budget window of length w,
 // page tiers first, then by long window.
 func (p Policy) Resolve(w time.Duration) ([]Tier, error) {
@@ -204,6 +242,9 @@ func (p Policy) Resolve(w time.Duration) ([]Tier, error) {
 		}
 		if s.BurnRate != 0 {
 			t.BurnRate = s.BurnRate
+		}
+		if s.For != 0 {
+			t.For = s.For
 		}
 	}
 	out := tiers[:0]

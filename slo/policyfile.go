@@ -13,9 +13,11 @@ import (
 
 // ParsePolicy reads a policy file, as `nines slo backtest --policy` takes:
 //
-//	min_events: 100        # optional; 0 turns the guard off
+//	min_bad_events: 2      # optional; bad events a long window needs before a tier fires
+//	min_events: 100        # optional; 0 (the default) turns this guard off
 //	tiers:                 # optional; keyed by tier name
-//	  page_fast: {disabled: true}
+//	  page_fast: {for: 5m}  # the tier must hold 5m before it fires
+//	  page_slow: {disabled: true}
 //	  ticket: {burn_rate: 2}
 //	  weekly: {severity: ticket, long_window: 7d, short_window: 12h, burn_rate: 0.5}
 //
@@ -43,7 +45,7 @@ func ParsePolicy(name string, data []byte) (Policy, error) {
 		return p, nil
 	}
 	if root.Kind != yaml.MappingNode {
-		return Policy{}, fail(root, "policy", "want a mapping with min_events and tiers")
+		return Policy{}, fail(root, "policy", "want a mapping with min_bad_events, min_events and tiers")
 	}
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
@@ -54,6 +56,12 @@ func ParsePolicy(name string, data []byte) (Policy, error) {
 				return Policy{}, fail(v, "min_events", "want a count of 0 or more, got %q", v.Value)
 			}
 			p.MinEvents = f
+		case "min_bad_events":
+			f, err := number(v)
+			if err != nil || f < 1 {
+				return Policy{}, fail(v, "min_bad_events", "want a count of 1 or more, got %q; 2 (the default) keeps one failed probe from alerting", v.Value)
+			}
+			p.MinBadEvents = f
 		case "tiers":
 			if v.Kind != yaml.MappingNode {
 				return Policy{}, fail(v, "tiers", "want a mapping from tier name to its settings")
@@ -75,7 +83,7 @@ func ParsePolicy(name string, data []byte) (Policy, error) {
 				p.Tiers = append(p.Tiers, t)
 			}
 		default:
-			return Policy{}, fail(k, k.Value, "unknown key; want min_events or tiers")
+			return Policy{}, fail(k, k.Value, "unknown key; want min_bad_events, min_events or tiers")
 		}
 	}
 	// Check the tiers as they resolve for the table's own window, so a
@@ -95,7 +103,7 @@ func parseTier(name string, n *yaml.Node, fail failFunc) (TierSpec, error) {
 		return t, fail(n, "tiers", "a tier needs a name")
 	}
 	if n.Kind != yaml.MappingNode {
-		return t, fail(n, path, "want a mapping of severity, long_window, short_window, burn_rate, disabled")
+		return t, fail(n, path, "want a mapping of severity, long_window, short_window, burn_rate, for, disabled")
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
@@ -112,15 +120,18 @@ func parseTier(name string, n *yaml.Node, fail failFunc) (TierSpec, error) {
 			if t.Severity != Page && t.Severity != Ticket {
 				return t, fail(v, p, "want page or ticket, got %q", v.Value)
 			}
-		case "long_window", "short_window":
+		case "long_window", "short_window", "for":
 			d, err := ParseDuration(v.Value)
 			if err != nil || v.Kind != yaml.ScalarNode {
 				return t, fail(v, p, "want a duration such as 1h or 5m, got %q", v.Value)
 			}
-			if k.Value == "long_window" {
+			switch k.Value {
+			case "long_window":
 				t.LongWindow = d
-			} else {
+			case "short_window":
 				t.ShortWindow = d
+			default:
+				t.For = d
 			}
 		case "burn_rate":
 			t.BurnRate, err = number(v)
@@ -128,7 +139,7 @@ func parseTier(name string, n *yaml.Node, fail failFunc) (TierSpec, error) {
 				return t, fail(v, p, "want a positive number, got %q", v.Value)
 			}
 		default:
-			return t, fail(k, p, "unknown key; want severity, long_window, short_window, burn_rate or disabled")
+			return t, fail(k, p, "unknown key; want severity, long_window, short_window, burn_rate, for or disabled")
 		}
 	}
 	return t, nil

@@ -28,6 +28,42 @@ type SLO struct {
 	Budgeting Budgeting
 	// Policy decides when burn rates alert. Nil means DefaultPolicy().
 	Policy *Policy
+	// Probes is how a canary SLI's events arrive; zero for a ratio SLI,
+	// whose cadence is unknown. The low-traffic rule reads it.
+	Probes Probes
+}
+
+// Probes says how often a canary SLI's events arrive: one run every Every
+// in each of PerRound places (regions x agents) at the same instants.
+type Probes struct {
+	Every    time.Duration
+	PerRound int
+}
+
+// Expected is how many events a window of length w holds when every probe
+// runs: w / Every x PerRound (PerRound 0 counts as 1). 0 when unknown.
+func (p Probes) Expected(w time.Duration) float64 {
+	if p.Every <= 0 {
+		return 0
+	}
+	return math.Floor(float64(w)/float64(p.Every)) * float64(max(p.PerRound, 1))
+}
+
+// probeUnit is the shortest window that always holds a probe (or a whole
+// slice): the probe interval or the slice, whichever is longer, rounded up
+// to whole minutes, the periods sources count in. 0 when neither is known.
+func (s SLO) probeUnit(b Budgeting) time.Duration {
+	u := s.Probes.Every
+	if b.Method == Timeslices && b.Slice > u {
+		u = b.Slice
+	}
+	if u <= 0 {
+		return 0
+	}
+	if r := u % time.Minute; r != 0 {
+		u += time.Minute - r
+	}
+	return u
 }
 
 // SLIKind names how good and total events are counted.
@@ -401,6 +437,22 @@ func (s SLO) Warnings(now time.Time) []string {
 			out = append(out, fmt.Sprintf("objective %s: the %s %s/%s tier can never fire: a burn rate above %s needs an error ratio above %s, more than 100%% errors",
 				formatFloat(s.Objective), t.Severity, FormatDuration(t.LongWindow), FormatDuration(t.ShortWindow),
 				formatFloat(t.BurnRate), strconv.FormatFloat(need, 'g', 4, 64)))
+		}
+	}
+	// An absolute event guard the cadence can never meet silences a tier
+	// for good: the trap of a slow canary under min_events.
+	if p.MinEvents > 0 && s.Probes.Every > 0 {
+		tiers, _ = widen(tiers, s.probeUnit(s.Budgeting.withDefaults(s.Objective)), p.MinBad())
+		for _, t := range tiers {
+			n := s.Probes.Expected(t.LongWindow)
+			if s.Budgeting.Method == Timeslices {
+				n = float64(t.LongWindow / s.Budgeting.withDefaults(s.Objective).Slice)
+			}
+			if n < p.MinEvents {
+				out = append(out, fmt.Sprintf("policy.min_events: the %s tier (%s/%s) can never fire: its %s window holds at most %s events at one run every %s in %d region(s), fewer than min_events %s; lower min_events to %s or less, or remove it (two bad events are always needed)",
+					t.Name, FormatDuration(t.LongWindow), FormatDuration(t.ShortWindow), FormatDuration(t.LongWindow), formatFloat(n),
+					FormatDuration(s.Probes.Every), max(s.Probes.PerRound, 1), formatFloat(p.MinEvents), formatFloat(n)))
+			}
 		}
 	}
 	return out

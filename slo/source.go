@@ -19,7 +19,8 @@ import (
 // for it as one datapoint with Period = Step.
 type Source interface {
 	// Counts answers each query in order: the result's i-th Series answers
-	// queries[i]. An error fails the whole call.
+	// queries[i]. An error fails the whole call; a Series' Err fails only
+	// its query.
 	Counts(ctx context.Context, queries []Query) ([]Series, error)
 }
 
@@ -51,7 +52,14 @@ type Series struct {
 	// Buckets are in ascending order of Start. A source may leave out steps
 	// that have no events.
 	Buckets []Bucket
+	// Err, when set, is why this one query has no answer: the source can
+	// fail a query without failing the others of the call.
+	Err error
 }
+
+// ErrUnreadable marks a query the source can never answer, such as a ratio
+// SLI over the local store: the config, not the moment, is at fault.
+var ErrUnreadable = errors.New("this source cannot read the SLI")
 
 // Bucket is the counts of one step.
 type Bucket struct {
