@@ -24,6 +24,9 @@ type BacktestConfig struct {
 	Window    Window
 	Budgeting Budgeting
 	Policy    *Policy // nil is DefaultPolicy()
+	// Probes is the SLI's cadence, as for a canary SLO in a config; zero
+	// judges the trace as a ratio SLI, from the counts it holds.
+	Probes Probes
 }
 
 // Alert is one firing of one tier during a backtest.
@@ -62,7 +65,7 @@ func Backtest(ctx context.Context, cfg BacktestConfig) (BacktestResult, error) {
 	if len(cfg.Trace.Total) == 0 {
 		return res, errors.New("slo: the trace is empty")
 	}
-	s := SLO{Name: "backtest", SLI: backtestSLI, Objective: cfg.Objective, Window: cfg.Window, Budgeting: cfg.Budgeting, Policy: cfg.Policy}
+	s := SLO{Name: "backtest", SLI: backtestSLI, Objective: cfg.Objective, Window: cfg.Window, Budgeting: cfg.Budgeting, Policy: cfg.Policy, Probes: cfg.Probes}
 	if err := s.Validate(); err != nil {
 		return res, err
 	}
@@ -78,7 +81,8 @@ func Backtest(ctx context.Context, cfg BacktestConfig) (BacktestResult, error) {
 		return res, err
 	}
 	slos := []SLO{s}
-	open := map[string]int{} // tier name -> index of its open alert
+	open := map[string]int{}        // tier name -> index of its open alert
+	since := map[string]time.Time{} // tier name -> since when its condition holds
 	var last Decision
 	for i := 1; i <= len(cfg.Trace.Total); i++ {
 		if i%4096 == 0 {
@@ -95,14 +99,25 @@ func Backtest(ctx context.Context, cfg BacktestConfig) (BacktestResult, error) {
 		res.Evaluations++
 		for _, t := range last.Tiers {
 			j, firing := open[t.Name]
+			// A tier with a for: fires once its condition has held that
+			// long, as the alert state machine does live.
+			held := t.Firing
+			if t.Firing {
+				if _, ok := since[t.Name]; !ok {
+					since[t.Name] = last.At
+				}
+				held = Held(since[t.Name], last.At, t.For)
+			} else {
+				delete(since, t.Name)
+			}
 			switch {
-			case t.Firing && !firing:
+			case held && !firing:
 				open[t.Name] = len(res.Alerts)
 				res.Alerts = append(res.Alerts, Alert{
 					Severity: t.Severity, Tier: t.Name, LongWindow: t.LongWindow, ShortWindow: t.ShortWindow,
 					BurnRate: t.Long.BurnRate, FiredAt: last.At,
 				})
-			case !t.Firing && firing:
+			case !held && firing:
 				at := last.At
 				res.Alerts[j].ResolvedAt = &at
 				delete(open, t.Name)
@@ -112,6 +127,12 @@ func Backtest(ctx context.Context, cfg BacktestConfig) (BacktestResult, error) {
 	res.Budget = last.Budget
 	sort.SliceStable(res.Alerts, func(i, j int) bool { return res.Alerts[i].FiredAt.Before(res.Alerts[j].FiredAt) })
 	return res, nil
+}
+
+// Held tells whether a condition true since since has held long enough at
+// now for a tier with the given for: 0 fires at once.
+func Held(since, now time.Time, hold time.Duration) bool {
+	return hold <= 0 || !now.Before(since.Add(hold))
 }
 
 // ReadTraceCSV reads a trace: a header "timestamp,good,total", then one row

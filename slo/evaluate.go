@@ -274,7 +274,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, slos []SLO) ([]Decision, error
 		}
 		p.tiers, p.widened = widen(tiers, s.probeUnit(p.budgeting), p.policy.MinBad())
 		p.disabled = p.policy.Disabled(p.span)
-		for _, t := range tiers {
+		for _, t := range p.tiers {
 			p.windows = appendWindow(p.windows, t.LongWindow)
 			p.windows = appendWindow(p.windows, t.ShortWindow)
 		}
@@ -446,16 +446,23 @@ func (p *plan) decide(series []Series, errs []error) Decision {
 	d.Tiers = make([]TierResult, 0, len(p.tiers)+len(p.disabled))
 	for j, t := range p.tiers {
 		r := TierResult{Tier: t, Long: burn(t.LongWindow), Short: burn(t.ShortWindow), Widened: p.widened[j]}
-		if r.Short.NoData && !r.Long.NoData && s.Probes.Every == 0 {
-			// Sparse events of unknown cadence: an empty short window says
-			// nothing about whether the burn stopped, so judge it over the
-			// next window read that has events, still shorter than the
-			// long one.
-			for _, bw := range d.Burns {
-				if bw.Window > t.ShortWindow && bw.Window < t.LongWindow && !bw.NoData {
-					r.Short = bw
-					r.Widened = "no events in the last " + FormatDuration(t.ShortWindow) + "; the short window is judged over " + FormatDuration(bw.Window)
-					break
+		if s.Probes.Every == 0 && !r.Long.NoData {
+			// Events of unknown cadence (a ratio SLI, a trace): estimate
+			// the time between events from the long window, and judge the
+			// short window over the shortest window read that is at least
+			// that long, so that it holds an event even when traffic is
+			// sparse. It depends on the long window's count, not on
+			// whether the short one happens to be empty, so a sparse SLI
+			// does not flap between the two.
+			gap := time.Duration(float64(t.LongWindow) / r.Long.Total)
+			if gap > t.ShortWindow {
+				for _, bw := range d.Burns {
+					if bw.Window >= gap && bw.Window > t.ShortWindow && bw.Window < t.LongWindow {
+						r.Short = bw
+						r.Widened = "one event every " + FormatDuration(gap.Round(time.Minute)) + " or so over the last " + FormatDuration(t.LongWindow) +
+							"; the short window is judged over " + FormatDuration(bw.Window)
+						break
+					}
 				}
 			}
 		}
