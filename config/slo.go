@@ -121,7 +121,7 @@ func (b *budgetingYAML) decodeNode(d *decoder, n *yaml.Node, path string) {
 type policyYAML struct {
 	MinBadEvents *float64            `yaml:"min_bad_events"`
 	MinEvents    *float64            `yaml:"min_events"`
-	Tiers     map[string]tierYAML `yaml:"tiers"`
+	Tiers        map[string]tierYAML `yaml:"tiers"`
 }
 
 type tierYAML struct {
