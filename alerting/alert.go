@@ -29,10 +29,14 @@ const (
 	// NoData is the severity of a dead-man's switch: a canary's or an
 	// agent's data stopped arriving.
 	NoData Severity = "no_data"
+	// SLOError is the severity of an SLO that cannot be evaluated (its query
+	// fails, or no source reads its SLI): it is blind, which on-call must
+	// hear of, and its page and ticket hold their state meanwhile.
+	SLOError Severity = "error"
 )
 
 // Severities lists every severity, most severe first.
-var Severities = []Severity{Page, Ticket, NoData}
+var Severities = []Severity{Page, Ticket, NoData, SLOError}
 
 // Key names one alert: one per SLO (or watched source) and severity.
 type Key struct {

@@ -24,7 +24,11 @@ type Alert struct {
 	Seq int `json:"seq"`
 	// Announced is set once a fire of this incident went out uninhibited;
 	// only then is its resolve sent.
-	Announced bool    `json:"announced"`
+	Announced bool `json:"announced"`
+	// Held maps each tier of this severity whose condition holds, but which
+	// has a for: to wait out, to when its condition began; "error" is the
+	// same for an SLO that cannot be evaluated.
+	Held    map[string]time.Time `json:"held,omitempty"`
 	Last      Details `json:"last"`
 	// Threads maps a receiver to what it needs to reply to the incident's
 	// first message (Slack's ts): the notifiers' receipts.
@@ -74,7 +78,10 @@ type MachineConfig struct {
 	// clear this long, so a flapping SLO does not page on every flap; 0
 	// resolves at the first clear evaluation.
 	ResolveAfter time.Duration
-	Links        Links
+	// ErrorAfter is how long an SLO must fail to evaluate before its error
+	// alert fires, so one throttled query does not page; 0 fires at once.
+	ErrorAfter time.Duration
+	Links      Links
 }
 
 // Machine is the alert state machine. It is pure: Step takes the alerts,
@@ -86,8 +93,8 @@ type Machine struct {
 
 // NewMachine returns a Machine.
 func NewMachine(cfg MachineConfig) (*Machine, error) {
-	if cfg.Remind < 0 || cfg.ResolveAfter < 0 {
-		return nil, errors.New("alerting: remind and resolve_after must not be negative")
+	if cfg.Remind < 0 || cfg.ResolveAfter < 0 || cfg.ErrorAfter < 0 {
+		return nil, errors.New("alerting: remind, resolve_after and the error delay must not be negative")
 	}
 	return &Machine{cfg: cfg}, nil
 }
@@ -110,6 +117,8 @@ type signal struct {
 	active  bool
 	hold    bool // no data: leave the alert as it is
 	details Details
+	// held is the alert's new Held map: conditions waiting out a for:.
+	held map[string]time.Time
 }
 
 // Step advances every alert to now.
@@ -119,7 +128,7 @@ func (m *Machine) Step(prev map[Key]Alert, in Input, now time.Time) Step {
 		out.Alerts[k] = a
 	}
 	seen := map[Key]bool{}
-	for _, s := range signals(in) {
+	for _, s := range m.signals(in, prev, now) {
 		seen[s.key] = true
 		m.apply(&out, prev, s, now)
 	}
@@ -141,24 +150,61 @@ func (m *Machine) Step(prev map[Key]Alert, in Input, now time.Time) Step {
 }
 
 // signals maps the input onto one signal per alert, page before ticket for
-// each SLO so that the ticket sees the page's new state.
-func signals(in Input) []signal {
+// each SLO so that the ticket sees the page's new state. A tier with a
+// for: is active only once its condition has held that long: prev's Held
+// says since when.
+func (m *Machine) signals(in Input, prev map[Key]Alert, now time.Time) []signal {
 	var out []signal
 	for i := range in.Decisions {
 		d := &in.Decisions[i]
 		for _, sev := range []Severity{Page, Ticket} {
-			s := signal{key: Key{Subject: d.SLO, Severity: sev}, details: DetailsFromDecision(d)}
+			key := Key{Subject: d.SLO, Severity: sev}
+			s := signal{key: key, details: DetailsFromDecision(d)}
 			s.details.Tier, s.details.Threshold, s.details.LongWindow, s.details.ShortWindow = "", 0, "", ""
+			was := prev[key].Held
 			for _, t := range d.Tiers {
-				if t.Firing && string(t.Severity) == string(sev) {
+				if !t.Firing || string(t.Severity) != string(sev) {
+					continue
+				}
+				if t.For > 0 {
+					since, ok := was[t.Name]
+					if !ok {
+						since = now
+					}
+					if s.held == nil {
+						s.held = map[string]time.Time{}
+					}
+					s.held[t.Name] = since
+					if !slo.Held(since, now, t.For) {
+						continue
+					}
+				}
+				if !s.active {
 					s.active = true
 					s.details.setTier(t)
-					break
 				}
 			}
-			s.hold = d.State == slo.StateNoData
+			s.hold = d.State == slo.StateNoData || d.State == slo.StateError
+			if s.hold {
+				s.held = was
+			}
 			out = append(out, s)
 		}
+		// An SLO that cannot be evaluated is an alert of its own, once it
+		// has failed for ErrorAfter.
+		key := Key{Subject: d.SLO, Severity: SLOError}
+		s := signal{key: key, details: Details{Reason: d.Reason, Objective: d.Objective, SLI: d.SLI.String()}}
+		if d.State == slo.StateError {
+			since, ok := prev[key].Held["error"]
+			if !ok {
+				since = now
+			}
+			s.held = map[string]time.Time{"error": since}
+			s.active = slo.Held(since, now, m.cfg.ErrorAfter)
+		} else {
+			s.details.Reason = "evaluated again: " + d.Reason
+		}
+		out = append(out, s)
 	}
 	for _, w := range in.Watches {
 		out = append(out, signal{key: Key{Subject: w.Subject, Severity: NoData}, active: w.Silent,
@@ -176,6 +222,7 @@ func (m *Machine) apply(out *Step, prev map[Key]Alert, s signal, now time.Time) 
 		return
 	}
 	before := a
+	a.Held = s.held
 	// A ticket is inhibited while the page of the same SLO fires.
 	inhibited := false
 	if s.key.Severity == Ticket {
@@ -195,7 +242,7 @@ func (m *Machine) apply(out *Step, prev map[Key]Alert, s signal, now time.Time) 
 	case s.active && a.Status != Firing:
 		// A new incident: new threads, but the outbox still holds what
 		// the last incident has not delivered yet.
-		a = Alert{Key: a.Key, Status: Firing, FiredAt: now, Last: s.details, Pending: a.Pending, Version: a.Version}
+		a = Alert{Key: a.Key, Status: Firing, FiredAt: now, Last: s.details, Pending: a.Pending, Version: a.Version, Held: s.held}
 		kind := KindFire
 		if s.key.Severity == Page {
 			t := prev[Key{Subject: s.key.Subject, Severity: Ticket}]
@@ -252,7 +299,19 @@ func (m *Machine) apply(out *Step, prev map[Key]Alert, s signal, now time.Time) 
 func alertEqual(a, b Alert) bool {
 	return a.Status == b.Status && a.FiredAt.Equal(b.FiredAt) && a.ResolvedAt.Equal(b.ResolvedAt) &&
 		a.LastSent.Equal(b.LastSent) && a.ClearSince.Equal(b.ClearSince) && a.Seq == b.Seq &&
-		a.Announced == b.Announced
+		a.Announced == b.Announced && heldEqual(a.Held, b.Held)
+}
+
+func heldEqual(a, b map[string]time.Time) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || !w.Equal(v) {
+			return false
+		}
+	}
+	return true
 }
 
 func sortKeys(ks []Key) {

@@ -27,8 +27,14 @@ func decision(state string) slo.Decision {
 		ticket.Firing = true
 	case "both":
 		page.Firing, ticket.Firing = true, true
+	case "pagefor":
+		page.Firing, page.For = true, 5*time.Minute
 	case "nodata":
 		d.State, d.Budget.NoData = slo.StateNoData, true
+	case "error":
+		d.State, d.BudgetState, d.Budget.NoData = slo.StateError, slo.BudgetError, true
+		d.Reason = "could not be evaluated: the query failed"
+		page.Status, ticket.Status = slo.TierQueryFailed, slo.TierQueryFailed
 	}
 	page.Reason, ticket.Reason = "burn high", "burn high"
 	d.Tiers = []slo.TierResult{page, ticket}
@@ -54,7 +60,7 @@ func describe(ns []alerting.Notification) string {
 
 type step struct {
 	at    time.Duration // since t0
-	state string        // ok, page, ticket, both, nodata
+	state string        // ok, page, pagefor (page_fast with for: 5m), ticket, both, nodata, error
 	want  string        // the notifications, described
 	// restart saves the alerts to a SQLite store, and a new machine
 	// continues from what it loads.
@@ -120,6 +126,35 @@ func TestMachine(t *testing.T) {
 			{time.Minute, "nodata", "", false},
 			{2 * time.Minute, "page", "", false},
 			{3 * time.Minute, "ok", "resolve page", false},
+		}},
+		{"A tier with for: fires once its condition has held that long, across a restart", alerting.MachineConfig{}, []step{
+			{0, "pagefor", "", false},
+			{2 * time.Minute, "pagefor", "", true},
+			{4 * time.Minute, "pagefor", "", false},
+			{5 * time.Minute, "pagefor", "fire page", false},
+			{6 * time.Minute, "ok", "resolve page", false},
+		}},
+		{"A blip shorter than for: never pages, and the wait starts again after it", alerting.MachineConfig{}, []step{
+			{0, "pagefor", "", false},
+			{time.Minute, "ok", "", false},
+			{2 * time.Minute, "pagefor", "", false},
+			{6 * time.Minute, "pagefor", "", false},
+			{7 * time.Minute, "pagefor", "fire page", false},
+		}},
+		{"An SLO that cannot be evaluated alerts after error_after and holds its page", alerting.MachineConfig{ErrorAfter: 2 * time.Minute}, []step{
+			{0, "page", "fire page", false},
+			{time.Minute, "error", "", false},
+			{2 * time.Minute, "error", "", true},
+			{3 * time.Minute, "error", "fire error", false},
+			{4 * time.Minute, "page", "resolve error", false},
+			{5 * time.Minute, "ok", "resolve page", false},
+		}},
+		{"One failed evaluation inside error_after alerts nobody", alerting.MachineConfig{ErrorAfter: 2 * time.Minute}, []step{
+			{0, "ok", "", false},
+			{time.Minute, "error", "", false},
+			{2 * time.Minute, "ok", "", false},
+			{3 * time.Minute, "error", "", false},
+			{4 * time.Minute, "ok", "", false},
 		}},
 		{"A restart while firing neither pages again nor forgets the resolve", alerting.MachineConfig{Remind: time.Hour}, []step{
 			{0, "page", "fire page", false},

@@ -16,7 +16,10 @@ type Settings struct {
 	// Remind and ResolveAfter configure the state machine.
 	Remind       time.Duration
 	ResolveAfter time.Duration
-	Links        Links
+	// ErrorAfter is how long an SLO may fail to evaluate before its error
+	// alert fires.
+	ErrorAfter time.Duration
+	Links      Links
 	// NoDataPeriods is how many agent periods may pass without a canary's
 	// Attempts (or an agent's heartbeat) before a no_data alert fires; 0
 	// turns the dead-man's switches off.
@@ -75,4 +78,5 @@ type SlackSettings struct {
 const (
 	DefaultInterval      = time.Minute
 	DefaultNoDataPeriods = 5
+	DefaultErrorAfter    = 5 * time.Minute
 )

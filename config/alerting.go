@@ -14,6 +14,7 @@ type alertingYAML struct {
 	EvaluationInterval *Duration                    `yaml:"evaluation_interval"`
 	RemindEvery        *Duration                    `yaml:"remind_every"`
 	ResolveAfter       *Duration                    `yaml:"resolve_after"`
+	ErrorAfter         *Duration                    `yaml:"error_after"`
 	NoDataPeriods      *int                         `yaml:"no_data_periods"`
 	Agents             []string                     `yaml:"agents"`
 	State              *alertStateYAML              `yaml:"state"`
@@ -65,6 +66,7 @@ func (m *mapper) alerting(y *alertingYAML, c *Config) {
 		Interval:      time.Duration(orDefault(y.EvaluationInterval, Duration(alerting.DefaultInterval))),
 		Remind:        time.Duration(orDefault(y.RemindEvery, 0)),
 		ResolveAfter:  time.Duration(orDefault(y.ResolveAfter, 0)),
+		ErrorAfter:    time.Duration(orDefault(y.ErrorAfter, Duration(alerting.DefaultErrorAfter))),
 		NoDataPeriods: orDefault(y.NoDataPeriods, alerting.DefaultNoDataPeriods),
 		Agents:        y.Agents,
 	}
@@ -76,6 +78,9 @@ func (m *mapper) alerting(y *alertingYAML, c *Config) {
 	}
 	if s.ResolveAfter < 0 {
 		m.d.errorAt("alerting.resolve_after", "%s: must not be negative", s.ResolveAfter)
+	}
+	if s.ErrorAfter < 0 {
+		m.d.errorAt("alerting.error_after", "%s: must not be negative; 0 alerts on the first evaluation that fails", s.ErrorAfter)
 	}
 	if s.NoDataPeriods < 0 {
 		m.d.errorAt("alerting.no_data_periods", "%d: must be 0 (off) or more", s.NoDataPeriods)
@@ -127,7 +132,7 @@ func (m *mapper) alerting(y *alertingYAML, c *Config) {
 	for _, sev := range sortedKeys(y.Routes) {
 		path := "alerting.routes." + sev
 		if !validSeverity(sev) {
-			m.d.errorAt(path, "%q is not a severity; use page, ticket or no_data", sev)
+			m.d.errorAt(path, "%q is not a severity; use page, ticket, no_data or error", sev)
 			continue
 		}
 		for i, r := range y.Routes[sev] {

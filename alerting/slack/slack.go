@@ -130,7 +130,7 @@ func Colour(no alerting.Notification) string {
 		return ColourResolved
 	case no.Key.Severity == alerting.Page:
 		return ColourPage
-	case no.Key.Severity == alerting.NoData:
+	case no.Key.Severity == alerting.NoData || no.Key.Severity == alerting.SLOError:
 		return ColourNoData
 	}
 	return ColourTicket

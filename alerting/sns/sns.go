@@ -90,7 +90,7 @@ func Subject(n alerting.Notification) string {
 		word = "OK: "
 	}
 	rest := n.Title()
-	if n.Key.Severity != alerting.NoData && n.Kind != alerting.KindResolve && n.Details.BudgetRemaining != nil {
+	if n.Key.Severity != alerting.NoData && n.Key.Severity != alerting.SLOError && n.Kind != alerting.KindResolve && n.Details.BudgetRemaining != nil {
 		rest += ", budget " + n.Details.Budget()
 	}
 	var b strings.Builder

@@ -111,7 +111,7 @@ func newEvaluator(ctx context.Context, cfg *config.Config, deps evaluatorDeps) (
 		pipeline.Close()
 		closeStore()
 	}
-	machine, err := alerting.NewMachine(alerting.MachineConfig{Remind: settings.Remind, ResolveAfter: settings.ResolveAfter, Links: settings.Links})
+	machine, err := alerting.NewMachine(alerting.MachineConfig{Remind: settings.Remind, ResolveAfter: settings.ResolveAfter, ErrorAfter: settings.ErrorAfter, Links: settings.Links})
 	if err != nil {
 		closeFn()
 		return nil, nil, err
@@ -161,6 +161,7 @@ func alertSettings(cfg *config.Config) *alerting.Settings {
 		Receivers:     []alerting.ReceiverSettings{{Name: "log", Log: true}},
 		Interval:      alerting.DefaultInterval,
 		NoDataPeriods: alerting.DefaultNoDataPeriods,
+		ErrorAfter:    alerting.DefaultErrorAfter,
 	}
 }
 

@@ -152,7 +152,7 @@ func TestSloBacktestErrors(t *testing.T) {
 		{"An unknown format is a usage error", []string{"--objective", "99.9", "--input", sloTrace, "--format", "yaml"}, 2,
 			`--format "yaml": use one of text, json`},
 		{"A policy file with an unknown key fails with its line", []string{"--objective", "99.9", "--input", sloTrace, "--policy", "testdata/slo-policy-invalid.yaml"}, 1,
-			"slo backtest: testdata/slo-policy-invalid.yaml:2: tiers.ticket.burnrate: unknown key; want severity, long_window, short_window, burn_rate or disabled"},
+			"slo backtest: testdata/slo-policy-invalid.yaml:2: tiers.ticket.burnrate: unknown key; want severity, long_window, short_window, burn_rate, for or disabled"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
