@@ -120,13 +120,15 @@ func TestStatusJSONAndText(t *testing.T) {
 	for k := range fields {
 		names = append(names, k)
 	}
-	for _, want := range []string{"slo", "objective", "sli", "budget_remaining", "burn_rates", "state", "exhausted_at"} {
+	wantFields := []string{"slo", "objective", "sli", "budget_remaining", "burn_rates", "state", "firing_tier", "budget_state",
+		"reason", "error", "exhausted_at", "tiers"}
+	for _, want := range wantFields {
 		if _, ok := fields[want]; !ok {
 			t.Errorf("status JSON %s lacks %q", raw, want)
 		}
 	}
-	if len(fields) != 7 {
-		t.Errorf("status JSON has fields %v, want exactly 7", names)
+	if len(fields) != len(wantFields) {
+		t.Errorf("status JSON has fields %v, want exactly %v", names, wantFields)
 	}
 	// 150 bad of 288000 events: 1 - 150 / 288 = 0.479...
 	if st.BudgetRemaining == nil || !near(*st.BudgetRemaining, 1-150.0/288) {

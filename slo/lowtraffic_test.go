@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nines-dev/nines/internal/clock"
 	"github.com/nines-dev/nines/slo"
 )
 
@@ -319,5 +320,41 @@ func TestTheOldEventGuardSilencesASlowCanaryAndIsWarnedAbout(t *testing.T) {
 	}
 	if fmt.Sprint(ws) != fmt.Sprint(want) {
 		t.Errorf("warnings:\n got  %q\n want %q", ws, want)
+	}
+}
+
+func TestADeadTargetNeverReadsFine(t *testing.T) {
+	// What was seen: a new canary every 30s, failing every run for 20
+	// minutes, read "ok" with a budget of -19900% and every tier quiet,
+	// held by the 100-event guard. Now it pages (40 bad of 40 in the
+	// hour: two bad probes are there after 30s), its budget reads
+	// exhausted, and every tier that does not fire says why.
+	c := cadence{"every 30s in one region", 30 * time.Second, 1}
+	tr := probes(c, 20, func(int, int) bool { return true })
+	src := slo.NewMemorySource()
+	sli := slo.SLI{Kind: slo.SLIAvailability, Canary: "new"}
+	if err := src.Add(sli, tr); err != nil {
+		t.Fatal(err)
+	}
+	ev, err := slo.NewEvaluator(slo.EvaluatorConfig{Source: src, Clock: clock.NewFake(tr.End())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := ev.Evaluate(context.Background(), []slo.SLO{{Name: "new", SLI: sli, Objective: 0.995,
+		Window: slo.RollingWindow(slo.TableWindow), Probes: slo.Probes{Every: c.every, PerRound: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := slo.NewStatus(ds[0])
+	if st.State != slo.StatePage || st.FiringTier == nil || *st.FiringTier != "page_fast" {
+		t.Errorf("state %s, firing %v; want a page from page_fast", st.State, st.FiringTier)
+	}
+	if st.BudgetState != slo.BudgetExhausted || st.BudgetRemaining == nil || *st.BudgetRemaining > -198 {
+		t.Errorf("budget %s at %v; want exhausted, near 1 - 1/0.005 = -199", st.BudgetState, st.BudgetRemaining)
+	}
+	for _, tier := range st.Tiers {
+		if tier.Status == "" || tier.Reason == "" || tier.Firing != (tier.Status == slo.TierFiring) {
+			t.Errorf("tier %s: status %q, reason %q, firing %v", tier.Name, tier.Status, tier.Reason, tier.Firing)
+		}
 	}
 }

@@ -11,7 +11,10 @@ import (
 )
 
 // Status is one SLO's line in `nines slo status`, in the JSON form scripts
-// read. Figures that need data are null without it.
+// read. Figures that need data are null without it. It shows two states:
+// State is the alert state (which severity fires; FiringTier says which
+// tier), BudgetState how the budget stands. Each tier says why it fires
+// or not.
 type Status struct {
 	SLO             string              `json:"slo"`
 	Objective       float64             `json:"objective"`
@@ -19,17 +22,54 @@ type Status struct {
 	BudgetRemaining *float64            `json:"budget_remaining"`
 	BurnRates       map[string]*float64 `json:"burn_rates"`
 	State           State               `json:"state"`
+	FiringTier      *string             `json:"firing_tier"`
+	BudgetState     BudgetState         `json:"budget_state"`
+	Reason          string              `json:"reason"`
+	Error           *string             `json:"error"`
 	ExhaustedAt     *time.Time          `json:"exhausted_at"`
+	Tiers           []TierStatusJSON    `json:"tiers"`
+}
+
+// TierStatusJSON is one tier in a Status: its rule, its figures, and why it
+// fires or not.
+type TierStatusJSON struct {
+	Name        string   `json:"name"`
+	Severity    Severity `json:"severity"`
+	LongWindow  string   `json:"long_window"`
+	ShortWindow string   `json:"short_window"`
+	Threshold   float64  `json:"burn_rate_threshold"`
+	For         string   `json:"for,omitempty"`
+	// LongBurn and ShortBurn are null without data; Short is the window
+	// actually judged (see Widened).
+	LongBurn   *float64   `json:"long_burn"`
+	ShortBurn  *float64   `json:"short_burn"`
+	LongEvents float64    `json:"long_events"`
+	LongBad    float64    `json:"long_bad"`
+	Firing     bool       `json:"firing"`
+	Status     TierStatus `json:"status"`
+	Reason     string     `json:"reason"`
+	Widened    string     `json:"widened,omitempty"`
 }
 
 // NewStatus condenses a decision into a Status.
 func NewStatus(d Decision) Status {
 	s := Status{
-		SLO:       d.SLO,
-		Objective: d.Objective,
-		SLI:       d.SLI.String(),
-		BurnRates: make(map[string]*float64, len(d.Burns)),
-		State:     d.State,
+		SLO:         d.SLO,
+		Objective:   d.Objective,
+		SLI:         d.SLI.String(),
+		BurnRates:   make(map[string]*float64, len(d.Burns)),
+		State:       d.State,
+		BudgetState: d.BudgetState,
+		Reason:      d.Reason,
+		Tiers:       make([]TierStatusJSON, len(d.Tiers)),
+	}
+	if t, ok := d.FiredTier(); ok {
+		name := t.Name
+		s.FiringTier = &name
+	}
+	if d.Err != nil {
+		e := d.Err.Error()
+		s.Error = &e
 	}
 	if !d.Budget.NoData {
 		r := d.Budget.Remaining
@@ -47,14 +87,58 @@ func NewStatus(d Decision) Status {
 		t := d.ExhaustedAt.UTC()
 		s.ExhaustedAt = &t
 	}
+	for i, t := range d.Tiers {
+		ts := TierStatusJSON{
+			Name: t.Name, Severity: t.Severity, Threshold: t.BurnRate,
+			LongWindow: FormatDuration(t.LongWindow), ShortWindow: FormatDuration(t.Short.Window),
+			LongEvents: t.Long.Total, LongBad: t.Long.Bad(),
+			Firing: t.Firing, Status: t.Status, Reason: t.Reason, Widened: t.Widened,
+		}
+		if t.Short.Window == 0 {
+			ts.ShortWindow = FormatDuration(t.ShortWindow)
+		}
+		if t.For > 0 {
+			ts.For = FormatDuration(t.For)
+		}
+		if !t.Long.NoData {
+			v := t.Long.BurnRate
+			ts.LongBurn = &v
+		}
+		if !t.Short.NoData {
+			v := t.Short.BurnRate
+			ts.ShortBurn = &v
+		}
+		s.Tiers[i] = ts
+	}
 	return s
 }
 
-// WriteStatusText writes statuses as an aligned table, then any compositions
-// with their observed availability beside their parts.
+// AlertWord is the alert state as a person reads it: "page (page_fast)",
+// "ticket (ticket)", "none", "no data", "error".
+func (s Status) AlertWord() string {
+	switch {
+	case s.FiringTier != nil:
+		return string(s.State) + " (" + *s.FiringTier + ")"
+	case s.State == StateNoData:
+		return "no data"
+	}
+	return string(s.State)
+}
+
+// BudgetWord is the budget state as a person reads it.
+func (s Status) BudgetWord() string {
+	if s.BudgetState == BudgetNoData {
+		return "no data"
+	}
+	return string(s.BudgetState)
+}
+
+// WriteStatusText writes statuses as an aligned table, each SLO's tiers
+// with why they fire or not beneath it, then any compositions with their
+// observed availability beside their parts.
 func WriteStatusText(w io.Writer, statuses []Status, composed []ComposedStatus) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SLO\tOBJECTIVE\tSTATE\tBUDGET LEFT\tBURN RATES\tEXHAUSTED AT\tSLI")
+	fmt.Fprintln(tw, "SLO\tOBJECTIVE\tALERT\tBUDGET\tBUDGET LEFT\tBURN RATES\tEXHAUSTED AT\tSLI")
 	for _, s := range statuses {
 		budget := "no data"
 		if s.BudgetRemaining != nil {
@@ -64,11 +148,28 @@ func WriteStatusText(w io.Writer, statuses []Status, composed []ComposedStatus) 
 		if s.ExhaustedAt != nil {
 			exhausted = s.ExhaustedAt.UTC().Format(time.RFC3339)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-			s.SLO, Percent(s.Objective), s.State, budget, burnList(s.BurnRates), exhausted, s.SLI)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+			s.SLO, Percent(s.Objective), s.AlertWord(), s.BudgetWord(), budget, burnList(s.BurnRates), exhausted, s.SLI)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, s := range statuses {
+		fmt.Fprintf(w, "\n%s: %s\n", s.SLO, s.Reason)
+		for _, t := range s.Tiers {
+			rule := fmt.Sprintf("%s/%s > %s", t.LongWindow, t.ShortWindow, formatRate(t.Threshold))
+			if t.For != "" {
+				rule += " for " + t.For
+			}
+			fmt.Fprintf(w, "  %-10s %-6s %-20s %-18s %s\n", t.Name, t.Severity, rule, t.Status, t.Reason)
+			if t.Widened != "" {
+				fmt.Fprintf(w, "  %-10s %-6s %-20s %-18s (%s)\n", "", "", "", "", t.Widened)
+			}
+		}
 	}
 	if len(composed) > 0 {
-		fmt.Fprintln(tw)
+		fmt.Fprintln(w)
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "COMPOSED\tMODE\tGOAL\tOBSERVED\tPARTS (objective, observed)")
 		for _, c := range composed {
 			parts := make([]string, len(c.Parts))
@@ -77,8 +178,9 @@ func WriteStatusText(w io.Writer, statuses []Status, composed []ComposedStatus) 
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.Name, c.Mode, Percent(c.Objective), optPercent(c.Observed), strings.Join(parts, ", "))
 		}
+		return tw.Flush()
 	}
-	return tw.Flush()
+	return nil
 }
 
 func burnList(m map[string]*float64) string {

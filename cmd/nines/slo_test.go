@@ -285,7 +285,27 @@ type statusJSON struct {
 		BudgetRemaining *float64            `json:"budget_remaining"`
 		BurnRates       map[string]*float64 `json:"burn_rates"`
 		State           string              `json:"state"`
+		FiringTier      *string             `json:"firing_tier"`
+		BudgetState     string              `json:"budget_state"`
+		Reason          string              `json:"reason"`
+		Error           *string             `json:"error"`
 		ExhaustedAt     *time.Time          `json:"exhausted_at"`
+		Tiers           []struct {
+			Name        string   `json:"name"`
+			Severity    string   `json:"severity"`
+			LongWindow  string   `json:"long_window"`
+			ShortWindow string   `json:"short_window"`
+			Threshold   float64  `json:"burn_rate_threshold"`
+			For         string   `json:"for"`
+			LongBurn    *float64 `json:"long_burn"`
+			ShortBurn   *float64 `json:"short_burn"`
+			LongEvents  float64  `json:"long_events"`
+			LongBad     float64  `json:"long_bad"`
+			Firing      bool     `json:"firing"`
+			Status      string   `json:"status"`
+			Reason      string   `json:"reason"`
+			Widened     string   `json:"widened"`
+		} `json:"tiers"`
 	} `json:"slos"`
 	Compositions []struct {
 		Name         string   `json:"name"`
@@ -328,6 +348,20 @@ func TestSloStatusFromTheLocalStore(t *testing.T) {
 	if a.SLO != "checkout-availability" || a.Objective != 0.999 || a.SLI != "availability of checkout in eu-west-1" || a.State != "page" {
 		t.Errorf("availability status = %+v", a)
 	}
+	// A spent budget reads exhausted, whatever fires; every tier says why.
+	if a.BudgetState != "exhausted" || a.FiringTier == nil || *a.FiringTier != "page_fast" || a.Error != nil {
+		t.Errorf("budget state %q, firing tier %v, error %v; want exhausted, page_fast, none", a.BudgetState, a.FiringTier, a.Error)
+	}
+	for _, tier := range a.Tiers {
+		if tier.Status == "" || tier.Reason == "" {
+			t.Errorf("tier %s has no status or reason: %+v", tier.Name, tier)
+		}
+	}
+	loose := out.SLOs[2]
+	if loose.State != "none" || loose.BudgetState != "burning" || len(loose.Tiers) != 3 || loose.Tiers[0].Status != "below_burn_rate" ||
+		loose.Tiers[0].Reason != "burn 1.67x over 1h is not above 14.4x" {
+		t.Errorf("the 90%% SLO: state %q, budget %q, tiers %+v; want none, burning, page_fast below its burn rate", loose.State, loose.BudgetState, loose.Tiers)
+	}
 	if want := 1 - bad/(0.001*total); a.BudgetRemaining == nil || math.Abs(*a.BudgetRemaining-want) > 1e-9 {
 		t.Errorf("budget remaining %v, want %v", a.BudgetRemaining, want)
 	}
@@ -367,7 +401,8 @@ func TestSloStatusFromTheLocalStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"SLO", "OBJECTIVE", "BUDGET LEFT", "checkout-availability  99.9%", "page", "COMPOSED", "checkout-availability (99.9%, 97.222%)"} {
+	for _, want := range []string{"SLO", "OBJECTIVE", "ALERT", "BUDGET LEFT", "checkout-availability  99.9%", "page (page_fast)  exhausted", "COMPOSED",
+		"checkout-availability (99.9%, 97.222%)", "  page_fast  page   1h/5m > 14.4x", "below_burn_rate    burn 1.67x over 1h is not above 14.4x"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("text output lacks %q:\n%s", want, text)
 		}
