@@ -142,6 +142,9 @@ func (n Notification) Title() string {
 	b.WriteString(n.Key.Subject)
 	b.WriteString(": ")
 	b.WriteString(string(n.Key.Severity))
+	if n.Key.Severity == SLOError {
+		b.WriteString(" (cannot be evaluated)")
+	}
 	if n.Details.Tier != "" {
 		b.WriteString(" (")
 		b.WriteString(n.Details.Tier)

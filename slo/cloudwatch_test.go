@@ -420,3 +420,56 @@ func TestCloudWatchSourceCountsTimeslices(t *testing.T) {
 		t.Errorf("the week has %+v slices; want some good and some bad", want[0].Budget.Counts)
 	}
 }
+
+// One SLO whose query CloudWatch refuses (a statistic it does not know)
+// fails alone: the SLOs beside it are evaluated from the same data as
+// without it, and it is an error with CloudWatch's own message. Throttling
+// is nobody's query at fault: it is not split into more calls, and every
+// SLO of the round shows it.
+func TestCloudWatchSourceIsolatesARefusedQuery(t *testing.T) {
+	start := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+	tr := newCWTrace(start, time.Minute, 2*24*60)
+	clk := clock.NewFake(start)
+	fake := awsfake.NewCloudWatchT(t, awsfake.CloudWatchConfig{Clock: clk})
+	tr.publish(t, fake.Client(), clk)
+	now := tr.at(tr.n).Add(-13 * time.Hour)
+	good := cwSLOs(slo.RollingWindow(24 * time.Hour))
+	bogus := *cwALB.Total
+	bogus.Statistic = "Sum-ish"
+	broken := slo.SLO{Name: "broken", SLI: slo.SLI{Kind: slo.SLIRatio, Good: cwALB.Total, Total: &bogus}, Objective: 0.99, Window: slo.RollingWindow(24 * time.Hour)}
+	want := evaluateWith(t, tr.memory(t), now, good)
+
+	src, err := slo.NewCloudWatchSource(slo.CloudWatchConfig{Client: fake.Client(), Regions: tr.regions, Clock: clock.NewFake(now)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := append([]slo.SLO{good[0], good[1], broken}, good[2:]...)
+	got := evaluateWith(t, src, now, all)
+	b := got[2]
+	if b.State != slo.StateError || b.Err == nil || !strings.Contains(b.Err.Error(), "Sum-ish") {
+		t.Fatalf("the broken SLO: state %s, err %v; want an error naming the statistic", b.State, b.Err)
+	}
+	sameDecisions(t, append(got[:2:2], got[3:]...), want)
+	// The first call fails; halving by SLI (five SLIs: 2, then 3, then 1
+	// and 2, then 1 and 1) takes 7 more.
+	if n := src.Calls(); n > 8 {
+		t.Errorf("%d GetMetricData calls to isolate one refused query among five SLIs, want at most 8", n)
+	}
+
+	// Throttle every attempt the SDK's retryer makes, then clear.
+	fake.Throttle("GetMetricData", 100)
+	defer fake.ClearFaults()
+	src2, err := slo.NewCloudWatchSource(slo.CloudWatchConfig{Client: fake.Client(), Regions: tr.regions, Clock: clock.NewFake(now)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	throttled := evaluateWith(t, src2, now, good)
+	for _, d := range throttled {
+		if d.State != slo.StateError || d.BudgetState != slo.BudgetError {
+			t.Errorf("%s under throttling: state %s, budget %s; want error", d.SLO, d.State, d.BudgetState)
+		}
+	}
+	if n := src2.Calls(); n != 1 {
+		t.Errorf("throttling took %d calls, want 1: it is not split", n)
+	}
+}
