@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -42,12 +43,14 @@ func runSLO(ctx context.Context, e *env, args []string) error {
 }
 
 func runSLOBacktest(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "slo backtest", "slo backtest --objective 0.999 --window 30d --input trace.csv [--policy FILE] [--format text|json]")
-	objective := fs.String("objective", "", "the objective, as a ratio (0.999) or percent (99.9)")
-	window := fs.String("window", "30d", "the budget window: a rolling length (30d, 28d) or week or month")
-	tz := fs.String("tz", "UTC", "time zone of a calendar window")
+	fs := newFlagSet(e, "slo backtest", "slo backtest (-c FILE --slo NAME | --objective 0.999 [--window 30d] [--policy FILE]) --input trace.csv [--format text|json]")
+	path := configFlag(fs)
+	sloName := fs.String("slo", "", "with -c: replay this SLO as configured: its objective, window, budgeting, policy (tiers, for:, min_bad_events) and its canary's cadence")
+	objective := fs.String("objective", "", "without -c: the objective, as a ratio (0.999) or percent (99.9)")
+	window := fs.String("window", "30d", "without -c: the budget window: a rolling length (30d, 28d) or week or month")
+	tz := fs.String("tz", "UTC", "without -c: time zone of a calendar window")
 	input := fs.String("input", "", "the trace: CSV with a header timestamp,good,total; - reads stdin")
-	policyFile := fs.String("policy", "", "a YAML policy file; the default is the SRE workbook table, scaled to the window")
+	policyFile := fs.String("policy", "", "without -c: a YAML policy file; the default is the SRE workbook table, scaled to the window")
 	format := fs.String("format", "text", "output format: text or json")
 	if err := parseFlags(e, fs, args); err != nil {
 		return err
@@ -55,31 +58,73 @@ func runSLOBacktest(ctx context.Context, e *env, args []string) error {
 	if err := checkFormat(*format, "text", "json"); err != nil {
 		return err
 	}
-	if *objective == "" {
-		return usageError("slo backtest: --objective is required")
-	}
 	if *input == "" {
 		return usageError("slo backtest: --input is required")
 	}
-	obj, err := slo.ParseObjective(*objective)
-	if err != nil {
-		return usageError("slo backtest: --objective: %v", err)
-	}
-	win, err := parseWindowFlag(*window, *tz)
-	if err != nil {
-		return usageError("slo backtest: --window: %v", err)
-	}
-	cfg := slo.BacktestConfig{Objective: obj, Window: win}
-	if *policyFile != "" {
-		data, err := os.ReadFile(*policyFile)
-		if err != nil {
-			return fmt.Errorf("slo backtest: %w", err)
+	var cfg slo.BacktestConfig
+	var name string
+	if *path != "" || *sloName != "" {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		for _, f := range []string{"objective", "window", "tz", "policy"} {
+			if set[f] {
+				return usageError("slo backtest: --%s comes from the config with -c and --slo; remove it, or drop -c to give the SLO by flags", f)
+			}
 		}
-		p, err := slo.ParsePolicy(*policyFile, data)
-		if err != nil {
-			return fmt.Errorf("slo backtest: %w", err)
+		if *sloName == "" {
+			return usageError("slo backtest: -c needs --slo NAME, the SLO to replay")
 		}
-		cfg.Policy = &p
+		c, err := e.loadConfig(*path, config.Options{SkipEnvCheck: true})
+		if err != nil {
+			return err
+		}
+		var found *slo.SLO
+		var names []string
+		for i := range c.SLOs {
+			names = append(names, c.SLOs[i].Name)
+			if c.SLOs[i].Name == *sloName {
+				found = &c.SLOs[i]
+			}
+		}
+		if found == nil {
+			for _, comp := range c.Compositions {
+				if comp.Name == *sloName {
+					return usageError("slo backtest: %q is a composition; replay one of its parts: %s", *sloName, strings.Join(comp.Parts, ", "))
+				}
+			}
+			return usageError("slo backtest: %s has no SLO %q; it has: %s", *path, *sloName, strings.Join(names, ", "))
+		}
+		cfg = slo.BacktestConfig{Objective: found.Objective, Window: found.Window, Budgeting: found.Budgeting, Policy: found.Policy, Probes: found.Probes}
+		name = found.Name
+		for _, w := range c.SLOWarnings {
+			if strings.Contains(w.Path, "slos[") || strings.Contains(w.File, "openslo") {
+				fmt.Fprintln(e.stderr, "nines: warning:", w.Error())
+			}
+		}
+	} else {
+		if *objective == "" {
+			return usageError("slo backtest: give -c FILE --slo NAME, or --objective")
+		}
+		obj, err := slo.ParseObjective(*objective)
+		if err != nil {
+			return usageError("slo backtest: --objective: %v", err)
+		}
+		win, err := parseWindowFlag(*window, *tz)
+		if err != nil {
+			return usageError("slo backtest: --window: %v", err)
+		}
+		cfg = slo.BacktestConfig{Objective: obj, Window: win}
+		if *policyFile != "" {
+			data, err := os.ReadFile(*policyFile)
+			if err != nil {
+				return fmt.Errorf("slo backtest: %w", err)
+			}
+			p, err := slo.ParsePolicy(*policyFile, data)
+			if err != nil {
+				return fmt.Errorf("slo backtest: %w", err)
+			}
+			cfg.Policy = &p
+		}
 	}
 	var in io.Reader = e.stdin
 	if *input != "-" {
@@ -90,21 +135,52 @@ func runSLOBacktest(ctx context.Context, e *env, args []string) error {
 		defer f.Close()
 		in = f
 	}
+	var err error
 	if cfg.Trace, err = slo.ReadTraceCSV(in); err != nil {
 		return fmt.Errorf("slo backtest: %s: %w", *input, err)
 	}
-	s := slo.SLO{Name: "backtest", SLI: slo.SLI{Kind: slo.SLIAvailability, Canary: "backtest"}, Objective: obj, Window: win, Policy: cfg.Policy}
-	for _, w := range s.Warnings(cfg.Trace.Start) {
-		fmt.Fprintln(e.stderr, "nines: warning:", w)
+	if name == "" {
+		s := slo.SLO{Name: "backtest", SLI: slo.SLI{Kind: slo.SLIAvailability, Canary: "backtest"}, Objective: cfg.Objective, Window: cfg.Window, Policy: cfg.Policy}
+		for _, w := range s.Warnings(cfg.Trace.Start) {
+			fmt.Fprintln(e.stderr, "nines: warning:", w)
+		}
 	}
 	res, err := slo.Backtest(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("slo backtest: %w", err)
 	}
 	if *format == "json" {
-		return writeBacktestJSON(e.stdout, res)
+		return writeBacktestJSON(e.stdout, name, cfg, res)
+	}
+	if err := writeBacktestHeader(e.stdout, name, cfg); err != nil {
+		return err
 	}
 	return writeBacktestText(e.stdout, res)
+}
+
+// backtestRule says in a line what is replayed: the SLO and the
+// low-traffic rule its cadence gives.
+func backtestRule(name string, cfg slo.BacktestConfig) string {
+	p := slo.DefaultPolicy()
+	if cfg.Policy != nil {
+		p = *cfg.Policy
+	}
+	who := "the trace"
+	if name != "" {
+		who = name
+	}
+	s := fmt.Sprintf("%s: %s over %s; a tier needs %s bad events in its long window", who, slo.Percent(cfg.Objective), cfg.Window, strconv.FormatFloat(p.MinBad(), 'g', -1, 64))
+	if cfg.Probes.Every > 0 {
+		s += fmt.Sprintf("; one run every %s in %d region(s), so short windows hold a run", slo.FormatDuration(cfg.Probes.Every), max(cfg.Probes.PerRound, 1))
+	} else {
+		s += "; the cadence is read from the trace's counts, as for a ratio SLI"
+	}
+	return s
+}
+
+func writeBacktestHeader(w io.Writer, name string, cfg slo.BacktestConfig) error {
+	_, err := fmt.Fprintln(w, backtestRule(name, cfg))
+	return err
 }
 
 func parseWindowFlag(s, tz string) (slo.Window, error) {
@@ -126,6 +202,7 @@ func parseWindowFlag(s, tz string) (slo.Window, error) {
 
 type backtestAlertJSON struct {
 	Severity    string     `json:"severity"`
+	Tier        string     `json:"tier"`
 	LongWindow  string     `json:"long_window"`
 	ShortWindow string     `json:"short_window"`
 	BurnRate    float64    `json:"burn_rate"`
@@ -134,16 +211,22 @@ type backtestAlertJSON struct {
 }
 
 type backtestJSON struct {
+	SLO             *string             `json:"slo"`
+	Rule            string              `json:"rule"`
 	Alerts          []backtestAlertJSON `json:"alerts"`
 	BudgetRemaining *float64            `json:"budget_remaining"`
 	Evaluations     int                 `json:"evaluations"`
 }
 
-func writeBacktestJSON(w io.Writer, res slo.BacktestResult) error {
-	out := backtestJSON{Alerts: []backtestAlertJSON{}, Evaluations: res.Evaluations}
+func writeBacktestJSON(w io.Writer, name string, cfg slo.BacktestConfig, res slo.BacktestResult) error {
+	out := backtestJSON{Alerts: []backtestAlertJSON{}, Evaluations: res.Evaluations, Rule: backtestRule(name, cfg)}
+	if name != "" {
+		out.SLO = &name
+	}
 	for _, a := range res.Alerts {
 		j := backtestAlertJSON{
 			Severity:    string(a.Severity),
+			Tier:        a.Tier,
 			LongWindow:  slo.FormatDuration(a.LongWindow),
 			ShortWindow: slo.FormatDuration(a.ShortWindow),
 			BurnRate:    a.BurnRate,
@@ -167,7 +250,7 @@ func writeBacktestJSON(w io.Writer, res slo.BacktestResult) error {
 func writeBacktestText(w io.Writer, res slo.BacktestResult) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	if len(res.Alerts) > 0 {
-		fmt.Fprintln(tw, "SEVERITY\tWINDOWS\tBURN\tFIRED\tRESOLVED\tLASTED")
+		fmt.Fprintln(tw, "SEVERITY\tTIER\tWINDOWS\tBURN\tFIRED\tRESOLVED\tLASTED")
 	}
 	for _, a := range res.Alerts {
 		resolved, lasted := "still firing", "-"
@@ -175,7 +258,7 @@ func writeBacktestText(w io.Writer, res slo.BacktestResult) error {
 			resolved = a.ResolvedAt.UTC().Format(time.RFC3339)
 			lasted = slo.FormatDuration(a.ResolvedAt.Sub(a.FiredAt))
 		}
-		fmt.Fprintf(tw, "%s\t%s/%s\t%sx\t%s\t%s\t%s\n", a.Severity,
+		fmt.Fprintf(tw, "%s\t%s\t%s/%s\t%sx\t%s\t%s\t%s\n", a.Severity, a.Tier,
 			slo.FormatDuration(a.LongWindow), slo.FormatDuration(a.ShortWindow),
 			strconv.FormatFloat(a.BurnRate, 'f', 2, 64), a.FiredAt.UTC().Format(time.RFC3339), resolved, lasted)
 	}

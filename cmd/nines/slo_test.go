@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -32,8 +33,11 @@ func runCLI(t *testing.T, stdin string, args ...string) (stdout, stderr string, 
 }
 
 type backtestOutput struct {
+	SLO    *string `json:"slo"`
+	Rule   string  `json:"rule"`
 	Alerts []struct {
 		Severity    string     `json:"severity"`
+		Tier        string     `json:"tier"`
 		LongWindow  string     `json:"long_window"`
 		ShortWindow string     `json:"short_window"`
 		BurnRate    float64    `json:"burn_rate"`
@@ -146,7 +150,7 @@ func TestSloBacktestErrors(t *testing.T) {
 		code int
 		msg  string
 	}{
-		{"A missing objective is a usage error", []string{"--input", sloTrace}, 2, "slo backtest: --objective is required"},
+		{"A missing objective is a usage error", []string{"--input", sloTrace}, 2, "slo backtest: give -c FILE --slo NAME, or --objective"},
 		{"A 100% objective is a usage error", []string{"--objective", "100", "--input", sloTrace}, 2,
 			`slo backtest: --objective: objective "100": must be below 100%, which leaves no error budget`},
 		{"An unknown format is a usage error", []string{"--objective", "99.9", "--input", sloTrace, "--format", "yaml"}, 2,
@@ -482,6 +486,123 @@ func TestSloStatusErrors(t *testing.T) {
 			_, _, err := runCLI(t, "", append([]string{"slo", "status"}, tc.args...)...)
 			if err == nil || err.Error() != tc.want {
 				t.Errorf("err = %v\nwant %s", err, tc.want)
+			}
+		})
+	}
+}
+
+// backtestConfig is a canary every 5 minutes in one region, with an SLO at
+// 99.9% over 30 days, and a trace of it: twelve healthy hours, then six
+// hours down, a row a minute.
+func backtestConfig(t *testing.T) (cfg, trace string) {
+	t.Helper()
+	dir := t.TempDir()
+	cfg = filepath.Join(dir, "nines.yaml")
+	if err := os.WriteFile(cfg, []byte(`agent: {region: eu-west-1}
+canaries:
+  - name: slow
+    every: 5m
+    steps:
+      - name: home
+        http: {url: "http://127.0.0.1:1/"}
+slos:
+  - name: slow-availability
+    sli: {kind: availability, canary: slow}
+    objective: 99.9
+  - name: slow-held
+    sli: {kind: availability, canary: slow}
+    objective: 99.9
+    policy: {tiers: {page_fast: {for: 15m}, page_slow: {disabled: true}}}
+  - name: both
+    compose: {mode: serial, of: [slow-availability, slow-held]}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	b.WriteString("timestamp,good,total\n")
+	start := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+	for m := 0; m < 24*60; m++ {
+		good, total := 0, 0
+		if m%5 == 0 {
+			total = 1
+			if m < 12*60 || m >= 18*60 {
+				good = 1
+			}
+		}
+		fmt.Fprintf(&b, "%s,%d,%d\n", start.Add(time.Duration(m)*time.Minute).Format(time.RFC3339), good, total)
+	}
+	trace = filepath.Join(dir, "trace.csv")
+	if err := os.WriteFile(trace, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return cfg, trace
+}
+
+func TestSloBacktestReplaysAConfiguredSLO(t *testing.T) {
+	cfg, trace := backtestConfig(t)
+	// The second bad run is at 12:05; the evaluation at the end of that
+	// minute pages (docs/slo.md, "Low traffic"): 12:06.
+	stdout, stderr, err := runCLI(t, "", "slo", "backtest", "-c", cfg, "--slo", "slow-availability", "--input", trace, "--format", "json")
+	if err != nil {
+		t.Fatalf("err %v, stderr %s", err, stderr)
+	}
+	out := decodeStrict(t, stdout)
+	if out.SLO == nil || *out.SLO != "slow-availability" || !strings.Contains(out.Rule, "one run every 5m in 1 region(s)") {
+		t.Errorf("slo %v, rule %q", out.SLO, out.Rule)
+	}
+	first := map[string]time.Time{}
+	for _, a := range out.Alerts {
+		if _, ok := first[a.Tier]; !ok {
+			first[a.Tier] = a.FiredAt
+		}
+	}
+	if got, want := first["page_fast"], time.Date(2025, 3, 1, 12, 6, 0, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("page_fast fired at %s, want %s: %s", got, want, stdout)
+	}
+	// The same SLO with page_fast {for: 15m} and page_slow off: page_fast's
+	// condition holds from 12:06, so it fires at 12:21.
+	stdout, _, err = runCLI(t, "", "slo", "backtest", "-c", cfg, "--slo", "slow-held", "--input", trace, "--format", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out = decodeStrict(t, stdout)
+	var pages []string
+	for _, a := range out.Alerts {
+		if a.Severity == "page" {
+			pages = append(pages, a.Tier+"@"+a.FiredAt.Format("15:04"))
+		}
+	}
+	if got := strings.Join(pages, ","); got != "page_fast@12:21" {
+		t.Errorf("pages %s, want page_fast@12:21 only", got)
+	}
+	text, _, err := runCLI(t, "", "slo", "backtest", "-c", cfg, "--slo", "slow-availability", "--input", trace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"slow-availability: 99.9% over rolling 30d; a tier needs 2 bad events", "SEVERITY  TIER", "page      page_fast"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("text lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+func TestSloBacktestFromAConfigRefusesWhatItCannotReplay(t *testing.T) {
+	cfg, trace := backtestConfig(t)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"An SLO the config lacks is named with the ones it has", []string{"--slo", "nope"},
+			"has no SLO \"nope\"; it has: slow-availability, slow-held"},
+		{"A composition names its parts", []string{"--slo", "both"}, "\"both\" is a composition; replay one of its parts: slow-availability, slow-held"},
+		{"A flag the config already sets is refused", []string{"--slo", "slow-held", "--objective", "99"}, "--objective comes from the config with -c and --slo"},
+		{"-c without --slo asks for it", nil, "-c needs --slo NAME"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := runCLI(t, "", append([]string{"slo", "backtest", "-c", cfg, "--input", trace}, tc.args...)...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err %v; want it to say %q", err, tc.want)
 			}
 		})
 	}
