@@ -286,4 +286,31 @@ slos:
 	if code != 0 || !strings.Contains(out, "1 SLOs") || !strings.Contains(errOut, "warning:") || !strings.Contains(errOut, "never fire") {
 		t.Errorf("a 90%% objective: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
+	// An event guard a slow canary can never meet: the warning names the
+	// tier, the line of min_events, and the fix.
+	slow := writeConfig(t, `
+canaries:
+  - name: api
+    every: 5m
+    steps:
+      - http: { url: "https://api.example.com/health" }
+slos:
+  - name: api
+    sli: { kind: availability, canary: api }
+    objective: 99.9
+    policy:
+      min_events: 100
+`)
+	code, out, errOut = run(t, context.Background(), "validate", "-c", slow)
+	for _, want := range []string{
+		slow + ":12: slos[0].policy.min_events: the page_fast tier (1h/5m) can never fire: its 1h window holds at most 12 events at one run every 5m in 1 region(s), fewer than min_events 100; lower min_events to 12 or less, or remove it",
+		"slos[0].policy.min_events: the page_slow tier (6h/30m) can never fire",
+	} {
+		if code != 0 || !strings.Contains(errOut, want) {
+			t.Errorf("a 5-minute canary under min_events 100: exit %d, stderr lacks %q:\n%s", code, want, errOut)
+		}
+	}
+	if strings.Contains(errOut, "ticket tier") {
+		t.Errorf("the ticket's 3d window holds 864 runs, enough; it was warned about:\n%s", errOut)
+	}
 }
