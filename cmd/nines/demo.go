@@ -340,11 +340,15 @@ func (n *narrator) narrate(ctx context.Context, s slo.SLO, length time.Duration)
 			}
 			if ds, err := ev.Evaluate(ctx, []slo.SLO{s}); err == nil && len(ds) == 1 && !ds[0].Budget.NoData {
 				d := ds[0]
-				line += fmt.Sprintf("; budget %s left", slo.Percent(math.Max(d.Budget.Remaining, -9.99)))
+				line += fmt.Sprintf("; budget %s left (%s)", slo.Percent(math.Max(d.Budget.Remaining, -9.99)), d.BudgetState)
 				if len(d.Burns) > 0 && !d.Burns[0].NoData {
 					line += fmt.Sprintf(", burning %.1fx over %s", d.Burns[0].BurnRate, slo.FormatDuration(d.Burns[0].Window))
 				}
-				line += ", state " + string(d.State)
+				alert := string(d.State)
+				if t, ok := d.FiredTier(); ok {
+					alert += " (" + t.Name + ")"
+				}
+				line += ", alert " + alert
 			}
 			n.say("%s", line)
 		}
