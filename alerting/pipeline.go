@@ -68,6 +68,10 @@ type Backoff struct {
 const (
 	DefaultSendTimeout = 10 * time.Second
 	DefaultMaxAge      = time.Hour
+	// DefaultMaxInFlight is how many sends to one receiver may be open at
+	// once: a receiver that hangs holds no more, and the deliveries beyond
+	// wait for one of them to end, at most a send timeout.
+	DefaultMaxInFlight = 4
 )
 
 // DefaultBackoff retries after 1s, 2s, 4s ... up to a minute, so a
@@ -92,15 +96,21 @@ type PipelineConfig struct {
 	// retried, counted from when it was queued.
 	Timeout time.Duration
 	MaxAge  time.Duration
-	Logger  *slog.Logger
-	// OnResult hears what became of each delivery, from the receiver's
-	// own goroutine.
+	// MaxInFlight bounds the sends open at once to one receiver;
+	// DefaultMaxInFlight by default.
+	MaxInFlight int
+	Logger      *slog.Logger
+	// OnResult hears what became of each delivery, from the delivery's
+	// own goroutine: calls for different deliveries may overlap.
 	OnResult func(Result)
 }
 
 // Pipeline takes notifications through its stages: route, inhibit,
-// dedupe, then fan-out to one queue and goroutine per receiver, where the
-// retry stage runs. One receiver that hangs or fails never delays another.
+// dedupe, then fan-out to each receiver, where the retry stage runs for
+// each delivery on its own. A delivery that fails or hangs delays neither
+// another receiver nor another incident at its own receiver; only the
+// later deliveries of its own incident there wait for it, so that they
+// arrive in order.
 type Pipeline struct {
 	cfg     PipelineConfig
 	clk     clock.Clock
@@ -112,6 +122,7 @@ type Pipeline struct {
 	pending int
 	idle    chan struct{} // closed while pending == 0
 	stats   Stats
+	closed  bool // no delivery starts once set
 	ctx     context.Context
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
@@ -122,8 +133,8 @@ type Stats struct {
 	Routed, Inhibited, Deduplicated, Delivered, Failed, Retries int
 }
 
-// NewPipeline checks cfg and starts one goroutine per receiver. Close
-// stops them.
+// NewPipeline checks cfg and returns a Pipeline. Close stops its
+// deliveries.
 func NewPipeline(cfg PipelineConfig) (*Pipeline, error) {
 	if len(cfg.Receivers) == 0 {
 		return nil, errors.New("alerting: a pipeline needs at least one receiver")
@@ -147,6 +158,12 @@ func NewPipeline(cfg PipelineConfig) (*Pipeline, error) {
 	if cfg.MaxAge == 0 {
 		cfg.MaxAge = DefaultMaxAge
 	}
+	if cfg.MaxInFlight == 0 {
+		cfg.MaxInFlight = DefaultMaxInFlight
+	}
+	if cfg.MaxInFlight < 0 {
+		return nil, errors.New("alerting: MaxInFlight cannot be negative")
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -160,7 +177,8 @@ func NewPipeline(cfg PipelineConfig) (*Pipeline, error) {
 		if _, dup := p.workers[r.Name]; dup {
 			return nil, fmt.Errorf("alerting: receiver %q is listed twice", r.Name)
 		}
-		p.workers[r.Name] = &worker{p: p, r: r, wake: make(chan struct{}, 1), threads: map[string]string{}}
+		p.workers[r.Name] = &worker{p: p, r: r, slots: make(chan struct{}, cfg.MaxInFlight),
+			lanes: map[string][]Delivery{}, threads: map[string]string{}}
 		p.order = append(p.order, r.Name)
 	}
 	for sev, names := range cfg.Routes {
@@ -169,14 +187,6 @@ func NewPipeline(cfg PipelineConfig) (*Pipeline, error) {
 				return nil, fmt.Errorf("alerting: route %s names receiver %q, which does not exist", sev, n)
 			}
 		}
-	}
-	for _, name := range p.order {
-		w := p.workers[name]
-		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
-			w.run(p.ctx)
-		}()
 	}
 	return p, nil
 }
@@ -248,7 +258,7 @@ func (p *Pipeline) inhibit(ds []Delivery) []Delivery {
 }
 
 // Deliver runs the dedupe stage and fans the deliveries out to their
-// receivers' queues. It never blocks on a receiver.
+// receivers, each to its incident's lane. It never blocks on a receiver.
 func (p *Pipeline) Deliver(ds []Delivery) {
 	byReceiver := map[string][]Delivery{}
 	p.mu.Lock()
@@ -309,9 +319,13 @@ func (p *Pipeline) Stats() Stats {
 	return p.stats
 }
 
-// Close stops the receivers' goroutines. Deliveries not done yet stay
-// in the caller's outbox for the next start.
+// Close stops every delivery and waits for their goroutines. Deliveries
+// not done yet come back as Stopped and stay in the caller's outbox for
+// the next start.
 func (p *Pipeline) Close() {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
 	p.cancel()
 	p.wg.Wait()
 }
@@ -345,60 +359,96 @@ func (p *Pipeline) done(r Result) {
 	p.mu.Unlock()
 }
 
-// worker is one receiver's queue and goroutine.
+// worker is one receiver's share of the retry stage. Each incident with
+// deliveries to do here has a lane: the deliveries in the order queued,
+// of which only the first is under way, on a goroutine of its own.
+// Deliveries of other incidents never wait on it, except for a free slot
+// to send in.
 type worker struct {
-	p    *Pipeline
-	r    Receiver
-	wake chan struct{}
+	p     *Pipeline
+	r     Receiver
+	slots chan struct{} // one token per send open, up to MaxInFlight
 
 	mu      sync.Mutex
-	queue   []Delivery
-	threads map[string]string // incident -> receipt of its first message
+	lanes   map[string][]Delivery // incident -> its deliveries not done
+	threads map[string]string     // incident -> receipt of its first message
+}
+
+// lane is the incident that orders d; a delivery without one is on its own.
+func lane(d Delivery) string {
+	if d.Incident == "" {
+		return "#" + d.ID
+	}
+	return d.Incident
 }
 
 func (w *worker) enqueue(ds []Delivery) {
-	w.mu.Lock()
-	w.queue = append(w.queue, ds...)
-	w.mu.Unlock()
-	select {
-	case w.wake <- struct{}{}:
-	default:
+	p := w.p
+	p.mu.Lock()
+	closed := p.closed
+	if !closed {
+		p.wg.Add(len(ds))
 	}
-}
-
-func (w *worker) next() (Delivery, bool) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if len(w.queue) == 0 {
-		return Delivery{}, false
-	}
-	d := w.queue[0]
-	w.queue = w.queue[1:]
-	return d, true
-}
-
-func (w *worker) run(ctx context.Context) {
-	for {
-		d, ok := w.next()
-		if !ok {
-			select {
-			case <-ctx.Done():
-				return
-			case <-w.wake:
-				continue
-			}
+	p.mu.Unlock()
+	if closed {
+		for _, d := range ds {
+			p.done(Result{Delivery: d, Stopped: true, At: p.clk.Now()})
 		}
-		if ctx.Err() != nil {
-			w.p.done(Result{Delivery: d, Stopped: true, At: w.p.clk.Now()})
+		return
+	}
+	var start []Delivery
+	w.mu.Lock()
+	for _, d := range ds {
+		k := lane(d)
+		w.lanes[k] = append(w.lanes[k], d)
+		if len(w.lanes[k]) == 1 {
+			start = append(start, d)
 			continue
 		}
-		w.p.done(w.retry(ctx, d))
+		p.cfg.Logger.Debug("notification waits for the earlier ones of its incident", "receiver", d.Receiver, "id", d.ID,
+			"incident", d.Incident, "ahead", len(w.lanes[k])-1)
 	}
+	w.mu.Unlock()
+	for _, d := range start {
+		go w.run(d)
+	}
+}
+
+// run delivers d, then each delivery queued behind it in its lane, until
+// the lane is empty.
+func (w *worker) run(d Delivery) {
+	for {
+		if w.p.ctx.Err() != nil {
+			w.p.done(Result{Delivery: d, Stopped: true, At: w.p.clk.Now()})
+		} else {
+			w.p.done(w.retry(w.p.ctx, d))
+		}
+		after, ok := w.next(lane(d))
+		w.p.wg.Done()
+		if !ok {
+			return
+		}
+		d = after
+	}
+}
+
+// next drops the lane's first delivery, which is done, and returns the
+// one after it.
+func (w *worker) next(k string) (Delivery, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	rest := w.lanes[k][1:]
+	if len(rest) == 0 {
+		delete(w.lanes, k)
+		return Delivery{}, false
+	}
+	w.lanes[k] = rest
+	return rest[0], true
 }
 
 // retry is the retry stage: it sends d until it is delivered, the error is
 // not retryable, or d is older than MaxAge. A 429's Retry-After is waited
-// out in full.
+// out in full. It waits between tries without holding a slot.
 func (w *worker) retry(ctx context.Context, d Delivery) Result {
 	cfg := &w.p.cfg
 	if d.Thread == "" {
@@ -409,8 +459,15 @@ func (w *worker) retry(ctx context.Context, d Delivery) Result {
 	res := Result{Delivery: d}
 	wait := cfg.Backoff.Initial
 	for {
+		select {
+		case w.slots <- struct{}{}:
+		case <-ctx.Done():
+			res.Stopped, res.At = true, w.p.clk.Now()
+			return res
+		}
 		res.Attempts++
 		receipt, err := w.send(ctx, d)
+		<-w.slots
 		res.At = w.p.clk.Now()
 		if err == nil {
 			res.Delivered, res.Receipt, res.Err, res.Class = true, receipt, nil, Class{}

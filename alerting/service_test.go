@@ -2,12 +2,15 @@ package alerting_test
 
 import (
 	"context"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	awssns "github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/nines-dev/nines/alerting"
+	"github.com/nines-dev/nines/alerting/notifiertest"
 	"github.com/nines-dev/nines/alerting/slack"
 	"github.com/nines-dev/nines/alerting/slack/slackfake"
 	alertsns "github.com/nines-dev/nines/alerting/sns"
@@ -50,7 +53,9 @@ type process struct {
 	results chan alerting.Result // after the service has taken each in
 }
 
-func (w *world) start(t *testing.T, routes map[alerting.Severity][]string, resolution time.Duration) *process {
+// receivers are the real Slack (bot token) and SNS notifiers, pointed at
+// the world's fakes.
+func (w *world) receivers(t *testing.T) []alerting.Receiver {
 	t.Helper()
 	sl, err := slack.New(slack.Config{Token: slackfake.Token, Channel: "C0ALERTS", APIURL: w.slack.APIURL()})
 	if err != nil {
@@ -60,9 +65,14 @@ func (w *world) start(t *testing.T, routes map[alerting.Severity][]string, resol
 	if err != nil {
 		t.Fatal(err)
 	}
+	return []alerting.Receiver{{Name: "slack", Notifier: sl}, {Name: "sns", Notifier: sn}}
+}
+
+func (w *world) start(t *testing.T, routes map[alerting.Severity][]string, resolution time.Duration) *process {
+	t.Helper()
 	results := make(chan alerting.Result, 64)
 	p, err := alerting.NewPipeline(alerting.PipelineConfig{
-		Receivers: []alerting.Receiver{{Name: "slack", Notifier: sl}, {Name: "sns", Notifier: sn}},
+		Receivers: w.receivers(t),
 		Routes:    routes, Clock: w.clk,
 		OnResult: func(r alerting.Result) {
 			select {
@@ -335,4 +345,108 @@ func TestADeadMansSwitchIgnoresDataThatNeverBegan(t *testing.T) {
 			t.Errorf("checkout's switch is %s after 12 silent minutes, want firing", a.Status)
 		}
 	}
+}
+
+// decided is an evaluator whose every evaluation gives the same decisions.
+type decided []slo.Decision
+
+func (d decided) Evaluate(context.Context, []slo.SLO) ([]slo.Decision, error) { return d, nil }
+
+// Four SLOs page while Slack is down for a quarter of an hour: SNS has the
+// four pages at once, Slack each of them once it is back, and none is lost
+// or sent twice.
+func TestSlackDownForAQuarterHourDelaysNoPage(t *testing.T) {
+	cases := []struct {
+		name       string
+		status     int
+		retryAfter time.Duration
+	}{
+		{"Slack answers 500 for 15 minutes", http.StatusInternalServerError, 0},
+		{"Slack answers 429 with Retry-After 60s for 15 minutes", http.StatusTooManyRequests, 60 * time.Second},
+	}
+	slos := []string{"checkout", "search", "login", "payments"}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			w := newWorld(t, alerting.NewMemoryStore())
+			s := newSim(w.clk)
+			log := notifiertest.NewLog()
+			cfg := s.config(w.receivers(t)...)
+			cfg.Logger = log.Logger
+			p, err := alerting.NewPipeline(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(p.Close)
+			var ds decided
+			for _, name := range slos {
+				d := decision("page")
+				d.SLO = name
+				ds = append(ds, d)
+			}
+			m, _ := alerting.NewMachine(alerting.MachineConfig{})
+			svc, err := alerting.NewService(alerting.ServiceConfig{Evaluator: ds, Machine: m, Pipeline: p, Store: w.store, Clock: w.clk, Logger: log.Logger})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.slack.SetDown(tc.status, tc.retryAfter)
+			recovers := t0.Add(15 * time.Minute)
+			if err := svc.Tick(ctx); err != nil {
+				t.Fatal(err)
+			}
+			var want []alerting.Delivery
+			for _, a := range svc.Alerts() {
+				for _, r := range []string{"slack", "sns"} {
+					want = append(want, alerting.Delivery{Receiver: r, Notification: alerting.Notification{Incident: a.Incident()}})
+				}
+			}
+			if len(want) != 2*len(slos) {
+				t.Fatalf("%d deliveries, want a page per SLO to each receiver", len(want))
+			}
+			got := s.collect(t, want, func(at time.Time) {
+				if !at.Before(recovers) {
+					w.slack.SetUp()
+				}
+			})
+
+			for i, r := range got {
+				switch {
+				case !r.Delivered:
+					t.Errorf("%s to %s was lost: %v", r.Key.Subject, r.Receiver, r.Err)
+				case r.Receiver == "sns" && (i >= len(slos) || r.Attempts != 1 || !r.At.Equal(t0)):
+					t.Errorf("sns: %s paged as result %d after %d attempts at %s, want among the first %d at once at %s",
+						r.Key.Subject, i, r.Attempts, r.At, len(slos), t0)
+				case r.Receiver == "slack" && (r.At.Before(recovers) || r.At.After(recovers.Add(alerting.DefaultBackoff.Max+tc.retryAfter))):
+					t.Errorf("slack: %s paged at %s, want within a backoff step of the recovery at %s", r.Key.Subject, r.At, recovers)
+				}
+			}
+			for _, name := range slos {
+				if n := countContaining(w.sns.Messages(), func(m awsfake.SNSMessage) string { return m.Subject }, name); n != 1 {
+					t.Errorf("sns has %d pages of %s, want 1", n, name)
+				}
+				if n := countContaining(w.slack.Posts(), func(m slackfake.Message) string { return m.Text }, name); n != 1 {
+					t.Errorf("slack shows %d posts of %s, want 1", n, name)
+				}
+			}
+			if n, k := len(w.sns.Messages()), len(w.slack.Posts()); n != len(slos) || k != len(slos) {
+				t.Errorf("sns has %d messages and slack %d posts, want %d each", n, k, len(slos))
+			}
+			for _, a := range svc.Alerts() {
+				if len(a.Pending) != 0 {
+					t.Errorf("%s still has %d notifications in its outbox", a.Key, len(a.Pending))
+				}
+			}
+			notifiertest.NoSecrets(t, "the log", []string{slackfake.Token}, log.String())
+		})
+	}
+}
+
+func countContaining[M any](ms []M, text func(M) string, s string) int {
+	n := 0
+	for _, m := range ms {
+		if strings.Contains(text(m), s) {
+			n++
+		}
+	}
+	return n
 }

@@ -1,7 +1,7 @@
 // Package notifiertest holds the conformance checks that every notifier of
 // the ALARM phase must pass, run through a real Pipeline: it delivers, it
-// retries 5xx, it does not retry 4xx, and it never lets a token or a
-// webhook URL into a log line or an error.
+// retries 5xx, it does not retry 4xx, a resolve waits for its fire, and it
+// never lets a token or a webhook URL into a log line or an error.
 package notifiertest
 
 import (
@@ -74,8 +74,18 @@ func SampleFailure() alerting.Failure {
 // without waiting, and returns its result and the log.
 func send(t *testing.T, h *Harness, n alerting.Notification) (alerting.Result, string) {
 	t.Helper()
-	var logs lockedBuffer
-	results := make(chan alerting.Result, 1)
+	rs, logs := sendAll(t, h, n)
+	return rs[0], logs
+}
+
+// sendAll is send for several notifications, delivered together; it
+// returns their results in the order they came. The pipeline's sleeps
+// move its clock, so they must belong to one incident: one delivery at a
+// time waits.
+func sendAll(t *testing.T, h *Harness, ns ...alerting.Notification) ([]alerting.Result, string) {
+	t.Helper()
+	log := NewLog()
+	results := make(chan alerting.Result, len(ns))
 	clk := clock.NewFake(Start)
 	p, err := alerting.NewPipeline(alerting.PipelineConfig{
 		Receivers: []alerting.Receiver{{Name: "under-test", Notifier: h.Notifier}},
@@ -87,15 +97,19 @@ func send(t *testing.T, h *Harness, n alerting.Notification) (alerting.Result, s
 			return ctx.Err()
 		},
 		Random:   func() float64 { return 0.5 },
-		Logger:   slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger:   log.Logger,
 		OnResult: func(r alerting.Result) { results <- r },
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	p.Send([]alerting.Notification{n})
-	return <-results, logs.String()
+	p.Send(ns)
+	var rs []alerting.Result
+	for range ns {
+		rs = append(rs, <-results)
+	}
+	return rs, log.String()
 }
 
 // Run runs the conformance checks; newHarness makes a fresh receiver for
@@ -165,16 +179,60 @@ func Run(t *testing.T, newHarness func(t *testing.T) *Harness) {
 			if h.Shown != nil {
 				texts = append(texts, h.Shown()...)
 			}
-			for _, s := range h.Secrets {
-				for _, text := range texts {
-					if strings.Contains(text, s) {
-						t.Errorf("%s: a secret appears in %q", f.name, text)
-					}
-				}
-			}
+			NoSecrets(t, f.name, h.Secrets, texts...)
 		}
 	})
+	t.Run("A resolve waits while its fire is retried, and no secret leaks meanwhile", func(t *testing.T) {
+		h := newHarness(t)
+		h.Fail(2, 503)
+		fire, resolve := Sample(alerting.KindFire), Sample(alerting.KindResolve)
+		resolve.ID = resolve.Incident + "#2"
+		rs, logs := sendAll(t, h, fire, resolve)
+		if f, r := rs[0], rs[1]; f.ID != fire.ID || !f.Delivered || f.Attempts != 3 || r.ID != resolve.ID || !r.Delivered || r.Attempts != 1 {
+			t.Fatalf("results %+v, want the fire delivered at the 3rd attempt, then the resolve at its 1st", rs)
+		}
+		if got := h.Accepted(); got != 2 {
+			t.Errorf("the receiver accepted %d messages, want 2", got)
+		}
+		if !strings.Contains(logs, "waits for the earlier ones of its incident") {
+			t.Errorf("the log does not say that the resolve waited:\n%s", logs)
+		}
+		texts := []string{logs}
+		if h.Shown != nil {
+			texts = append(texts, h.Shown()...)
+		}
+		NoSecrets(t, "fire and resolve", h.Secrets, texts...)
+	})
 }
+
+// NoSecrets reports each of secrets that appears in one of texts; what
+// names the texts.
+func NoSecrets(t testing.TB, what string, secrets []string, texts ...string) {
+	t.Helper()
+	for _, s := range secrets {
+		for _, text := range texts {
+			if strings.Contains(text, s) {
+				t.Errorf("%s: a secret appears in %q", what, text)
+			}
+		}
+	}
+}
+
+// Log is a logger that keeps every line, at every level, for a test to
+// read; it is safe for concurrent use.
+type Log struct {
+	*slog.Logger
+	buf *lockedBuffer
+}
+
+// NewLog returns an empty Log.
+func NewLog() *Log {
+	buf := &lockedBuffer{}
+	return &Log{Logger: slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})), buf: buf}
+}
+
+// String returns what was logged so far.
+func (l *Log) String() string { return l.buf.String() }
 
 // h0 makes a harness just to read its secrets.
 func h0(newHarness func(t *testing.T) *Harness, t *testing.T) *Harness { return newHarness(t) }
