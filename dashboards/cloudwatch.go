@@ -227,11 +227,7 @@ func (r *renderer) slo(s slo.SLO) error {
 
 	// Burn rate against the policy's thresholds, over its long and short
 	// windows.
-	policy := slo.DefaultPolicy()
-	if s.Policy != nil {
-		policy = *s.Policy
-	}
-	tiers, err := policy.Resolve(span)
+	tiers, err := s.Tiers(time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC))
 	if err != nil {
 		return err
 	}

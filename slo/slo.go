@@ -409,10 +409,23 @@ func (s SLO) Validate() error {
 	return nil
 }
 
+// Tiers are the SLO's policy tiers at now: the policy resolved for the
+// budget window's length, with windows widened to hold the SLI's probes, as
+// the evaluator judges them.
+func (s SLO) Tiers(now time.Time) ([]Tier, error) {
+	p := s.policy()
+	tiers, err := p.Resolve(s.Window.Span(now))
+	if err != nil {
+		return nil, err
+	}
+	tiers, _ = widen(tiers, s.probeUnit(s.Budgeting.withDefaults(s.Objective)), p.MinBad())
+	return tiers, nil
+}
+
 // BurnWindows are the windows the SLO's policy reads at now, long and
 // short, as a Decision's Burns hold them.
 func (s SLO) BurnWindows(now time.Time) []time.Duration {
-	tiers, err := s.policy().Resolve(s.Window.Span(now))
+	tiers, err := s.Tiers(now)
 	if err != nil {
 		return nil
 	}
