@@ -112,6 +112,21 @@ func costInput(cfg *config.Config, regions int, evalEvery time.Duration) metrics
 			}
 		}
 		in.WatchSeries = watched * max(regions, 1)
+		// A ratio SLO's switch reads its good (or bad) and total metrics,
+		// unless its span is one of the SLO's windows.
+		ratioSpan := time.Duration(settings.NoDataPeriods) * max(cfg.Agent.Period, time.Minute)
+		for _, s := range cfg.SLOs {
+			if s.SLI.Kind != slo.SLIRatio {
+				continue
+			}
+			own := false
+			for _, w := range s.BurnWindows(time.Now()) {
+				own = own || w == ratioSpan
+			}
+			if !own {
+				in.WatchSeries += 2
+			}
+		}
 		in.WatchEvery = evalEvery
 	}
 	return in

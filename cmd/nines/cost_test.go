@@ -109,3 +109,51 @@ alerting:
 		}
 	}
 }
+
+// A ratio SLO's no-data switch reads the SLO's own window when its span is
+// one (5 periods of a minute: the fast page's 5m), and its metric pair
+// each evaluation when it is not.
+func TestCostCountsARatioSLOsSwitchOnlyWhenItReadsOnItsOwn(t *testing.T) {
+	const head = `
+cloudwatch: { region: eu-west-1 }
+canaries:
+  - name: api
+    steps:
+      - http: { url: "https://api.example.com/" }
+slos:
+  - name: api
+    sli: { kind: availability, canary: api }
+    objective: 99.9
+  - name: alb
+    sli:
+      kind: ratio
+      good: { namespace: AWS/ApplicationELB, metric: HTTPCode_Target_2XX_Count, statistic: Sum }
+      total: { namespace: AWS/ApplicationELB, metric: RequestCount, statistic: Sum }
+    objective: 99.9
+`
+	month := float64(730 * time.Hour / time.Minute)
+	sloReads := (2*6 + 2*6) * month // two SLOs, a pair of metrics over 6 windows each
+	for _, tc := range []struct {
+		name, alerting string
+		want           float64
+	}{
+		{"A 5-minute span is the fast page's short window", "", sloReads},
+		// Then the canary's switch reads on its own too.
+		{"A 7-minute span is no window of the SLO", "alerting: { no_data_periods: 7, receivers: [{ log: {} }] }\n", sloReads + (2+1)*month},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := writeConfig(t, head+tc.alerting)
+			code, out, errOut := run(t, context.Background(), "cost", "-c", cfg, "--format", "json")
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			var rep struct{ GetMetrics float64 }
+			if err := json.Unmarshal([]byte(out), &rep); err != nil {
+				t.Fatal(err)
+			}
+			if math.Abs(rep.GetMetrics-tc.want) > 1e-6 {
+				t.Errorf("GetMetricData metrics %v, want %v", rep.GetMetrics, tc.want)
+			}
+		})
+	}
+}

@@ -130,6 +130,13 @@ func newEvaluator(ctx context.Context, cfg *config.Config, deps evaluatorDeps) (
 		for _, c := range cfg.Canaries {
 			watches = append(watches, alerting.Watch{Canary: c.Name, Period: cfg.Agent.Period, Periods: settings.NoDataPeriods})
 		}
+		// A ratio SLI's metrics are not the agents': canary switches do not
+		// see them stop. CloudWatch keeps them at a minute at best.
+		for _, o := range cfg.SLOs {
+			if o.SLI.Kind == slo.SLIRatio {
+				watches = append(watches, alerting.Watch{SLO: o.Name, SLI: o.SLI, Period: max(cfg.Agent.Period, time.Minute), Periods: settings.NoDataPeriods})
+			}
+		}
 		if len(settings.Agents) > 0 && heartbeats == nil {
 			log.Warn("alerting.agents is set, but this source cannot count agent heartbeats; those watches are off")
 		} else {
