@@ -102,7 +102,16 @@ type Details struct {
 	// LastFailure is the most recent failed run of the SLO's canary within
 	// the tier's long window, when the service has a source of runs.
 	LastFailure *Failure `json:"last_failure,omitempty"`
+	// Rule names the canary rule behind the alert (RuleCanaryFailures);
+	// empty for an SLO's alerts and the dead-man's switches.
+	Rule string `json:"rule,omitempty"`
+	// Regions are the runs per region a failure rule judged by.
+	Regions []RegionRuns `json:"regions,omitempty"`
 }
+
+// HasBudget reports whether the alert is an SLO's, whose notifications
+// show its error budget.
+func (n Notification) HasBudget() bool { return n.Key.Severity != NoData && n.Details.Rule == "" }
 
 // Notification is one message about one alert, the value every stage of
 // the pipeline passes on.

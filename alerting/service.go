@@ -173,6 +173,12 @@ type ServiceConfig struct {
 	// there are watches.
 	Watches []Watch
 	Data    DataSource
+	// Failures are the canary failure rules (failures.go). Source counts
+	// their runs and Regions lists where to look; both are required when
+	// there are rules.
+	Failures []FailureRule
+	Source   slo.Source
+	Regions  RegionSource
 	// Interval is how often Run evaluates (default one minute).
 	Interval time.Duration
 	// Heartbeat is called after every evaluation that succeeds, so an
@@ -193,8 +199,13 @@ type Service struct {
 	clk clock.Clock
 	log *slog.Logger
 
-	// canaries maps an SLO's name to its SLI's canary, for RecentFailure.
+	// canaries maps an SLO's name, or a failure rule's subject, to its
+	// canary, for RecentFailure.
 	canaries map[string]string
+	// inhibitors maps a canary to the pages of the SLOs over it: while
+	// one fires, the canary's failure rule is inhibited, so one outage
+	// does not page twice.
+	inhibitors map[string][]Key
 
 	mu     sync.Mutex
 	loaded bool
@@ -215,6 +226,13 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 		return nil, errors.New("alerting: the service needs a store")
 	case len(cfg.Watches) > 0 && cfg.Data == nil:
 		return nil, errors.New("alerting: dead-man's switches need a data source")
+	case len(cfg.Failures) > 0 && (cfg.Source == nil || cfg.Regions == nil):
+		return nil, errors.New("alerting: failure rules need a source and a region source")
+	}
+	for _, r := range cfg.Failures {
+		if err := r.Validate(); err != nil {
+			return nil, fmt.Errorf("alerting: %w", err)
+		}
 	}
 	for _, w := range cfg.Watches {
 		if err := w.validate(); err != nil {
@@ -227,9 +245,15 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{cfg: cfg, clk: clock.OrReal(cfg.Clock), log: cfg.Logger, canaries: map[string]string{}}
+	s := &Service{cfg: cfg, clk: clock.OrReal(cfg.Clock), log: cfg.Logger, canaries: map[string]string{}, inhibitors: map[string][]Key{}}
 	for _, o := range cfg.SLOs {
 		s.canaries[o.Name] = o.SLI.Canary
+		if o.SLI.Canary != "" {
+			s.inhibitors[o.SLI.Canary] = append(s.inhibitors[o.SLI.Canary], Key{Subject: o.Name, Severity: Page})
+		}
+	}
+	for _, r := range cfg.Failures {
+		s.canaries[r.Subject()] = r.Canary
 	}
 	cfg.Pipeline.listen(s.delivered)
 	return s, nil
@@ -331,7 +355,11 @@ func (s *Service) Tick(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ds, err := s.step(ctx, Input{Decisions: decisions, Watches: watches}, now)
+	failures, err := s.checkFailures(ctx, now)
+	if err != nil {
+		return err
+	}
+	ds, err := s.step(ctx, Input{Decisions: decisions, Watches: append(watches, failures...)}, now)
 	if err != nil {
 		return err
 	}
@@ -532,8 +560,8 @@ func (s *Service) step(ctx context.Context, in Input, now time.Time) ([]Delivery
 	return out, nil
 }
 
-// addFailures gives each SLO notification its canary's most recent failed
-// run. It runs before the notifications are saved to the outbox, so a
+// addFailures gives each SLO or failure rule notification its canary's
+// most recent failed run. It runs before the notifications are saved to the outbox, so a
 // replay after a restart shows the same failure as the first attempt.
 func (s *Service) addFailures(ns []Notification, now time.Time) {
 	if s.cfg.RecentFailure == nil {
@@ -546,7 +574,7 @@ func (s *Service) addFailures(ns []Notification, now time.Time) {
 		}
 		name := s.canaries[n.Key.Subject]
 		if name == "" {
-			continue // a ratio SLI, or an SLO no longer in the config
+			continue // a ratio SLI, or an SLO or rule no longer in the config
 		}
 		f, ok := s.cfg.RecentFailure(name)
 		if !ok || !n.Details.relevant(f.At, now) {
