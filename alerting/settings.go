@@ -75,4 +75,9 @@ type SlackSettings struct {
 const (
 	DefaultInterval      = time.Minute
 	DefaultNoDataPeriods = 5
+	// The failure rule of a canary no SLO covers: 3 failed runs in a row
+	// in 1 region page.
+	DefaultFailureConsecutive = 3
+	DefaultFailureRegions     = 1
+	DefaultFailureSeverity    = Page
 )

@@ -15,6 +15,7 @@ type alertingYAML struct {
 	RemindEvery        *Duration                    `yaml:"remind_every"`
 	ResolveAfter       *Duration                    `yaml:"resolve_after"`
 	NoDataPeriods      *int                         `yaml:"no_data_periods"`
+	CanaryFailures     *failuresYAML                `yaml:"canary_failures"`
 	Agents             []string                     `yaml:"agents"`
 	State              *alertStateYAML              `yaml:"state"`
 	Links              map[string]string            `yaml:"links"`
