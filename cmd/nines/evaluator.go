@@ -46,7 +46,15 @@ type evaluatorDeps struct {
 	// RecentFailure, when set, puts the latest failed run of an SLO's
 	// canary in its alerts (see recentFailures).
 	RecentFailure alerting.RecentFailureFunc
+	// Regions lists where the canary failure rules look for runs: the
+	// local store's own list, or by default the agent regions a
+	// CloudWatch source sums (agentRegions).
+	Regions alerting.RegionSource
 }
+
+// evaluates reports whether the config has anything for an evaluator to
+// alert on: SLOs, or canary failure rules.
+func evaluates(cfg *config.Config) bool { return len(cfg.SLOs) > 0 || len(cfg.FailureRules) > 0 }
 
 // recentFailures answers the alerts' RecentFailure hook from the runs the
 // agent keeps for the web UI: the newest failed run of the canary.
@@ -63,13 +71,14 @@ func recentFailures(runs *dashboards.RunLog) alerting.RecentFailureFunc {
 	}
 }
 
-// runEvaluator evaluates the config's SLOs every evaluation interval and
-// alerts through the configured receivers until ctx ends. With no SLOs it
-// returns at once. run.go calls it next to the scheduler:
+// runEvaluator evaluates the config's SLOs and canary failure rules every
+// evaluation interval and alerts through the configured receivers until
+// ctx ends. With neither it returns at once. run.go calls it next to the
+// scheduler:
 //
 //	go func() { errc <- runEvaluator(ctx, cfg, evaluatorDeps{Source: store, StatePath: cfg.Metrics.Store.Path, ...}) }()
 func runEvaluator(ctx context.Context, cfg *config.Config, deps evaluatorDeps) error {
-	if len(cfg.SLOs) == 0 {
+	if !evaluates(cfg) {
 		return nil
 	}
 	svc, closeFn, err := newEvaluator(ctx, cfg, deps)
@@ -145,9 +154,14 @@ func newEvaluator(ctx context.Context, cfg *config.Config, deps evaluatorDeps) (
 			}
 		}
 	}
+	regions := deps.Regions
+	if regions == nil {
+		regions = alerting.FixedRegions(agentRegions(cfg))
+	}
 	svc, err := alerting.NewService(alerting.ServiceConfig{
 		Evaluator: ev, SLOs: cfg.SLOs, Machine: machine, Pipeline: pipeline, Store: store,
 		Watches: watches, Data: alerting.CountsDataSource{Source: deps.Source, Heartbeats: heartbeats},
+		Failures: cfg.FailureRules, Source: deps.Source, Regions: regions,
 		Interval: settings.Interval, Heartbeat: deps.Heartbeat, RecentFailure: deps.RecentFailure,
 		Clock: deps.Clock, Logger: log,
 	})
