@@ -1,6 +1,7 @@
 // Package alerting is the ALARM phase of nines. It turns the PROCESS phase's
-// slo.Decisions, and the dead-man's switches that watch for data that stops
-// arriving, into notifications: one alert per SLO and severity, kept by a
+// slo.Decisions, the dead-man's switches that watch for data that stops
+// arriving, and the failure rules that watch canaries without an SLO for
+// failed runs, into notifications: one alert per subject and severity, kept by a
 // pure state machine (Machine.Step) whose state a Store persists, so a
 // restart neither pages twice nor forgets to resolve.
 //
