@@ -1,6 +1,7 @@
 // Package alerting is the ALARM phase of nines. It turns the PROCESS phase's
-// slo.Decisions, and the dead-man's switches that watch for data that stops
-// arriving, into notifications: one alert per SLO and severity, kept by a
+// slo.Decisions, the dead-man's switches that watch for data that stops
+// arriving, and the failure rules that watch canaries without an SLO for
+// failed runs, into notifications: one alert per subject and severity, kept by a
 // pure state machine (Machine.Step) whose state a Store persists, so a
 // restart neither pages twice nor forgets to resolve.
 //
@@ -106,6 +107,17 @@ type Details struct {
 	// LastFailure is the most recent failed run of the SLO's canary within
 	// the tier's long window, when the service has a source of runs.
 	LastFailure *Failure `json:"last_failure,omitempty"`
+	// Rule names the canary rule behind the alert (RuleCanaryFailures);
+	// empty for an SLO's alerts and the dead-man's switches.
+	Rule string `json:"rule,omitempty"`
+	// Regions are the runs per region a failure rule judged by.
+	Regions []RegionRuns `json:"regions,omitempty"`
+}
+
+// HasBudget reports whether the alert is an SLO's, whose notifications
+// show its error budget.
+func (n Notification) HasBudget() bool {
+	return n.Key.Severity != NoData && n.Key.Severity != SLOError && n.Details.Rule == ""
 }
 
 // Notification is one message about one alert, the value every stage of

@@ -48,7 +48,7 @@ func FormatLine(n Notification) string {
 	if n.Kind != KindFire && n.Kind != KindResolve {
 		fmt.Fprintf(&b, " [%s]", n.Kind)
 	}
-	if n.Key.Severity != NoData && n.Key.Severity != SLOError && n.Kind != KindTest {
+	if n.HasBudget() && n.Kind != KindTest {
 		fmt.Fprintf(&b, " budget %s", n.Details.Budget())
 	}
 	var burns []string

@@ -61,13 +61,26 @@ type Input struct {
 	Watches []WatchResult
 }
 
-// WatchResult is one dead-man's switch's verdict.
+// WatchResult is one dead-man's switch's verdict, or a canary failure
+// rule's (failures.go).
 type WatchResult struct {
-	// Subject is "canary/NAME" or "agent/NAME".
+	// Subject is "canary/NAME", "agent/NAME", a ratio SLO's name, or
+	// "failures/NAME" for a failure rule.
 	Subject string
-	// Silent is set when no data arrived for the watch's N periods.
+	// Severity is the alert's: NoData (the default) for a switch, the
+	// rule's own for a failure rule.
+	Severity Severity
+	// Silent is set when the condition holds: no data arrived for the
+	// watch's N periods, or the canary's runs failed.
 	Silent bool
+	// Hold leaves the alert as it is: too few runs to judge by.
+	Hold   bool
 	Reason string
+	// Details are what a notification shows besides Reason.
+	Details Details
+	// InhibitedBy are alerts whose firing inhibits this one's news, as a
+	// page inhibits the ticket of its SLO.
+	InhibitedBy []Key
 }
 
 // MachineConfig configures the state machine. Every field is optional.
@@ -119,6 +132,8 @@ type signal struct {
 	details Details
 	// held is the alert's new Held map: conditions waiting out a for:.
 	held map[string]time.Time
+	// inhibitedBy are the alerts besides its SLO's page that inhibit it.
+	inhibitedBy []Key
 }
 
 // Step advances every alert to now.
@@ -207,8 +222,14 @@ func (m *Machine) signals(in Input, prev map[Key]Alert, now time.Time) []signal 
 		out = append(out, s)
 	}
 	for _, w := range in.Watches {
-		out = append(out, signal{key: Key{Subject: w.Subject, Severity: NoData}, active: w.Silent,
-			details: Details{Reason: w.Reason}})
+		sev := w.Severity
+		if sev == "" {
+			sev = NoData
+		}
+		d := w.Details
+		d.Reason = w.Reason
+		out = append(out, signal{key: Key{Subject: w.Subject, Severity: sev}, active: w.Silent, hold: w.Hold,
+			details: d, inhibitedBy: w.InhibitedBy})
 	}
 	return out
 }
@@ -228,6 +249,9 @@ func (m *Machine) apply(out *Step, prev map[Key]Alert, s signal, now time.Time) 
 	if s.key.Severity == Ticket {
 		p := out.Alerts[Key{Subject: s.key.Subject, Severity: Page}]
 		inhibited = p.Status == Firing
+	}
+	for _, k := range s.inhibitedBy {
+		inhibited = inhibited || out.Alerts[k].Status == Firing
 	}
 	emit := func(kind Kind) {
 		a.Seq++

@@ -248,6 +248,44 @@ func TestADeadMansSwitchFiresAndResolves(t *testing.T) {
 	}
 }
 
+// A failure rule's verdict: its own severity, a hold that neither fires
+// nor resolves, and news inhibited while the page of its canary's SLO
+// fires; like an inhibited ticket, it fires once that page resolves.
+func TestAFailureRulesVerdict(t *testing.T) {
+	m, _ := alerting.NewMachine(alerting.MachineConfig{})
+	alerts := map[alerting.Key]alerting.Alert{}
+	var got []string
+	for i, s := range []struct {
+		slo     string
+		failing bool
+		hold    bool
+	}{
+		{"ok", true, false},   // fires
+		{"ok", false, true},   // holds
+		{"ok", false, false},  // resolves
+		{"page", true, false}, // fires inhibited
+		{"ok", true, false},   // the page resolves: the rule's news now
+		{"ok", false, false},
+	} {
+		in := alerting.Input{Decisions: []slo.Decision{decision(s.slo)}, Watches: []alerting.WatchResult{{
+			Subject: "failures/checkout", Severity: alerting.Page, Silent: s.failing, Hold: s.hold, Reason: "r",
+			InhibitedBy: []alerting.Key{{Subject: "checkout", Severity: alerting.Page}},
+		}}}
+		st := m.Step(alerts, in, t0.Add(time.Duration(i)*time.Minute))
+		var ns []alerting.Notification
+		for _, n := range st.Notifications {
+			if n.Key.Subject == "failures/checkout" {
+				ns = append(ns, n)
+			}
+		}
+		got = append(got, describe(ns))
+		alerts = st.Alerts
+	}
+	if want := []string{"fire page", "", "resolve page", "fire page (inhibited)", "fire page", "resolve page"}; strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("notifications %q, want %q", got, want)
+	}
+}
+
 func TestAnAlertWhoseSLOIsRemovedResolves(t *testing.T) {
 	m, _ := alerting.NewMachine(alerting.MachineConfig{})
 	st := m.Step(nil, alerting.Input{Decisions: []slo.Decision{decision("page")}}, t0)

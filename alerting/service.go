@@ -18,24 +18,61 @@ type Evaluator interface {
 }
 
 // Watch is a dead-man's switch: it fires a no_data alert when a canary's
-// Attempts, or an agent's AgentHeartbeat, have not arrived for Periods
-// periods.
+// Attempts, an agent's AgentHeartbeat, or the total events of an SLO's
+// ratio SLI have not arrived for Periods periods.
 type Watch struct {
-	// Exactly one of Canary and Agent is set.
+	// Exactly one of Canary, Agent and SLO is set. An SLO's watch counts
+	// the total events of SLI, a ratio SLI: its total metric.
 	Canary string
 	Agent  string
+	SLO    string
+	SLI    slo.SLI
 	// Period is the metric period; Periods how many of them may pass
 	// without data.
 	Period  time.Duration
 	Periods int
 }
 
-// Subject is the name the watch's alert goes by: canary/NAME or agent/NAME.
+// Subject is the name the watch's alert goes by: canary/NAME, agent/NAME,
+// or an SLO's own name, so that its no_data alert sits beside its page and
+// ticket and takes its links.
 func (w Watch) Subject() string {
-	if w.Agent != "" {
+	switch {
+	case w.Agent != "":
 		return "agent/" + w.Agent
+	case w.SLO != "":
+		return w.SLO
 	}
 	return "canary/" + w.Canary
+}
+
+// what names the data the watch waits for, for its alert's reason.
+func (w Watch) what() string {
+	switch {
+	case w.Agent != "":
+		return "AgentHeartbeat"
+	case w.SLO != "" && w.SLI.Total != nil:
+		return w.SLI.Total.String()
+	}
+	return "Attempts"
+}
+
+func (w Watch) validate() error {
+	set := 0
+	for _, name := range []string{w.Canary, w.Agent, w.SLO} {
+		if name != "" {
+			set++
+		}
+	}
+	switch {
+	case set != 1:
+		return fmt.Errorf("watch %s needs exactly one of canary, agent and SLO", w.Subject())
+	case w.SLO != "" && (w.SLI.Kind != slo.SLIRatio || w.SLI.Total == nil):
+		return fmt.Errorf("watch %s: an SLO's watch counts the total of a ratio SLI", w.Subject())
+	case w.Period <= 0 || w.Periods < 1:
+		return fmt.Errorf("watch %s needs a period and at least one period", w.Subject())
+	}
+	return nil
 }
 
 // Span is how far back the watch looks.
@@ -45,12 +82,13 @@ func (w Watch) Span() time.Duration { return time.Duration(w.Periods) * w.Period
 type DataSource interface {
 	// Arrived returns, for each watch in order, the events counted in
 	// [now - watch.Span(), now): Attempts for a canary, AgentHeartbeat
-	// for an agent.
+	// for an agent, the ratio SLI's total events for an SLO.
 	Arrived(ctx context.Context, watches []Watch, now time.Time) ([]float64, error)
 }
 
-// CountsDataSource answers canary watches from an slo.Source (a canary's
-// total events are its Attempts) and agent watches from Heartbeats.
+// CountsDataSource answers canary and SLO watches from an slo.Source (a
+// canary's total events are its Attempts) and agent watches from
+// Heartbeats.
 type CountsDataSource struct {
 	Source slo.Source
 	// Heartbeats counts agents' AgentHeartbeat; nil makes agent watches an
@@ -75,7 +113,11 @@ func (c CountsDataSource) Arrived(ctx context.Context, watches []Watch, now time
 			span = span.Truncate(time.Minute) + time.Minute
 		}
 		if w.Agent == "" {
-			queries = append(queries, slo.Query{SLI: slo.SLI{Kind: slo.SLIAvailability, Canary: w.Canary}, From: to.Add(-span), To: to, Step: span})
+			sli := slo.SLI{Kind: slo.SLIAvailability, Canary: w.Canary}
+			if w.SLO != "" {
+				sli = w.SLI
+			}
+			queries = append(queries, slo.Query{SLI: sli, From: to.Add(-span), To: to, Step: span})
 			idx = append(idx, i)
 			continue
 		}
@@ -131,6 +173,12 @@ type ServiceConfig struct {
 	// there are watches.
 	Watches []Watch
 	Data    DataSource
+	// Failures are the canary failure rules (failures.go). Source counts
+	// their runs and Regions lists where to look; both are required when
+	// there are rules.
+	Failures []FailureRule
+	Source   slo.Source
+	Regions  RegionSource
 	// Interval is how often Run evaluates (default one minute).
 	Interval time.Duration
 	// Heartbeat is called after every evaluation that succeeds, so an
@@ -151,8 +199,13 @@ type Service struct {
 	clk clock.Clock
 	log *slog.Logger
 
-	// canaries maps an SLO's name to its SLI's canary, for RecentFailure.
+	// canaries maps an SLO's name, or a failure rule's subject, to its
+	// canary, for RecentFailure.
 	canaries map[string]string
+	// inhibitors maps a canary to the pages of the SLOs over it: while
+	// one fires, the canary's failure rule is inhibited, so one outage
+	// does not page twice.
+	inhibitors map[string][]Key
 
 	mu     sync.Mutex
 	loaded bool
@@ -173,10 +226,17 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 		return nil, errors.New("alerting: the service needs a store")
 	case len(cfg.Watches) > 0 && cfg.Data == nil:
 		return nil, errors.New("alerting: dead-man's switches need a data source")
+	case len(cfg.Failures) > 0 && (cfg.Source == nil || cfg.Regions == nil):
+		return nil, errors.New("alerting: failure rules need a source and a region source")
+	}
+	for _, r := range cfg.Failures {
+		if err := r.Validate(); err != nil {
+			return nil, fmt.Errorf("alerting: %w", err)
+		}
 	}
 	for _, w := range cfg.Watches {
-		if (w.Canary == "") == (w.Agent == "") || w.Period <= 0 || w.Periods < 1 {
-			return nil, fmt.Errorf("alerting: watch %s needs one of canary and agent, a period and at least one period", w.Subject())
+		if err := w.validate(); err != nil {
+			return nil, fmt.Errorf("alerting: %w", err)
 		}
 	}
 	if cfg.Interval == 0 {
@@ -185,9 +245,15 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{cfg: cfg, clk: clock.OrReal(cfg.Clock), log: cfg.Logger, canaries: map[string]string{}}
+	s := &Service{cfg: cfg, clk: clock.OrReal(cfg.Clock), log: cfg.Logger, canaries: map[string]string{}, inhibitors: map[string][]Key{}}
 	for _, o := range cfg.SLOs {
 		s.canaries[o.Name] = o.SLI.Canary
+		if o.SLI.Canary != "" {
+			s.inhibitors[o.SLI.Canary] = append(s.inhibitors[o.SLI.Canary], Key{Subject: o.Name, Severity: Page})
+		}
+	}
+	for _, r := range cfg.Failures {
+		s.canaries[r.Subject()] = r.Canary
 	}
 	cfg.Pipeline.listen(s.delivered)
 	return s, nil
@@ -289,7 +355,11 @@ func (s *Service) Tick(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ds, err := s.step(ctx, Input{Decisions: decisions, Watches: watches}, now)
+	failures, err := s.checkFailures(ctx, now)
+	if err != nil {
+		return err
+	}
+	ds, err := s.step(ctx, Input{Decisions: decisions, Watches: append(watches, failures...)}, now)
 	if err != nil {
 		return err
 	}
@@ -356,10 +426,7 @@ func (s *Service) checkWatches(ctx context.Context, now time.Time, decisions []s
 	}
 	out := make([]WatchResult, len(s.cfg.Watches))
 	for i, w := range s.cfg.Watches {
-		what := "Attempts"
-		if w.Agent != "" {
-			what = "AgentHeartbeat"
-		}
+		what := w.what()
 		out[i] = WatchResult{Subject: w.Subject(), Silent: counts[i] <= 0 && everArrived[i]}
 		if counts[i] <= 0 && !everArrived[i] {
 			out[i].Reason = fmt.Sprintf("no %s for %s yet; the switch arms once data has arrived", what, w.Subject())
@@ -376,29 +443,43 @@ func (s *Service) checkWatches(ctx context.Context, now time.Time, decisions []s
 
 // arrived counts each watch's data. A canary's Attempts over a span are
 // already in this round's decisions when an SLO over that canary, in every
-// region, has a window of that span ending now: its total events. Those
-// watches are answered from there, which over CloudWatch saves a billed
-// series per canary and region each round; the rest ask Data.
+// region, has a window of that span ending now: its total events; so are a
+// ratio SLO's total events over each of its windows. Those watches are
+// answered from there, which over CloudWatch saves billed series each
+// round; the rest ask Data.
 func (s *Service) arrived(ctx context.Context, now time.Time, decisions []slo.Decision) ([]float64, error) {
 	type key struct {
-		canary string
-		span   time.Duration
+		canary, slo string
+		span        time.Duration
 	}
 	known := map[key]float64{}
 	for _, d := range decisions {
-		if d.SLI.Canary == "" || len(d.SLI.Regions) > 0 || !d.At.Equal(now.Truncate(time.Minute)) ||
-			(d.SLI.Kind != slo.SLIAvailability && d.SLI.Kind != slo.SLILatency) {
+		if !d.At.Equal(now.Truncate(time.Minute)) {
+			continue
+		}
+		var k key
+		switch {
+		case d.SLI.Kind == slo.SLIRatio:
+			k.slo = d.SLO
+		case d.SLI.Canary != "" && len(d.SLI.Regions) == 0 && (d.SLI.Kind == slo.SLIAvailability || d.SLI.Kind == slo.SLILatency):
+			k.canary = d.SLI.Canary
+		default:
 			continue
 		}
 		for _, b := range d.Burns {
-			known[key{d.SLI.Canary, b.Window}] = b.Total
+			k.span = b.Window
+			known[k] = b.Total
 		}
 	}
 	counts := make([]float64, len(s.cfg.Watches))
 	var ask []Watch
 	var askAt []int
 	for i, w := range s.cfg.Watches {
-		if total, ok := known[key{w.Canary, w.Span()}]; ok && w.Agent == "" {
+		k := key{canary: w.Canary, span: w.Span()}
+		if w.SLO != "" {
+			k = key{slo: w.SLO, span: w.Span()}
+		}
+		if total, ok := known[k]; ok && w.Agent == "" {
 			counts[i] = total
 			continue
 		}
@@ -479,8 +560,8 @@ func (s *Service) step(ctx context.Context, in Input, now time.Time) ([]Delivery
 	return out, nil
 }
 
-// addFailures gives each SLO notification its canary's most recent failed
-// run. It runs before the notifications are saved to the outbox, so a
+// addFailures gives each SLO or failure rule notification its canary's
+// most recent failed run. It runs before the notifications are saved to the outbox, so a
 // replay after a restart shows the same failure as the first attempt.
 func (s *Service) addFailures(ns []Notification, now time.Time) {
 	if s.cfg.RecentFailure == nil {
@@ -493,7 +574,7 @@ func (s *Service) addFailures(ns []Notification, now time.Time) {
 		}
 		name := s.canaries[n.Key.Subject]
 		if name == "" {
-			continue // a ratio SLI, or an SLO no longer in the config
+			continue // a ratio SLI, or an SLO or rule no longer in the config
 		}
 		f, ok := s.cfg.RecentFailure(name)
 		if !ok || !n.Details.relevant(f.At, now) {

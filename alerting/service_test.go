@@ -32,6 +32,10 @@ type world struct {
 	source slo.Source
 	// recentFailure is the services' RecentFailure hook (optional).
 	recentFailure alerting.RecentFailureFunc
+	// failures are the canary failure rules, and regions where to look
+	// for their runs (optional).
+	failures []alerting.FailureRule
+	regions  alerting.RegionSource
 }
 
 var checkoutSLI = slo.SLI{Kind: slo.SLIAvailability, Canary: "checkout"}
@@ -95,7 +99,7 @@ func (w *world) start(t *testing.T, routes map[alerting.Severity][]string, resol
 	m, _ := alerting.NewMachine(alerting.MachineConfig{})
 	svc, err := alerting.NewService(alerting.ServiceConfig{
 		Evaluator: ev, SLOs: w.slos, Machine: m, Pipeline: p, Store: w.store, Clock: w.clk,
-		RecentFailure: w.recentFailure,
+		RecentFailure: w.recentFailure, Failures: w.failures, Source: src, Regions: w.regions,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -79,4 +79,9 @@ const (
 	DefaultInterval      = time.Minute
 	DefaultNoDataPeriods = 5
 	DefaultErrorAfter    = 5 * time.Minute
+	// The failure rule of a canary no SLO covers: 3 failed runs in a row
+	// in 1 region page.
+	DefaultFailureConsecutive = 3
+	DefaultFailureRegions     = 1
+	DefaultFailureSeverity    = Page
 )

@@ -2,6 +2,8 @@ package alerting_test
 
 import (
 	"context"
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,5 +46,79 @@ func TestWatchesReadCloudWatchMidMinute(t *testing.T) {
 	// The span of 50 s rounds up to a minute ending at 09:30:00: six runs.
 	if got[0] != 6 || got[1] != 0 {
 		t.Errorf("arrived %v, want [6 0]", got)
+	}
+}
+
+// A ratio SLO's total metric stops arriving for a quarter of an hour and
+// comes back, over the CloudWatch source and the real SDK: its no_data
+// alert fires once, naming the metric, and resolves once. The switch reads
+// the SLO's 5-minute window from the round's evaluation, so it asks the
+// source only once, to see that data had arrived before the silence.
+func TestARatioSLOWhoseTotalStopsIsPagedAndResolved(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, alerting.NewMemoryStore())
+	cw := awsfake.NewCloudWatchT(t, awsfake.CloudWatchConfig{Clock: w.clk})
+	src, err := slo.NewCloudWatchSource(slo.CloudWatchConfig{Client: cw.Client(), Clock: w.clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dims := map[string]string{"Service": "shop"}
+	metric := func(name string) *slo.Metric {
+		return &slo.Metric{Namespace: "Shop", Name: name, Dimensions: dims, Statistic: "Sum"}
+	}
+	shop := slo.SLO{Name: "shop", SLI: slo.SLI{Kind: slo.SLIRatio, Good: metric("Good"), Total: metric("Requests")},
+		Objective: 0.99, Window: slo.RollingWindow(30 * 24 * time.Hour)}
+	data := &askedData{inner: alerting.CountsDataSource{Source: src}, asked: map[string]int{}}
+	svc, p := w.slackService(t, src, []slo.SLO{shop}, data,
+		alerting.Watch{SLO: shop.Name, SLI: shop.SLI, Period: time.Minute, Periods: 5})
+	put := func(at time.Time) {
+		t.Helper()
+		var ds []types.MetricDatum
+		for _, name := range []string{"Good", "Requests"} {
+			ds = append(ds, types.MetricDatum{MetricName: aws.String(name), Value: aws.Float64(10), Timestamp: aws.Time(at),
+				Dimensions: []types.Dimension{{Name: aws.String("Service"), Value: aws.String("shop")}}})
+		}
+		if _, err := cw.Client().PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String("Shop"), MetricData: ds}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	firedAt, resolvedAt := -1, -1
+	for k := 0; k < 50; k++ {
+		at := t0.Add(time.Duration(k) * time.Minute)
+		if k < 20 || k >= 35 {
+			put(at)
+		}
+		w.clk.Set(at.Add(time.Minute)) // the minute ends, then it is evaluated
+		if err := svc.Tick(ctx); err != nil {
+			t.Fatalf("minute %d: %v", k, err)
+		}
+		if err := p.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range svc.Alerts() {
+			if a.Key == (alerting.Key{Subject: "shop", Severity: alerting.NoData}) {
+				if a.Status == alerting.Firing && firedAt < 0 {
+					firedAt = k
+				}
+				if a.Status == alerting.Resolved && resolvedAt < 0 {
+					resolvedAt = k
+				}
+			}
+		}
+	}
+	// The 5 minutes from minute 20 are empty at the end of minute 24; the
+	// minute 35 is back at its end.
+	if firedAt != 24 || resolvedAt != 35 {
+		t.Errorf("fired after minute %d and resolved after minute %d, want 24 and 35", firedAt, resolvedAt)
+	}
+	posts := w.slack.Posts()
+	if len(posts) != 2 || posts[1].ThreadTS != posts[0].TS {
+		t.Fatalf("got %d posts, want the no-data alert and its resolve in its thread", len(posts))
+	}
+	if blocks, err := json.Marshal(posts[0].Attachments); err != nil || !strings.Contains(string(blocks), "no Shop/Requests{Service=shop}:Sum for shop in the last 5 periods") {
+		t.Errorf("the alert does not say which metric stopped: %s", blocks)
+	}
+	if data.asked["shop"] != 1 {
+		t.Errorf("the source was asked about the switch %d times, want once (for the data before the silence)", data.asked["shop"])
 	}
 }

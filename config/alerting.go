@@ -16,6 +16,7 @@ type alertingYAML struct {
 	ResolveAfter       *Duration                    `yaml:"resolve_after"`
 	ErrorAfter         *Duration                    `yaml:"error_after"`
 	NoDataPeriods      *int                         `yaml:"no_data_periods"`
+	CanaryFailures     *failuresYAML                `yaml:"canary_failures"`
 	Agents             []string                     `yaml:"agents"`
 	State              *alertStateYAML              `yaml:"state"`
 	Links              map[string]string            `yaml:"links"`

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,6 +36,11 @@ var _ = func() int {
 		{"A state section without a table is rejected", "alerting-state-no-table"},
 		{"An unknown key in alerting suggests the closest key", "alerting-unknown-key"},
 		{"An agent name with spaces is rejected", "alerting-agent-name"},
+		{"A canary failure rule of severity no_data is rejected", "alerting-canary-failures-severity"},
+		{"A canary failure rule that is neither a mapping nor off is rejected", "alerting-canary-failures-word"},
+		{"A canary's failure rule of zero runs in zero regions is rejected", "canary-failures-zero"},
+		{"An unknown key in a canary's failure rule suggests the closest key", "canary-failures-unknown-key"},
+		{"A canary's failure rule of an unknown severity is rejected", "canary-failures-severity"},
 	}...)
 	return 0
 }()
@@ -106,6 +113,63 @@ func TestAlertingSection(t *testing.T) {
 				t.Fatal(err)
 			}
 			tc.check(t, cfg.Alerting)
+		})
+	}
+}
+
+func TestCanaryFailureRules(t *testing.T) {
+	const canaries = `agent: { period: 30s }
+canaries:
+  - name: api
+    every: 30s
+    steps: [{ http: { url: "https://api.example.com/" } }]
+  - name: checkout
+    steps: [{ http: { url: "https://shop.example.com/" } }]
+`
+	const sloOverCheckout = "slos:\n  - { name: checkout, sli: { kind: availability, canary: checkout }, objective: 99.9 }\n"
+	rule := func(canary string, every time.Duration, consecutive, regions int, sev alerting.Severity) alerting.FailureRule {
+		return alerting.FailureRule{Canary: canary, Every: every, Period: 30 * time.Second, Consecutive: consecutive, Regions: regions, Severity: sev}
+	}
+	tests := []struct {
+		name string
+		src  string
+		want []alerting.FailureRule
+	}{
+		{"Every canary has the default rule without an alerting section", canaries,
+			[]alerting.FailureRule{rule("api", 30*time.Second, 3, 1, alerting.Page), rule("checkout", time.Minute, 3, 1, alerting.Page)}},
+		{"A canary an SLO covers has no rule by default", canaries + sloOverCheckout,
+			[]alerting.FailureRule{rule("api", 30*time.Second, 3, 1, alerting.Page)}},
+		{"The global rule changes every canary's", canaries + "alerting:\n  canary_failures: { consecutive: 5, regions: 2, severity: ticket }\n  receivers: [{ log: {} }]\n",
+			[]alerting.FailureRule{rule("api", 30*time.Second, 5, 2, alerting.Ticket), rule("checkout", time.Minute, 5, 2, alerting.Ticket)}},
+		{"A canary's own keys take over the global ones, the rest it keeps",
+			strings.Replace(canaries, "  - name: checkout\n", "  - name: checkout\n    failures: { regions: 3 }\n", 1) +
+				"alerting:\n  canary_failures: { consecutive: 4 }\n  receivers: [{ log: {} }]\n",
+			[]alerting.FailureRule{rule("api", 30*time.Second, 4, 1, alerting.Page), rule("checkout", time.Minute, 4, 3, alerting.Page)}},
+		{"A canary's failures: off turns its rule off",
+			strings.Replace(canaries, "  - name: api\n", "  - name: api\n    failures: off\n", 1),
+			[]alerting.FailureRule{rule("checkout", time.Minute, 3, 1, alerting.Page)}},
+		{"canary_failures: off turns them all off, but for a canary that asks for its own",
+			strings.Replace(canaries, "  - name: checkout\n", "  - name: checkout\n    failures: { consecutive: 5 }\n", 1) +
+				"alerting:\n  canary_failures: off\n  receivers: [{ log: {} }]\n",
+			[]alerting.FailureRule{rule("checkout", time.Minute, 5, 1, alerting.Page)}},
+		{"A canary an SLO covers has the rule when it asks for it",
+			strings.Replace(canaries, "  - name: checkout\n", "  - name: checkout\n    failures: {}\n", 1) + sloOverCheckout,
+			[]alerting.FailureRule{rule("api", 30*time.Second, 3, 1, alerting.Page), rule("checkout", time.Minute, 3, 1, alerting.Page)}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := Parse("test.yaml", []byte(tc.src), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(cfg.FailureRules, tc.want) {
+				t.Errorf("rules\n%+v\nwant\n%+v", cfg.FailureRules, tc.want)
+			}
+			for _, r := range cfg.FailureRules {
+				if err := r.Validate(); err != nil {
+					t.Errorf("a rule does not pass its own Validate: %v", err)
+				}
+			}
 		})
 	}
 }

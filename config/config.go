@@ -45,6 +45,9 @@ type Config struct {
 	Dashboards Dashboards
 	// Alerting is the alerting: section (alerting.go), nil without one.
 	Alerting *alerting.Settings
+	// FailureRules are the canary failure rules (failures.go), one per
+	// canary that has one; on by default for canaries no SLO covers.
+	FailureRules []alerting.FailureRule
 	// Deploy is the deploy: section, nil when there is none.
 	Deploy *Deploy
 	// Metrics is where aggregates go: sink:, cloudwatch:, store:, spool:,
@@ -265,6 +268,7 @@ func (m *mapper) build(f *fileYAML, c *Config) {
 	m.slos(f, c)
 	m.dashboards(f.Dashboards, c)
 	m.alerting(f.Alerting, c)
+	m.failureRules(f, c)
 	m.deploy(f.Deploy, c)
 }
 

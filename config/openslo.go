@@ -377,7 +377,8 @@ func (m *mapper) openSLOSLO(doc *openSLODocument, slis map[string]*openSLODocume
 		if sliSpec.RatioMetric != nil {
 			canaryPath = sliPath + ".ratioMetric.total.metricSource.spec.canary"
 		}
-		out = append(out, sloEntry{d: d, path: op, slo: &s, namePath: "metadata.name", canaryD: sliDecoder, canaryPath: canaryPath})
+		out = append(out, sloEntry{d: d, path: op, slo: &s, namePath: "metadata.name", canaryD: sliDecoder, canaryPath: canaryPath,
+			sliD: sliDecoder, sliPath: sliPath})
 	}
 	return out
 }

@@ -12,10 +12,12 @@ import (
 )
 
 // openSLOConfig is a nines config, as if in testdata/openslo, with one
-// canary (checkout) that imports the OpenSLO files matching pattern.
+// canary (checkout) that imports the OpenSLO files matching pattern, and
+// CloudWatch to read their ratio SLIs from.
 func openSLOConfig(t *testing.T, pattern string) (*Config, error) {
 	t.Helper()
-	src := "canaries:\n  - name: checkout\n    steps:\n      - http: {url: \"https://shop.example.com/\"}\nopenslo:\n  - " + pattern + "\n"
+	src := "canaries:\n  - name: checkout\n    steps:\n      - http: {url: \"https://shop.example.com/\"}\n" +
+		"cloudwatch: {region: eu-west-1}\nopenslo:\n  - " + pattern + "\n"
 	return Parse(filepath.Join("testdata", "openslo", "nines.yaml"), []byte(src), Options{LookupEnv: lookupTestEnv})
 }
 

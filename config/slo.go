@@ -145,11 +145,14 @@ type sloEntry struct {
 	path string   // its path in that file
 	slo  *slo.SLO
 	comp *slo.Composition
-	// namePath and canaryPath are where its name and its SLI's canary are
-	// written, in d and canaryD (an OpenSLO SLI may be in another file).
+	// namePath, canaryPath and sliPath are where its name, its SLI's
+	// canary and its SLI are written, in d, canaryD and sliD (an OpenSLO
+	// SLI may be in another file).
 	namePath   string
 	canaryD    *decoder
 	canaryPath string
+	sliD       *decoder
+	sliPath    string
 }
 
 // errorIn reports an error at a path of another file than the config's own
@@ -194,6 +197,12 @@ func (m *mapper) slos(f *fileYAML, c *Config) {
 			m.errorIn(e.canaryD, e.canaryPath, "%q is not the name of a canary in canaries:", e.slo.SLI.Canary)
 			continue
 		}
+		if e.slo != nil && e.slo.SLI.Kind == slo.SLIRatio {
+			if msg := m.ratioUnread(f); msg != "" {
+				m.errorIn(e.sliD, e.sliPath, "%s", msg)
+				continue
+			}
+		}
 		kept = append(kept, e)
 	}
 	for _, e := range kept {
@@ -229,6 +238,27 @@ func (m *mapper) slos(f *fileYAML, c *Config) {
 			c.SLOWarnings = append(c.SLOWarnings, Error{File: e.d.file, Line: e.d.lineOf(e.path + field), Path: e.path + field, Msg: msg})
 		}
 	}
+}
+
+// ratioUnread says why no evaluator of this config can read a ratio SLI,
+// or "" when one can. A ratio SLI names CloudWatch metrics, and the local
+// store holds canary metrics only. The sidecar's evaluator reads
+// CloudWatch when the config has a cloudwatch: section and its sink is not
+// local (run.go, sloSource); the Lambda evaluator, which deploy: sets up,
+// always reads CloudWatch.
+func (m *mapper) ratioUnread(f *fileYAML) string {
+	const what = "a ratio SLI reads CloudWatch metrics, but "
+	switch {
+	case f.Deploy != nil:
+		return ""
+	case f.CloudWatch == nil:
+		return what + "without a cloudwatch: section the evaluator reads the local store, which holds canary metrics only: " +
+			"add cloudwatch: {region: REGION} with the region the metrics are in, or deploy: for the Lambda evaluator"
+	case f.Sink == SinkLocal:
+		return what + "sink: local makes the evaluator read the local store, which holds canary metrics only: " +
+			"remove sink: local so that the evaluator reads CloudWatch, or add deploy: for the Lambda evaluator"
+	}
+	return ""
 }
 
 func fmtObjective(o float64) string { return fmt.Sprint(o) }
@@ -313,7 +343,7 @@ func (m *mapper) compositionCycles(entries []sloEntry, byName map[string]sloEntr
 
 func (m *mapper) sloEntry(sy *sloYAML, path string) (sloEntry, bool) {
 	errsBefore := len(m.d.errs)
-	e := sloEntry{d: m.d, path: path, namePath: path + ".name", canaryD: m.d, canaryPath: path + ".sli.canary"}
+	e := sloEntry{d: m.d, path: path, namePath: path + ".name", canaryD: m.d, canaryPath: path + ".sli.canary", sliD: m.d, sliPath: path + ".sli"}
 	switch {
 	case sy.Name == "":
 		m.d.errorAt(path+".name", "is required")

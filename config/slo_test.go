@@ -31,6 +31,7 @@ var sloInvalidCases = []struct {
 	{"A ratio SLI with both good and bad is rejected", "slo-ratio-good-and-bad"},
 	{"A ratio metric without a statistic is rejected", "slo-ratio-no-statistic"},
 	{"A ratio SLI that names a canary is rejected", "slo-ratio-with-canary"},
+	{"A ratio SLI with only the local store to read is rejected", "slo-ratio-local-store"},
 	{"An unknown budgeting method is rejected", "slo-budgeting-unknown"},
 	{"Slice settings on occurrence budgeting are rejected", "slo-slice-on-occurrences"},
 	{"A new policy tier without its windows is rejected", "slo-policy-new-tier"},
@@ -93,7 +94,8 @@ func TestSLOForms(t *testing.T) {
 		},
 		{
 			"An ALB's 5xx over its requests",
-			"  - name: alb\n    sli:\n      kind: ratio\n      bad: {namespace: AWS/ApplicationELB, metric: HTTPCode_ELB_5XX_Count, dimensions: {LoadBalancer: app/shop/1}, statistic: Sum}\n      total: {namespace: AWS/ApplicationELB, metric: RequestCount, dimensions: {LoadBalancer: app/shop/1}, statistic: Sum}\n    objective: 99.9\n    window: {rolling: 7d}\n",
+			"  - name: alb\n    sli:\n      kind: ratio\n      bad: {namespace: AWS/ApplicationELB, metric: HTTPCode_ELB_5XX_Count, dimensions: {LoadBalancer: app/shop/1}, statistic: Sum}\n      total: {namespace: AWS/ApplicationELB, metric: RequestCount, dimensions: {LoadBalancer: app/shop/1}, statistic: Sum}\n    objective: 99.9\n    window: {rolling: 7d}\n" +
+				"cloudwatch: {region: eu-west-1}\n", // what reads it
 			slo.SLO{Name: "alb", SLI: slo.SLI{Kind: slo.SLIRatio, Bad: alb("HTTPCode_ELB_5XX_Count"), Total: alb("RequestCount")}, Objective: 0.999, Window: slo.RollingWindow(7 * 24 * time.Hour)},
 		},
 		{
@@ -190,6 +192,40 @@ func TestSLOWarnings(t *testing.T) {
 			}
 			if !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+		})
+	}
+}
+
+// A ratio SLI names CloudWatch metrics: the config must have an evaluator
+// that reads CloudWatch, the sidecar's (cloudwatch: without sink: local)
+// or the Lambda one (deploy:).
+func TestARatioSLINeedsAnEvaluatorThatReadsCloudWatch(t *testing.T) {
+	const ratio = "  - name: alb\n    sli:\n      kind: ratio\n      good: {namespace: AWS/ApplicationELB, metric: HTTPCode_Target_2XX_Count, statistic: Sum}\n      total: {namespace: AWS/ApplicationELB, metric: RequestCount, statistic: Sum}\n    objective: 99.9\n"
+	const deploy = "deploy: {monitoring_region: us-east-1, agent_regions: [eu-west-1], code_bucket_prefix: nines-code}\n"
+	tests := []struct {
+		name, extra string
+		err         string // "" when valid
+	}{
+		{"With a cloudwatch: section it is read from CloudWatch", "cloudwatch: {region: eu-west-1}\n", ""},
+		{"With sink: emf and a cloudwatch: section it is read from CloudWatch", "sink: emf\ncloudwatch: {region: eu-west-1}\n", ""},
+		{"With deploy: the Lambda evaluator reads it", deploy, ""},
+		{"With sink: local and deploy: the Lambda evaluator reads it", "sink: local\ncloudwatch: {region: eu-west-1}\n" + deploy, ""},
+		{"With sink: local the sidecar would read the local store", "sink: local\ncloudwatch: {region: eu-west-1}\n",
+			"valid.yaml:7: slos[0].sli: a ratio SLI reads CloudWatch metrics, but sink: local makes the evaluator read the local store, which holds canary metrics only: remove sink: local so that the evaluator reads CloudWatch, or add deploy: for the Lambda evaluator"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			src := withSLOs(ratio) + tc.extra
+			if tc.err == "" {
+				if cfg := parseValid(t, src, Options{}); len(cfg.SLOs) != 1 {
+					t.Errorf("got %d SLOs, want the ratio one", len(cfg.SLOs))
+				}
+				return
+			}
+			_, err := Parse("valid.yaml", []byte(src), Options{})
+			if err == nil || err.Error() != tc.err {
+				t.Errorf("error:\n%v\nwant:\n%s", err, tc.err)
 			}
 		})
 	}

@@ -48,12 +48,13 @@ type agentYAML struct {
 }
 
 type canaryYAML struct {
-	Name        string     `yaml:"name"`
-	Every       *Duration  `yaml:"every"`
-	Timeout     *Duration  `yaml:"timeout"`
-	Retries     *int       `yaml:"retries"`
-	StepMetrics bool       `yaml:"step_metrics"`
-	Steps       []stepYAML `yaml:"steps"`
+	Name        string        `yaml:"name"`
+	Every       *Duration     `yaml:"every"`
+	Timeout     *Duration     `yaml:"timeout"`
+	Retries     *int          `yaml:"retries"`
+	StepMetrics bool          `yaml:"step_metrics"`
+	Failures    *failuresYAML `yaml:"failures"`
+	Steps       []stepYAML    `yaml:"steps"`
 }
 
 type stepYAML struct {

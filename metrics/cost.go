@@ -56,9 +56,10 @@ type CostInput struct {
 	// StorageResolution is 1 or 60.
 	StorageResolution int
 	SLOs              []CostSLO
-	// WatchSeries is the series the dead-man's switches read each
-	// evaluation: Attempts per canary and region, AgentHeartbeat per
-	// watched agent and region. WatchEvery is how often (1m when 0).
+	// WatchSeries is the series the dead-man's switches and the canary
+	// failure rules read each evaluation: Attempts and Successes per
+	// canary and region, AgentHeartbeat per watched agent and region, a
+	// ratio SLO's metric pair. WatchEvery is how often (1m when 0).
 	WatchSeries int
 	WatchEvery  time.Duration
 	Prices      Prices

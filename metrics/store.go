@@ -698,6 +698,29 @@ func (s *Store) Series(ctx context.Context) ([]Series, error) {
 	return out, rows.Err()
 }
 
+// CanaryRegions lists, for each canary, the regions whose runs of it the
+// store holds in periods starting in [from, to), in name order: where the
+// evaluator looks for a canary's failed runs region by region.
+func (s *Store) CanaryRegions(ctx context.Context, from, to time.Time) (map[string][]string, error) {
+	// Per series, so the lookup walks the points' primary key.
+	rows, err := s.db.QueryContext(ctx, `SELECT canary, region FROM series s WHERE step = '' AND EXISTS (
+		SELECT 1 FROM points p WHERE p.series = s.id AND p.start >= ? AND p.start < ? AND p.attempts > 0)
+		ORDER BY canary, region`, from.Unix(), to.Unix())
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][]string{}
+	for rows.Next() {
+		var c, r string
+		if err := rows.Scan(&c, &r); err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+		out[c] = append(out[c], r)
+	}
+	return out, rows.Err()
+}
+
 // Points returns the stored periods of one series in [from, to), oldest
 // first, merged as written: for reports, exports and tests.
 func (s *Store) Points(ctx context.Context, se Series, from, to time.Time) ([]*Aggregate, error) {

@@ -179,6 +179,28 @@ func TestStoreRetention(t *testing.T) {
 	}
 }
 
+func TestStoreListsTheRegionsThatRanACanary(t *testing.T) {
+	s := openTestStore(t, filepath.Join(t.TempDir(), "nines.db"))
+	b := Batch{Aggregates: []*Aggregate{
+		aggregateOf(t, Series{Canary: "api", Region: "us-east-1"}, t0.Add(-2*time.Minute), nil, 3), // failed runs count
+		aggregateOf(t, Series{Canary: "api", Region: "eu-west-1"}, t0.Add(-time.Minute), []int64{1000}, 0),
+		aggregateOf(t, Series{Canary: "api", Region: "ap-south-1"}, t0.Add(-time.Hour), []int64{1000}, 0), // before the range
+		aggregateOf(t, Series{Canary: "api", Step: "login", Region: "sa-east-1"}, t0.Add(-time.Minute), []int64{1000}, 0),
+		aggregateOf(t, Series{Canary: "web", Region: "eu-west-1"}, t0.Add(-time.Minute), []int64{1000}, 0),
+	}}
+	if err := s.Write(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.CanaryRegions(context.Background(), t0.Add(-5*time.Minute), t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{"api": {"eu-west-1", "us-east-1"}, "web": {"eu-west-1"}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("regions %v, want %v: whole runs in the range, in name order", got, want)
+	}
+}
+
 // The child half of the crash test: with NINES_STORE_CRASH_CHILD set to a
 // path, the test binary writes batches forever and prints each one's
 // number once its transaction has committed.

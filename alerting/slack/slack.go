@@ -170,7 +170,7 @@ func Blocks(no alerting.Notification) []slackapi.Block {
 		mrkdwn("*State*\n" + state),
 		mrkdwn("*Severity*\n" + string(no.Key.Severity)),
 	}
-	if no.Key.Severity != alerting.NoData {
+	if no.HasBudget() {
 		fields = append(fields, mrkdwn("*Budget remaining*\n"+no.Details.Budget()))
 		if no.Details.Objective > 0 {
 			fields = append(fields, mrkdwn("*Objective*\n"+escape(fmt.Sprintf("%g%%", no.Details.Objective*100))))

@@ -90,7 +90,7 @@ func Subject(n alerting.Notification) string {
 		word = "OK: "
 	}
 	rest := n.Title()
-	if n.Key.Severity != alerting.NoData && n.Key.Severity != alerting.SLOError && n.Kind != alerting.KindResolve && n.Details.BudgetRemaining != nil {
+	if n.HasBudget() && n.Kind != alerting.KindResolve && n.Details.BudgetRemaining != nil {
 		rest += ", budget " + n.Details.Budget()
 	}
 	var b strings.Builder
@@ -201,9 +201,14 @@ func (n *Notifier) Message(no alerting.Notification) ([]byte, error) {
 			Details: no.Details, Links: no.Links,
 		},
 	}
-	if no.Key.Severity == alerting.NoData {
+	switch {
+	case no.Key.Severity == alerting.NoData:
 		a.Trigger.MetricName, a.Trigger.Statistic = "SampleCount", "SAMPLE_COUNT"
 		a.Trigger.ComparisonOperator, a.Trigger.TreatMissingData = "LessThanOrEqualToThreshold", "breaching"
+	case no.Details.Rule == alerting.RuleCanaryFailures:
+		// Successes summed over the rule's span: it fires at none.
+		a.Trigger.MetricName, a.Trigger.Statistic = "Successes", "SUM"
+		a.Trigger.ComparisonOperator, a.Trigger.Threshold = "LessThanOrEqualToThreshold", 0
 	}
 	limit := MaxMessage - attributesSize(Attributes(no))
 	body, err := json.Marshal(a)

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -87,8 +88,9 @@ func costInput(cfg *config.Config, regions int, evalEvery time.Duration) metrics
 		}
 		in.SLOs = append(in.SLOs, metrics.CostSLO{Name: s.Name, Regions: r, Windows: sloWindowsPerEvaluation, EvalEvery: evalEvery})
 	}
-	// The dead-man's switches run with the evaluator, so only with SLOs.
-	if settings := alertSettings(cfg); len(cfg.SLOs) > 0 && settings.NoDataPeriods > 0 {
+	// The dead-man's switches and the canary failure rules run with the
+	// evaluator, which runs when there are SLOs or failure rules.
+	if settings := alertSettings(cfg); evaluates(cfg) && settings.NoDataPeriods > 0 {
 		agents := len(settings.Agents)
 		if agents == 0 && cfg.Deploy != nil {
 			agents = len(cfg.Deploy.AgentRegions) // the Lambda evaluator's default
@@ -105,13 +107,35 @@ func costInput(cfg *config.Config, regions int, evalEvery time.Duration) metrics
 				covered[s.SLI.Canary] = covered[s.SLI.Canary] || w == span
 			}
 		}
+		// An agent's switch reads its AgentHeartbeat in each region, a
+		// canary's its availability there: Attempts and Successes.
 		watched := agents
 		for _, c := range cfg.Canaries {
 			if !covered[c.Name] {
-				watched++
+				watched += 2
 			}
 		}
 		in.WatchSeries = watched * max(regions, 1)
+		// A ratio SLO's switch reads its good (or bad) and total metrics,
+		// unless its span is one of the SLO's windows.
+		ratioSpan := time.Duration(settings.NoDataPeriods) * max(cfg.Agent.Period, time.Minute)
+		for _, s := range cfg.SLOs {
+			if s.SLI.Kind != slo.SLIRatio {
+				continue
+			}
+			own := false
+			for _, w := range s.BurnWindows(time.Now()) {
+				own = own || w == ratioSpan
+			}
+			if !own {
+				in.WatchSeries += 2
+			}
+		}
+	}
+	// A failure rule reads its canary's Attempts and Successes in each
+	// region, every evaluation.
+	in.WatchSeries += 2 * len(cfg.FailureRules) * max(regions, 1)
+	if in.WatchSeries > 0 {
 		in.WatchEvery = evalEvery
 	}
 	return in
@@ -150,12 +174,19 @@ func printCost(w io.Writer, cfg *config.Config, in metrics.CostInput, rep metric
 }
 
 func evalEveryOf(in metrics.CostInput) string {
-	if len(in.SLOs) == 0 {
+	var parts []string
+	if len(in.SLOs) > 0 {
+		parts = append(parts, "SLOs evaluated every "+in.SLOs[0].EvalEvery.String())
+	}
+	if in.WatchSeries > 0 {
+		s := fmt.Sprintf("%d series of dead-man's switches and failure rules", in.WatchSeries)
+		if len(in.SLOs) == 0 {
+			s += " every " + in.WatchEvery.String()
+		}
+		parts = append(parts, s)
+	}
+	if len(parts) == 0 {
 		return "no SLOs"
 	}
-	s := "SLOs evaluated every " + in.SLOs[0].EvalEvery.String()
-	if in.WatchSeries > 0 {
-		s += fmt.Sprintf(", and %d dead-man's-switch series", in.WatchSeries)
-	}
-	return s
+	return strings.Join(parts, ", and ")
 }

@@ -68,9 +68,11 @@ slos:
 }
 
 // Without --eval-every the bill reads the config's evaluation interval,
-// and the dead-man's switches count: here 1 SLO series pair x 6 windows,
-// plus the Attempts of the canary without an SLO (api's switch reads its
-// SLO's 5-minute window), every 5 minutes.
+// and the dead-man's switches and failure rules count: here 1 SLO series
+// pair x 6 windows, plus the Attempts and Successes of the canary without
+// an SLO for its switch and again for its failure rule (api's switch
+// reads its SLO's 5-minute window, and its SLO stands for a rule), every
+// 5 minutes.
 func TestCostTakesTheEvaluationIntervalFromTheConfig(t *testing.T) {
 	cfg := writeConfig(t, `
 canaries:
@@ -93,8 +95,8 @@ alerting:
 		args []string
 		want float64
 	}{
-		{nil, (2*6 + 1) * month},
-		{[]string{"--eval-every", "1m"}, (2*6 + 1) * month * 5},
+		{nil, (2*6 + 2 + 2) * month},
+		{[]string{"--eval-every", "1m"}, (2*6 + 2 + 2) * month * 5},
 	} {
 		code, out, errOut := run(t, context.Background(), append([]string{"cost", "-c", cfg, "--format", "json"}, tc.args...)...)
 		if code != 0 {
@@ -107,5 +109,77 @@ alerting:
 		if math.Abs(rep.GetMetrics-tc.want) > 1e-6 {
 			t.Errorf("cost %v: GetMetricData metrics %v, want %v", tc.args, rep.GetMetrics, tc.want)
 		}
+	}
+}
+
+// A ratio SLO's no-data switch reads the SLO's own window when its span is
+// one (5 periods of a minute: the fast page's 5m), and its metric pair
+// each evaluation when it is not.
+func TestCostCountsARatioSLOsSwitchOnlyWhenItReadsOnItsOwn(t *testing.T) {
+	const head = `
+cloudwatch: { region: eu-west-1 }
+canaries:
+  - name: api
+    steps:
+      - http: { url: "https://api.example.com/" }
+slos:
+  - name: api
+    sli: { kind: availability, canary: api }
+    objective: 99.9
+  - name: alb
+    sli:
+      kind: ratio
+      good: { namespace: AWS/ApplicationELB, metric: HTTPCode_Target_2XX_Count, statistic: Sum }
+      total: { namespace: AWS/ApplicationELB, metric: RequestCount, statistic: Sum }
+    objective: 99.9
+`
+	month := float64(730 * time.Hour / time.Minute)
+	sloReads := (2*6 + 2*6) * month // two SLOs, a pair of metrics over 6 windows each
+	for _, tc := range []struct {
+		name, alerting string
+		want           float64
+	}{
+		{"A 5-minute span is the fast page's short window", "", sloReads},
+		// Then the canary's switch reads on its own too.
+		{"A 7-minute span is no window of the SLO", "alerting: { no_data_periods: 7, receivers: [{ log: {} }] }\n", sloReads + (2+2)*month},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := writeConfig(t, head+tc.alerting)
+			code, out, errOut := run(t, context.Background(), "cost", "-c", cfg, "--format", "json")
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			var rep struct{ GetMetrics float64 }
+			if err := json.Unmarshal([]byte(out), &rep); err != nil {
+				t.Fatal(err)
+			}
+			if math.Abs(rep.GetMetrics-tc.want) > 1e-6 {
+				t.Errorf("GetMetricData metrics %v, want %v", rep.GetMetrics, tc.want)
+			}
+		})
+	}
+}
+
+// A config without SLOs still has its canaries' failure rules and
+// switches evaluated, and billed: Attempts and Successes in each of 2
+// regions, for each, every minute.
+func TestCostCountsTheFailureRulesOfCanariesWithoutSLOs(t *testing.T) {
+	cfg := writeConfig(t, `
+canaries:
+  - name: api
+    steps:
+      - http: { url: "https://api.example.com/" }
+  - name: quiet
+    failures: off
+    steps:
+      - http: { url: "https://quiet.example.com/" }
+`)
+	code, out, errOut := run(t, context.Background(), "cost", "-c", cfg, "--regions", "2")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	// Switches: 2 canaries x 2 regions x 2; the rule: 1 canary x 2 x 2.
+	if want := "(12 series of dead-man's switches and failure rules every 1m0s)"; !strings.Contains(out, want) {
+		t.Errorf("output lacks %q:\n%s", want, out)
 	}
 }

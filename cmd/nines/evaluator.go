@@ -46,7 +46,15 @@ type evaluatorDeps struct {
 	// RecentFailure, when set, puts the latest failed run of an SLO's
 	// canary in its alerts (see recentFailures).
 	RecentFailure alerting.RecentFailureFunc
+	// Regions lists where the canary failure rules look for runs: the
+	// local store's own list, or by default the agent regions a
+	// CloudWatch source sums (agentRegions).
+	Regions alerting.RegionSource
 }
+
+// evaluates reports whether the config has anything for an evaluator to
+// alert on: SLOs, or canary failure rules.
+func evaluates(cfg *config.Config) bool { return len(cfg.SLOs) > 0 || len(cfg.FailureRules) > 0 }
 
 // recentFailures answers the alerts' RecentFailure hook from the runs the
 // agent keeps for the web UI: the newest failed run of the canary.
@@ -63,13 +71,14 @@ func recentFailures(runs *dashboards.RunLog) alerting.RecentFailureFunc {
 	}
 }
 
-// runEvaluator evaluates the config's SLOs every evaluation interval and
-// alerts through the configured receivers until ctx ends. With no SLOs it
-// returns at once. run.go calls it next to the scheduler:
+// runEvaluator evaluates the config's SLOs and canary failure rules every
+// evaluation interval and alerts through the configured receivers until
+// ctx ends. With neither it returns at once. run.go calls it next to the
+// scheduler:
 //
 //	go func() { errc <- runEvaluator(ctx, cfg, evaluatorDeps{Source: store, StatePath: cfg.Metrics.Store.Path, ...}) }()
 func runEvaluator(ctx context.Context, cfg *config.Config, deps evaluatorDeps) error {
-	if len(cfg.SLOs) == 0 {
+	if !evaluates(cfg) {
 		return nil
 	}
 	svc, closeFn, err := newEvaluator(ctx, cfg, deps)
@@ -130,6 +139,13 @@ func newEvaluator(ctx context.Context, cfg *config.Config, deps evaluatorDeps) (
 		for _, c := range cfg.Canaries {
 			watches = append(watches, alerting.Watch{Canary: c.Name, Period: cfg.Agent.Period, Periods: settings.NoDataPeriods})
 		}
+		// A ratio SLI's metrics are not the agents': canary switches do not
+		// see them stop. CloudWatch keeps them at a minute at best.
+		for _, o := range cfg.SLOs {
+			if o.SLI.Kind == slo.SLIRatio {
+				watches = append(watches, alerting.Watch{SLO: o.Name, SLI: o.SLI, Period: max(cfg.Agent.Period, time.Minute), Periods: settings.NoDataPeriods})
+			}
+		}
 		if len(settings.Agents) > 0 && heartbeats == nil {
 			log.Warn("alerting.agents is set, but this source cannot count agent heartbeats; those watches are off")
 		} else {
@@ -138,9 +154,14 @@ func newEvaluator(ctx context.Context, cfg *config.Config, deps evaluatorDeps) (
 			}
 		}
 	}
+	regions := deps.Regions
+	if regions == nil {
+		regions = alerting.FixedRegions(agentRegions(cfg))
+	}
 	svc, err := alerting.NewService(alerting.ServiceConfig{
 		Evaluator: ev, SLOs: cfg.SLOs, Machine: machine, Pipeline: pipeline, Store: store,
 		Watches: watches, Data: alerting.CountsDataSource{Source: deps.Source, Heartbeats: heartbeats},
+		Failures: cfg.FailureRules, Source: deps.Source, Regions: regions,
 		Interval: settings.Interval, Heartbeat: deps.Heartbeat, RecentFailure: deps.RecentFailure,
 		Clock: deps.Clock, Logger: log,
 	})

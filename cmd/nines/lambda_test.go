@@ -445,3 +445,59 @@ deploy:
 		t.Errorf("the message does not say which metric stopped: %s", msgs[0].Body)
 	}
 }
+
+// A canary without an SLO still pages: the Lambda evaluator, with no SLO
+// to evaluate, counts catalog's runs in each agent region over CloudWatch
+// and pages once every run in eu-west-1 has failed for minutes, with the
+// last failure the agent wrote to the state table.
+func TestLambdaEvaluatorPagesForACanaryWithoutAnSLO(t *testing.T) {
+	ctx := context.Background()
+	f := newEvaluatorFakes(t)
+	cw, snsFake := f.cw, f.sns
+	now := time.Now().UTC().Truncate(time.Minute)
+	if err := f.store.RecordFailure(ctx, alerting.Failure{Canary: "catalog", Region: "eu-west-1", At: now.Add(-90 * time.Second),
+		Class: "timeout", Error: `step "list": no answer within 10s`}); err != nil {
+		t.Fatal(err)
+	}
+	var data []cwtypes.MetricDatum
+	for i := 1; i <= 10; i++ {
+		at := now.Add(-time.Duration(i) * time.Minute)
+		for region, ok := range map[string]float64{"eu-west-1": 0, "ap-southeast-2": 6} {
+			dims := []cwtypes.Dimension{{Name: aws.String("Canary"), Value: aws.String("catalog")}, {Name: aws.String("Region"), Value: aws.String(region)}}
+			data = append(data,
+				cwtypes.MetricDatum{MetricName: aws.String("Attempts"), Dimensions: dims, Timestamp: aws.Time(at), Value: aws.Float64(6), Unit: cwtypes.StandardUnitCount},
+				cwtypes.MetricDatum{MetricName: aws.String("Successes"), Dimensions: dims, Timestamp: aws.Time(at), Value: aws.Float64(ok), Unit: cwtypes.StandardUnitCount})
+		}
+	}
+	if _, err := cw.Client().PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String("Nines"), MetricData: data}); err != nil {
+		t.Fatal(err)
+	}
+	rt := lambdatest.NewT(t)
+	cfgPath := writeFile(t, "nines.yaml", `canaries:
+  - name: catalog
+    every: 10s
+    steps:
+      - http: { url: "https://shop.example.com/catalog" }
+deploy:
+  monitoring_region: us-east-1
+  agent_regions: [eu-west-1, ap-southeast-2]
+  code_bucket_prefix: ops-artifacts
+`)
+	f.start(t, rt, cfgPath)
+	o := awaitOutcome(t, rt.Invoke(lambdatest.ScheduledEvent(now, nil), time.Minute))
+	if o.Failed {
+		t.Fatalf("the invocation failed: %s", o.Body)
+	}
+	msgs := snsFake.Messages()
+	if len(msgs) != 1 {
+		t.Fatalf("%d SNS messages, want one: catalog's failure page", len(msgs))
+	}
+	if s := msgs[0].Subject; s != "ALARM: failures/catalog: page" {
+		t.Errorf("subject %q, want an ALARM for failures/catalog", s)
+	}
+	for _, want := range []string{"failed in 1 of 2 regions: ap-southeast-2 0 of 6 failed, eu-west-1 6 of 6 failed", `"rule":"canary_failures"`, `no answer within 10s`, `"region":"eu-west-1"`} {
+		if !strings.Contains(msgs[0].Body, want) {
+			t.Errorf("the page lacks %s: %s", want, msgs[0].Body)
+		}
+	}
+}

@@ -248,14 +248,23 @@ func (a *agent) run(ctx context.Context) error {
 		a.flusher.Run(flushCtx)
 	}()
 	evalDone := make(chan error, 1)
-	if src, err := a.sloSource(ctx); err != nil {
+	switch src, err := a.sloSource(ctx); {
+	case err != nil:
 		evalDone <- err
-	} else {
-		go func() {
-			evalDone <- runEvaluator(ctx, a.cfg, evaluatorDeps{Source: src, StatePath: a.cfg.Metrics.Store.Path,
-				Clock: a.deps.clock, Logger: log, Stdout: a.deps.env.stdout, OnResult: a.deps.onAlert,
-				RecentFailure: recentFailures(a.runs)})
-		}()
+	case src == nil:
+		if evaluates(a.cfg) {
+			log.Warn("canary failure rules are not evaluated here: they need the local store (the default sink) or a cloudwatch: section")
+		}
+		evalDone <- nil
+	default:
+		deps := evaluatorDeps{Source: src, StatePath: a.cfg.Metrics.Store.Path,
+			Clock: a.deps.clock, Logger: log, Stdout: a.deps.env.stdout, OnResult: a.deps.onAlert,
+			RecentFailure: recentFailures(a.runs)}
+		if a.store != nil {
+			// The regions that wrote each canary's runs to the store.
+			deps.Regions = alerting.StoreRegions{Store: a.store}
+		}
+		go func() { evalDone <- runEvaluator(ctx, a.cfg, deps) }()
 	}
 	err = a.sched.Run(ctx) // returns once ctx is done and runs in flight finished
 	if eerr := <-evalDone; eerr != nil && !errors.Is(eerr, context.Canceled) && err == nil {
@@ -393,11 +402,13 @@ func (c *countingObserver) totals() (runs, failed, overlapped int64) {
 	return c.runs, c.failed, c.overlapped
 }
 
-// sloSource is what the evaluator and the web UI read SLO events from: the
-// local store when it is the sink, CloudWatch when the config has a
-// cloudwatch: section, else nothing (an agent with no SLOs to watch).
+// sloSource is what the evaluator and the web UI read SLO events and
+// canary runs from: the local store when it is the sink, CloudWatch when
+// the config has a cloudwatch: section, else nothing (an agent with no
+// SLOs and no failure rules to watch, or only failure rules that the
+// Lambda evaluator watches for an agent that publishes EMF).
 func (a *agent) sloSource(ctx context.Context) (slo.Source, error) {
-	if len(a.cfg.SLOs) == 0 {
+	if !evaluates(a.cfg) {
 		return nil, nil
 	}
 	if a.store != nil {
@@ -410,6 +421,9 @@ func (a *agent) sloSource(ctx context.Context) (slo.Source, error) {
 		}
 		return slo.NewCloudWatchSource(slo.CloudWatchConfig{Client: client, Namespace: cw.Namespace,
 			Regions: agentRegions(a.cfg), Clock: a.deps.clock})
+	}
+	if len(a.cfg.SLOs) == 0 {
+		return nil, nil
 	}
 	return nil, errors.New("the SLOs need a source: the local store (the default sink) or a cloudwatch: section")
 }
@@ -448,7 +462,7 @@ func (a *agent) webUI() (http.Handler, func(), error) {
 	}
 	if a.store != nil {
 		wc.Latency = dashboards.StoreSources{Store: a.store}
-		if len(a.cfg.SLOs) > 0 {
+		if evaluates(a.cfg) {
 			if st, err := alerting.OpenSQLite(context.Background(), a.store.Path()); err == nil {
 				wc.Alerts, closeFn = dashboards.IncidentSource{Store: st}, func() { st.Close() }
 			}
