@@ -583,10 +583,11 @@ func judge(r TierResult, p Policy) (bool, TierStatus, string) {
 }
 
 // widen makes each tier's windows hold the SLI's probes: a short window at
-// least one probe interval (or slice) long, so it is never empty between
-// two probes, and a long window at least minBad intervals long, so it can
-// hold the bad probes a tier needs. unit 0 leaves them as they are. It
-// returns, per tier, what it changed.
+// least one probe interval (or slice) long plus a minute, and a long window
+// at least minBad intervals plus a minute, so that each holds a probe (or
+// the bad probes a tier needs) even while the newest minute, which agents
+// flush a moment after it ends, has not arrived. unit 0 leaves them as they
+// are. It returns, per tier, what it changed.
 func widen(tiers []Tier, unit time.Duration, minBad float64) ([]Tier, []string) {
 	notes := make([]string, len(tiers))
 	if unit <= 0 {
@@ -595,11 +596,11 @@ func widen(tiers []Tier, unit time.Duration, minBad float64) ([]Tier, []string) 
 	out := make([]Tier, len(tiers))
 	for i, t := range tiers {
 		var parts []string
-		if t.ShortWindow < unit {
-			parts = append(parts, "short window "+FormatDuration(t.ShortWindow)+" to "+FormatDuration(unit))
-			t.ShortWindow = unit
+		if short := unit + time.Minute; t.ShortWindow < short {
+			parts = append(parts, "short window "+FormatDuration(t.ShortWindow)+" to "+FormatDuration(short))
+			t.ShortWindow = short
 		}
-		if long := time.Duration(math.Ceil(max(minBad, 1))) * unit; t.LongWindow < long {
+		if long := time.Duration(math.Ceil(max(minBad, 1)))*unit + time.Minute; t.LongWindow < long {
 			parts = append(parts, "long window "+FormatDuration(t.LongWindow)+" to "+FormatDuration(long))
 			t.LongWindow = long
 		}

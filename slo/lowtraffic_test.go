@@ -137,7 +137,7 @@ func TestAFullOutagePagesWithinAFewProbesAtEveryCadence(t *testing.T) {
 	//   1m:      60 in the hour; one bad is a burn of 16.7x, but k = 2: the
 	//            second bad probe runs in minute T0+1, page at T0 + 2m.
 	//   5m:      the second bad probe runs at T0+5: page at T0 + 6m.
-	//   15m:     the second at T0+15 (the short window is 15m, one probe):
+	//   15m:     the second at T0+15 (the short window is 16m, one probe):
 	//            page at T0 + 16m.
 	// Reset: the page resolves when the last page tier clears. Both page
 	// tiers fire in an hour-long outage; page_slow's short window is 30m
@@ -315,7 +315,7 @@ func TestTheOldEventGuardSilencesASlowCanaryAndIsWarnedAbout(t *testing.T) {
 		Window: slo.RollingWindow(slo.TableWindow), Policy: old, Probes: slo.Probes{Every: c.every, PerRound: 1}}
 	ws := s.Warnings(traceStart)
 	want := []string{
-		"policy.min_events: the page_fast tier (1h/5m) can never fire: its 1h window holds at most 12 events at one run every 5m in 1 region(s), fewer than min_events 100; lower min_events to 12 or less, or remove it (two bad events are always needed)",
+		"policy.min_events: the page_fast tier (1h/6m) can never fire: its 1h window holds at most 12 events at one run every 5m in 1 region(s), fewer than min_events 100; lower min_events to 12 or less, or remove it (two bad events are always needed)",
 		"policy.min_events: the page_slow tier (6h/30m) can never fire: its 6h window holds at most 72 events at one run every 5m in 1 region(s), fewer than min_events 100; lower min_events to 72 or less, or remove it (two bad events are always needed)",
 	}
 	if fmt.Sprint(ws) != fmt.Sprint(want) {

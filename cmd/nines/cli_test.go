@@ -303,7 +303,7 @@ slos:
 `)
 	code, out, errOut = run(t, context.Background(), "validate", "-c", slow)
 	for _, want := range []string{
-		slow + ":12: slos[0].policy.min_events: the page_fast tier (1h/5m) can never fire: its 1h window holds at most 12 events at one run every 5m in 1 region(s), fewer than min_events 100; lower min_events to 12 or less, or remove it",
+		slow + ":12: slos[0].policy.min_events: the page_fast tier (1h/6m) can never fire: its 1h window holds at most 12 events at one run every 5m in 1 region(s), fewer than min_events 100; lower min_events to 12 or less, or remove it",
 		"slos[0].policy.min_events: the page_slow tier (6h/30m) can never fire",
 	} {
 		if code != 0 || !strings.Contains(errOut, want) {
