@@ -28,8 +28,8 @@ type Alert struct {
 	// Held maps each tier of this severity whose condition holds, but which
 	// has a for: to wait out, to when its condition began; "error" is the
 	// same for an SLO that cannot be evaluated.
-	Held    map[string]time.Time `json:"held,omitempty"`
-	Last      Details `json:"last"`
+	Held map[string]time.Time `json:"held,omitempty"`
+	Last Details              `json:"last"`
 	// Threads maps a receiver to what it needs to reply to the incident's
 	// first message (Slack's ts): the notifiers' receipts.
 	Threads map[string]string `json:"threads,omitempty"`
