@@ -62,7 +62,7 @@ const sidecarHistory = 7 * time.Hour
 // offset into its interval (what agent.jitter picks from its name), in
 // `regions` regions, and brings it to clock time live with healthy history
 // behind it.
-func newSidecar(t *testing.T, every time.Duration, regions int, offset time.Duration, live time.Time) *sidecar {
+func newSidecar(t *testing.T, every time.Duration, regions int, offset time.Duration, live time.Time, policy *slo.Policy) *sidecar {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &sidecar{world: newWorld(t, alerting.NewMemoryStore()),
@@ -70,6 +70,7 @@ func newSidecar(t *testing.T, every time.Duration, regions int, offset time.Dura
 	// As config sets it for a canary SLI: one run every canaries[].every in
 	// each of the SLI's regions at once.
 	s.slos[0].Probes = slo.Probes{Every: every, PerRound: regions}
+	s.slos[0].Policy = policy
 	s.clk.Set(live)
 
 	store, err := metrics.OpenStore(ctx, metrics.StoreConfig{Path: t.TempDir() + "/nines.db", Clock: s.clk})
@@ -258,19 +259,27 @@ func TestAnHourLongOutagePagesOnceAndResolvesOnceAtEveryCadence(t *testing.T) {
 		offset  time.Duration
 		// Worked out by hand from the rules above.
 		page, resolve time.Duration
+		policy        *slo.Policy
 	}{
 		// k = 16 of 1080 (> 15.6): the 6th round of 3 runs, at T0+50s,
 		// in T0's minute: backtest T0+1m. Lb = T0+59m.
-		{"a canary every 10s in 3 regions pages 2m in and resolves 90m in", 10 * time.Second, 3, 0, 2 * m, 90 * m},
+		{"a canary every 10s in 3 regions pages 2m in and resolves 90m in", 10 * time.Second, 3, 0, 2 * m, 90 * m, nil},
 		// The 2nd bad run at T0+1m: backtest T0+2m. Lb = T0+59m.
-		{"a canary every minute pages 3m in and resolves 90m in", m, 1, 0, 3 * m, 90 * m},
+		{"a canary every minute pages 3m in and resolves 90m in", m, 1, 0, 3 * m, 90 * m, nil},
 		// The 2nd bad run at T0+5m: backtest T0+6m. Lb = T0+55m.
-		{"a canary every 5 minutes pages 7m in and resolves 86m in", 5 * m, 1, 0, 7 * m, 86 * m},
+		{"a canary every 5 minutes pages 7m in and resolves 86m in", 5 * m, 1, 0, 7 * m, 86 * m, nil},
 		// The 2nd bad run at T0+15m: backtest T0+16m. Lb = T0+45m.
-		{"a canary every 15 minutes pages 17m in and resolves 76m in", 15 * m, 1, 0, 17 * m, 76 * m},
+		{"a canary every 15 minutes pages 17m in and resolves 76m in", 15 * m, 1, 0, 17 * m, 76 * m, nil},
 		// Runs at :40 past the minute: the 5-minute case, 40s sooner.
 		{"a canary every 5 minutes that runs 40s into its minute pages 6m20s in and resolves 85m20s in", 5 * m, 1, 40 * time.Second,
-			6*m + 20*time.Second, 85*m + 20*time.Second},
+			6*m + 20*time.Second, 85*m + 20*time.Second, nil},
+		// page_fast alone, its short window widened to 6m (one interval
+		// and a minute), so the unflushed newest minute never leaves it
+		// empty: it never flaps. It pages as above; it resolves when its
+		// 6m window no longer holds Lb = T0+55m: at T0+62m, when it
+		// holds T0+60's good run (flushed at T0+61m1s).
+		{"a canary every 5 minutes with page_slow off pages once, 7m in, and resolves 62m in", 5 * m, 1, 0, 7 * m, 62 * m,
+			&slo.Policy{Tiers: []slo.TierSpec{{Name: "page_slow", Disabled: true}}}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -280,7 +289,7 @@ func TestAnHourLongOutagePagesOnceAndResolvesOnceAtEveryCadence(t *testing.T) {
 			// Real runs from five minutes (or one run) before the outage
 			// to five minutes after the resolve is due; the history
 			// before is synthetic.
-			s := newSidecar(t, c.every, c.regions, c.offset, t0.Add(-max(5*m, c.every)))
+			s := newSidecar(t, c.every, c.regions, c.offset, t0.Add(-max(5*m, c.every)), c.policy)
 			down := func(run time.Time) bool { return !run.Before(outage) && run.Before(outage.Add(time.Hour)) }
 			s.advance(t, outage, down)
 			if len(s.toSNS)+len(s.toSlack) > 0 {
