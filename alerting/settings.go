@@ -34,6 +34,9 @@ type Settings struct {
 	// evaluator's heartbeat); Endpoint stands in for a fake.
 	Region   string
 	Endpoint string
+	// Profile is the shared config profile SNS and DynamoDB are reached
+	// with (--profile); empty means AWS_PROFILE, else the default.
+	Profile string
 }
 
 // ReceiverSettings is one receiver; exactly one of SNS, Slack and Log is

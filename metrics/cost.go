@@ -73,11 +73,18 @@ type CanaryCost struct {
 	// Nines is its share of the CloudWatch bill: its metrics and its
 	// datums' share of PutMetricData requests.
 	Nines float64
-	// SyntheticsRuns and Synthetics are what the same checks would run and
-	// cost as CloudWatch Synthetics canaries.
-	SyntheticsRuns float64
-	Synthetics     float64
+	// SyntheticsEvery, SyntheticsRuns and Synthetics are how often the
+	// same checks would run as CloudWatch Synthetics canaries, and what
+	// that would run and cost: Synthetics runs a canary at most once a
+	// minute (SyntheticsMinEvery), so a faster canary is priced at that.
+	SyntheticsEvery time.Duration
+	SyntheticsRuns  float64
+	Synthetics      float64
 }
+
+// SyntheticsMinEvery is the shortest schedule a CloudWatch Synthetics
+// canary can run on: rate(1 minute).
+const SyntheticsMinEvery = time.Minute
 
 // CostReport is a month's CloudWatch bill for a config.
 type CostReport struct {
@@ -144,9 +151,11 @@ func EstimateCost(in CostInput) (CostReport, error) {
 		metrics *= regions
 		rep.CustomMetrics += metrics
 		share := float64(datumsOf[i]) / float64(totalDatums)
+		every := max(c.Every, SyntheticsMinEvery)
 		cc := CanaryCost{Name: c.Name, Metrics: metrics,
-			Nines:          float64(metrics)*in.Prices.MetricMonth + share*rep.PutRequestsCost,
-			SyntheticsRuns: float64(CostMonth/max(c.Every, time.Second)) * float64(regions)}
+			Nines:           float64(metrics)*in.Prices.MetricMonth + share*rep.PutRequestsCost,
+			SyntheticsEvery: every,
+			SyntheticsRuns:  float64(CostMonth/every) * float64(regions)}
 		cc.Synthetics = cc.SyntheticsRuns * in.Prices.SyntheticsRun
 		rep.SyntheticsRuns += cc.SyntheticsRuns
 		rep.SyntheticsCost += cc.Synthetics

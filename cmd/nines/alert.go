@@ -12,12 +12,12 @@ import (
 )
 
 func init() {
-	register("alert", "alerting: send a test notification through each receiver", runAlert)
+	register("alert", "alerting: send a test notification through each receiver", runAlert, "test")
 }
 
 func runAlert(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprintln(e.stdout, "Usage: nines alert test -c FILE [--receiver NAME]")
+		fmt.Fprintln(e.stdout, "Usage: nines alert test -c FILE [--receiver NAME] [--profile P]")
 		fmt.Fprintln(e.stdout)
 		fmt.Fprintln(e.stdout, "  test   send a clearly marked test notification through each receiver")
 		if len(args) == 0 {
@@ -36,9 +36,10 @@ func runAlert(ctx context.Context, e *env, args []string) error {
 const alertTestTimeout = time.Minute
 
 func runAlertTest(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "alert test", "alert test -c FILE [--receiver NAME]")
+	fs := newFlagSet(e, "alert test", "alert test -c FILE [--receiver NAME] [--profile P]")
 	path := configFlag(fs)
 	only := fs.String("receiver", "", "send only to the receiver of this `name`")
+	profile := fs.String("profile", "", "the AWS shared config profile SNS receivers are reached with (default: AWS_PROFILE)")
 	if err := parseFlags(e, fs, args); err != nil {
 		return err
 	}
@@ -47,6 +48,7 @@ func runAlertTest(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	settings := alertSettings(cfg)
+	settings.Profile = *profile
 	if *only != "" {
 		var names []string
 		var picked []alerting.ReceiverSettings

@@ -27,8 +27,8 @@ const sloWindowsPerEvaluation = 6
 func runCost(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "cost", "cost -c FILE [--regions N] [--eval-every 1m] [--format text|json]")
 	path := configFlag(fs)
-	regions := fs.Int("regions", 1, "how many agent regions run this config")
-	evalEvery := fs.Duration("eval-every", time.Minute, "how often the evaluator evaluates each SLO (default: alerting.evaluation_interval, else 1m)")
+	regions := fs.Int("regions", 0, "how many agent regions run this config (default: deploy.agent_regions, else dashboards.regions, else 1)")
+	evalEvery := fs.Duration("eval-every", 0, "how often the evaluator evaluates each SLO (default: alerting.evaluation_interval, else 1m)")
 	format := fs.String("format", "text", "output: text or json")
 	if err := parseFlags(e, fs, args); err != nil {
 		return err
@@ -36,20 +36,27 @@ func runCost(ctx context.Context, e *env, args []string) error {
 	if err := checkFormat(*format, "text", "json"); err != nil {
 		return err
 	}
-	if *regions < 1 {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["regions"] && *regions < 1 {
 		return usageError("--regions %d: at least 1", *regions)
 	}
-	if *evalEvery < time.Second {
+	if set["eval-every"] && *evalEvery < time.Second {
 		return usageError("--eval-every %s: at least 1s", *evalEvery)
 	}
 	cfg, err := e.loadConfig(*path, config.Options{SkipEnvCheck: true})
 	if err != nil {
 		return err
 	}
-	evalSet := false
-	fs.Visit(func(f *flag.Flag) { evalSet = evalSet || f.Name == "eval-every" })
-	if !evalSet && cfg.Alerting != nil && cfg.Alerting.Interval > 0 {
-		*evalEvery = cfg.Alerting.Interval
+	if !set["eval-every"] {
+		*evalEvery = time.Minute
+		if cfg.Alerting != nil && cfg.Alerting.Interval > 0 {
+			*evalEvery = cfg.Alerting.Interval
+		}
+	}
+	from := "--regions"
+	if !set["regions"] {
+		*regions, from = costRegions(cfg)
 	}
 	in := costInput(cfg, *regions, *evalEvery)
 	rep, err := metrics.EstimateCost(in)
@@ -61,8 +68,20 @@ func runCost(ctx context.Context, e *env, args []string) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(rep)
 	}
-	printCost(e.stdout, cfg, in, rep)
+	printCost(e.stdout, cfg, in, rep, from)
 	return nil
+}
+
+// costRegions is how many agent regions run the config, and which part of
+// the config says so: the regions agentRegions names, else one.
+func costRegions(cfg *config.Config) (int, string) {
+	switch {
+	case cfg.Deploy != nil && len(cfg.Deploy.AgentRegions) > 0:
+		return len(cfg.Deploy.AgentRegions), "deploy.agent_regions"
+	case len(cfg.Dashboards.Regions) > 0:
+		return len(cfg.Dashboards.Regions), "dashboards.regions"
+	}
+	return 1, "agent.region"
 }
 
 // costInput is the config as the bill sees it.
@@ -141,10 +160,10 @@ func costInput(cfg *config.Config, regions int, evalEvery time.Duration) metrics
 	return in
 }
 
-func printCost(w io.Writer, cfg *config.Config, in metrics.CostInput, rep metrics.CostReport) {
+func printCost(w io.Writer, cfg *config.Config, in metrics.CostInput, rep metrics.CostReport, regionsFrom string) {
 	p := rep.Prices
-	fmt.Fprintf(w, "nines cost: %s: %d canaries in %d agent region(s), period %s, %d SLOs\n",
-		cfg.File, len(in.Canaries), in.Regions, in.Period, len(in.SLOs))
+	fmt.Fprintf(w, "nines cost: %s: %d canaries in %d agent region(s) (%s), period %s, %d SLOs\n",
+		cfg.File, len(in.Canaries), in.Regions, regionsFrom, in.Period, len(in.SLOs))
 	fmt.Fprintf(w, "Prices used (USD; change them under cost: in the config): custom metric-month $%.4g, 1,000 PutMetricData requests $%.4g,\n"+
 		"1,000 metrics requested by GetMetricData $%.4g, one CloudWatch Synthetics run $%.4g (its Lambda and S3 charges not included).\n\n",
 		p.MetricMonth, p.PutRequestsPer1000, p.GetMetricsPer1000, p.SyntheticsRun)
@@ -160,16 +179,18 @@ func printCost(w io.Writer, cfg *config.Config, in metrics.CostInput, rep metric
 
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "per canary-month\tevery\tmetrics\tnines\tSynthetics\t\n")
+	fmt.Fprintf(tw, "per canary-month\tevery\tmetrics\tnines\tSynthetics every\tSynthetics\t\n")
+	var faster []string
 	for i, c := range rep.Canaries {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t$%.2f\t$%.2f\t\n", c.Name, in.Canaries[i].Every, c.Metrics, c.Nines, c.Synthetics)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t$%.2f\t%s\t$%.2f\t\n", c.Name, in.Canaries[i].Every, c.Metrics, c.Nines, c.SyntheticsEvery, c.Synthetics)
+		if in.Canaries[i].Every < c.SyntheticsEvery {
+			faster = append(faster, fmt.Sprintf("%s every %s", c.Name, in.Canaries[i].Every))
+		}
 	}
 	_ = tw.Flush()
-	for _, c := range in.Canaries {
-		if c.Every < time.Minute {
-			fmt.Fprintf(w, "\nSynthetics runs a canary at most once a minute; the figures above price the same rate as this config.\n")
-			break
-		}
+	if len(faster) > 0 {
+		fmt.Fprintf(w, "\nSynthetics runs a canary at most once a minute, so it is priced at that rate;\n"+
+			"it cannot check as often as this config does (%s).\n", strings.Join(faster, ", "))
 	}
 }
 

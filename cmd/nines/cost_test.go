@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -62,7 +63,8 @@ slos:
 	if rep.GetMetrics != 2*3*6*month {
 		t.Errorf("GetMetricData metrics %v, want 2 metrics x 3 regions x 6 windows each minute", rep.GetMetrics)
 	}
-	if runs := 2 * month * 3; rep.SyntheticsRuns != runs || math.Abs(rep.SyntheticsCost-runs*0.001) > 1e-9 {
+	// Synthetics runs the 30s canary once a minute, its fastest.
+	if runs := month * 3; rep.SyntheticsRuns != runs || math.Abs(rep.SyntheticsCost-runs*0.001) > 1e-9 {
 		t.Errorf("Synthetics %v runs for %v, want %v runs", rep.SyntheticsRuns, rep.SyntheticsCost, runs)
 	}
 }
@@ -108,6 +110,105 @@ alerting:
 		}
 		if math.Abs(rep.GetMetrics-tc.want) > 1e-6 {
 			t.Errorf("cost %v: GetMetricData metrics %v, want %v", tc.args, rep.GetMetrics, tc.want)
+		}
+	}
+}
+
+// The regions a bill multiplies by come from the config: the deployed
+// agent regions, else the dashboards' regions, else the agent's own.
+// --regions still overrides them.
+func TestCostCountsTheRegionsTheConfigDeploysTo(t *testing.T) {
+	const canaries = `
+canaries:
+  - name: api
+    every: 60s
+    steps:
+      - http: { url: "https://api.example.com/" }
+`
+	for _, tc := range []struct {
+		name    string
+		cfg     string
+		args    []string
+		regions int
+		from    string
+	}{
+		{"deploy.agent_regions sets the count", canaries + `
+deploy:
+  monitoring_region: us-east-1
+  agent_regions: [eu-west-1, us-west-2, ap-southeast-2]
+  code_bucket_prefix: ops-artifacts
+`, nil, 3, "deploy.agent_regions"},
+		{"dashboards.regions sets it without a deploy section", canaries + `
+dashboards: { regions: [eu-west-1, us-west-2] }
+`, nil, 2, "dashboards.regions"},
+		{"one agent is one region", canaries, nil, 1, "agent.region"},
+		{"--regions overrides the config", canaries + `
+dashboards: { regions: [eu-west-1, us-west-2] }
+`, []string{"--regions", "5"}, 5, "--regions"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := writeConfig(t, tc.cfg)
+			code, out, errOut := run(t, context.Background(), append([]string{"cost", "-c", cfg}, tc.args...)...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			want := fmt.Sprintf("in %d agent region(s) (%s)", tc.regions, tc.from)
+			if !strings.Contains(out, want) {
+				t.Errorf("output lacks %q:\n%s", want, out)
+			}
+			code, out, errOut = run(t, context.Background(), append([]string{"cost", "-c", cfg, "--format", "json"}, tc.args...)...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			var rep struct{ CustomMetrics int }
+			if err := json.Unmarshal([]byte(out), &rep); err != nil {
+				t.Fatal(err)
+			}
+			// Attempts, Successes and Latency, and AgentHeartbeat, per region.
+			if rep.CustomMetrics != 4*tc.regions {
+				t.Errorf("custom metrics %d, want %d", rep.CustomMetrics, 4*tc.regions)
+			}
+		})
+	}
+}
+
+// CloudWatch Synthetics runs a canary at most once a minute, so a 10-second
+// canary is priced at once a minute there, and the output says so.
+func TestCostPricesSyntheticsAtTheRateItCanRun(t *testing.T) {
+	cfg := writeConfig(t, `
+cost: { synthetics_run: 0.0012 }
+canaries:
+  - name: fast
+    every: 10s
+    steps:
+      - http: { url: "https://api.example.com/" }
+  - name: slow
+    every: 5m
+    steps:
+      - http: { url: "https://api.example.com/" }
+`)
+	code, out, errOut := run(t, context.Background(), "cost", "-c", cfg, "--format", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var rep struct {
+		SyntheticsRuns float64
+		Canaries       []struct{ SyntheticsRuns float64 }
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	month := float64(730 * time.Hour / time.Minute)
+	if rep.Canaries[0].SyntheticsRuns != month || rep.Canaries[1].SyntheticsRuns != month/5 {
+		t.Errorf("Synthetics runs %v and %v, want %v (once a minute) and %v", rep.Canaries[0].SyntheticsRuns, rep.Canaries[1].SyntheticsRuns, month, month/5)
+	}
+	code, out, errOut = run(t, context.Background(), "cost", "-c", cfg)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"$52.56", "Synthetics runs a canary at most once a minute", "fast every 10s"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
 }

@@ -3,33 +3,45 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 
 	"github.com/nines-dev/nines/config"
 	"github.com/nines-dev/nines/dashboards"
-	"github.com/nines-dev/nines/metrics"
 )
 
 func init() {
-	register("dashboards", "render or apply the CloudWatch dashboards (render|apply)", runDashboards)
+	register("dashboards", "render or apply the CloudWatch dashboards (render|apply)", runDashboards, "render", "apply")
 }
 
 func runDashboards(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 || (args[0] != "render" && args[0] != "apply" && args[0] != "--help" && args[0] != "-h") {
-		return usageError("dashboards: give render or apply, e.g. nines dashboards render -c nines.yaml")
-	}
-	if args[0] == "--help" || args[0] == "-h" {
-		fmt.Fprintln(e.stdout, "Usage: nines dashboards render -c FILE [--out DIR]\n       nines dashboards apply -c FILE [--region R] [--endpoint URL]")
+	const usage = "Usage: nines dashboards render -c FILE [--out DIR] [--region R] [--profile P]\n" +
+		"       nines dashboards apply -c FILE [--region R] [--profile P] [--endpoint URL]"
+	if len(args) == 0 || args[0] == "--help" || args[0] == "-h" || args[0] == "help" {
+		if len(args) == 0 {
+			return usageError("dashboards: give render or apply, e.g. nines dashboards render -c nines.yaml")
+		}
+		fmt.Fprintln(e.stdout, usage)
 		return nil
 	}
 	sub := args[0]
-	fs := newFlagSet(e, "dashboards "+sub, "dashboards "+sub+" -c FILE [--out DIR] [--region R] [--endpoint URL]")
+	var fs *flag.FlagSet
+	out, endpoint := new(string), new(string)
+	switch sub {
+	case "render":
+		fs = newFlagSet(e, "dashboards render", "dashboards render -c FILE [--out DIR] [--region R] [--profile P]")
+		out = fs.String("out", "", "write one DIR/NAME.json per dashboard instead of printing them")
+	case "apply":
+		fs = newFlagSet(e, "dashboards apply", "dashboards apply -c FILE [--region R] [--profile P] [--endpoint URL]")
+		endpoint = fs.String("endpoint", "", "the CloudWatch endpoint (default: cloudwatch.endpoint, else AWS_ENDPOINT_URL_CLOUDWATCH)")
+	default:
+		return usageError("dashboards: %q: give render or apply, e.g. nines dashboards render -c nines.yaml", sub)
+	}
 	path := configFlag(fs)
-	out := fs.String("out", "", "render: write one DIR/NAME.json per dashboard instead of printing them")
-	region := fs.String("region", "", "the monitoring region the dashboards read (default: cloudwatch.region)")
-	endpoint := fs.String("endpoint", "", "apply: the CloudWatch endpoint (default: cloudwatch.endpoint or AWS_ENDPOINT_URL_CLOUDWATCH)")
+	aws := addAWSFlags(fs, "the monitoring region the dashboards read (default: cloudwatch.region, else deploy.monitoring_region")
 	if err := parseFlags(e, fs, args[1:]); err != nil {
 		return err
 	}
@@ -40,23 +52,30 @@ func runDashboards(ctx context.Context, e *env, args []string) error {
 	if len(cfg.SLOs) == 0 {
 		return fmt.Errorf("dashboards: %s has no SLOs; add slos: (see examples/slo.yaml)", *path)
 	}
-	cwc := dashboards.CloudWatchConfig{Region: *region, Prefix: cfg.Dashboards.Prefix, Services: cfg.Dashboards.Services,
+	cwc := dashboards.CloudWatchConfig{Prefix: cfg.Dashboards.Prefix, Services: cfg.Dashboards.Services,
 		Regions: cfg.Dashboards.Regions, Alarms: cfg.Dashboards.Alarms}
 	if len(cwc.Regions) == 0 {
 		cwc.Regions = agentRegions(cfg)
 	}
+	regions := []string{*aws.region}
 	if cw := cfg.Metrics.CloudWatch; cw != nil {
 		cwc.Namespace = cw.Namespace
-		if cwc.Region == "" {
-			cwc.Region = cw.Region
-		}
+		regions = append(regions, cw.Region)
 		if *endpoint == "" {
 			*endpoint = cw.Endpoint
 		}
 	}
-	if cwc.Region == "" {
-		return usageError("dashboards: no monitoring region: set cloudwatch.region in the config or pass --region")
+	if cfg.Deploy != nil {
+		regions = append(regions, cfg.Deploy.MonitoringRegion)
 	}
+	awsCfg, err := loadAWS(ctx, *aws.profile, regions...)
+	if errors.Is(err, errNoRegion) {
+		return usageError("dashboards: no monitoring region: %s", noRegionHint)
+	}
+	if err != nil {
+		return fmt.Errorf("dashboards %s: %w", sub, err)
+	}
+	cwc.Region = awsCfg.Region
 	if len(cwc.Regions) == 0 {
 		// One agent's config: its own region is every region there is.
 		cwc.Regions = []string{cfg.Agent.Region}
@@ -66,10 +85,7 @@ func runDashboards(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if sub == "apply" {
-		client, err := metrics.NewCloudWatchClient(ctx, cwc.Region, *endpoint)
-		if err != nil {
-			return fmt.Errorf("dashboards apply: %w", err)
-		}
+		client := newCloudWatchReader(awsCfg, *endpoint)
 		if err := dashboards.Apply(ctx, client, ds); err != nil {
 			return fmt.Errorf("dashboards apply: %w", err)
 		}

@@ -12,7 +12,7 @@ import (
 )
 
 func init() {
-	register("deploy", "render the CloudFormation parameters, or print a template (deploy render|template)", runDeploy)
+	register("deploy", "render the CloudFormation parameters, or print a template (deploy render|template)", runDeploy, "render", "template")
 }
 
 func runDeploy(ctx context.Context, e *env, args []string) error {

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"time"
 
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	awssns "github.com/aws/aws-sdk-go-v2/service/sns"
 
@@ -193,9 +192,9 @@ func buildReceivers(ctx context.Context, s *alerting.Settings, stdout io.Writer)
 		var n alerting.Notifier
 		switch {
 		case r.SNS != nil:
-			awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(r.SNS.Region))
+			awsCfg, err := loadAWS(ctx, s.Profile, r.SNS.Region)
 			if err != nil {
-				return nil, fmt.Errorf("receiver %s: loading AWS configuration: %w", r.Name, err)
+				return nil, fmt.Errorf("receiver %s: %w", r.Name, err)
 			}
 			client := awssns.NewFromConfig(awsCfg, func(o *awssns.Options) {
 				o.RetryMaxAttempts = 1 // the pipeline retries
@@ -223,9 +222,12 @@ func buildReceivers(ctx context.Context, s *alerting.Settings, stdout io.Writer)
 // table of its own in the local SQLite file.
 func openAlertStore(ctx context.Context, s *alerting.Settings, statePath string) (alerting.Store, func(), error) {
 	if s.DynamoDBTable != "" {
-		awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(s.Region))
+		awsCfg, err := loadAWS(ctx, s.Profile, s.Region)
+		if errors.Is(err, errNoRegion) {
+			return nil, nil, fmt.Errorf("alert state: DynamoDB table %s: no region: set AWS_REGION or the table's region in the config", s.DynamoDBTable)
+		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("alert state: loading AWS configuration: %w", err)
+			return nil, nil, fmt.Errorf("alert state: %w", err)
 		}
 		client := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
 			if s.Endpoint != "" {

@@ -62,18 +62,24 @@ type env struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	lookupEnv      func(string) (string, bool)
+	// flagsOf, when set, receives a command's flag set at --help instead
+	// of its usage being printed: that is how completion learns the flags.
+	flagsOf func(*flag.FlagSet)
 }
 
 type command struct {
 	summary string
 	run     func(ctx context.Context, e *env, args []string) error
+	// subs are the subcommands run dispatches on, such as render and apply.
+	subs []string
 }
 
-// commands is the one list of subcommands; help text is built from it.
+// commands is the one list of subcommands; help text and shell completion
+// are built from it.
 var commands = map[string]command{}
 
-func register(name, summary string, run func(ctx context.Context, e *env, args []string) error) {
-	commands[name] = command{summary: summary, run: run}
+func register(name, summary string, run func(ctx context.Context, e *env, args []string) error, subs ...string) {
+	commands[name] = command{summary: summary, run: run, subs: subs}
 }
 
 // Run runs the nines command line.
@@ -93,7 +99,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 func (e *env) dispatch(ctx context.Context, args []string) error {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		if len(args) > 1 {
-			return e.dispatch(ctx, []string{args[1], "--help"})
+			return e.dispatch(ctx, append(args[1:len(args):len(args)], "--help"))
 		}
 		printUsage(e.stdout)
 		if len(args) == 0 {
@@ -140,16 +146,25 @@ func newFlagSet(e *env, name, usage string) *flag.FlagSet {
 }
 
 // parseFlags parses args, turning --help into a clean exit and bad flags into
-// a usage error. It returns errHelp when the caller should stop.
+// a usage error. It returns errHelp when the caller should stop. The usage
+// is printed once: to stdout for --help, to stderr after a bad flag.
 func parseFlags(e *env, fs *flag.FlagSet, args []string) error {
+	usage := fs.Usage
+	fs.Usage = func() {} // the flag package would print it on its own
 	fs.SetOutput(e.stderr)
 	err := fs.Parse(args)
+	fs.Usage = usage
 	if errors.Is(err, flag.ErrHelp) {
+		if e.flagsOf != nil {
+			e.flagsOf(fs)
+			return errHelp
+		}
 		fs.SetOutput(e.stdout)
 		fs.Usage()
 		return errHelp
 	}
 	if err != nil {
+		fs.Usage()
 		return &exitError{code: 2}
 	}
 	if fs.NArg() > 0 {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -19,7 +20,7 @@ func init() {
 }
 
 func runReview(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "review", "review -c FILE [--week 2026-W47] [--out DIR] [--format html|md|json] [--seed N] [--source local|cloudwatch] [--store FILE] [--region R] [--state-table T] [--slack]")
+	fs := newFlagSet(e, "review", "review -c FILE [--week 2026-W47] [--out DIR] [--format html|md|json] [--seed N] [--source local|cloudwatch] [--store FILE] [--region R] [--profile P] [--state-table T] [--slack]")
 	path := configFlag(fs)
 	week := fs.String("week", "", "ISO week to review, e.g. 2026-W47 (default: the last complete week)")
 	out := fs.String("out", "", "write the report to DIR/review-WEEK.EXT instead of stdout")
@@ -27,7 +28,7 @@ func runReview(ctx context.Context, e *env, args []string) error {
 	seed := fs.Uint64("seed", 0, "seed for the wheel's pick (default: derived from the week)")
 	storeFile := fs.String("store", "", "the local store to read (default: store.path from the config)")
 	source := fs.String("source", "", "local (the store file) or cloudwatch (the metrics agents published, and the alert history in DynamoDB); default: local when the store file exists, else cloudwatch when the config publishes there")
-	region := fs.String("region", "", "cloudwatch: the monitoring region (default: cloudwatch.region, else deploy.monitoring_region)")
+	aws := addAWSFlags(fs, "cloudwatch: the monitoring region (default: cloudwatch.region, else deploy.monitoring_region")
 	stateTable := fs.String("state-table", "", "cloudwatch: the DynamoDB table with the alert history, the stack's StateTableName output (default: alerting.state.dynamodb_table)")
 	tz := fs.String("tz", "UTC", "time zone the week is counted in")
 	postSlack := fs.Bool("slack", false, "also post a summary to the first Slack receiver under alerting.receivers")
@@ -59,7 +60,7 @@ func runReview(ctx context.Context, e *env, args []string) error {
 	case "local":
 		closeSources, err = localReviewSources(ctx, cfg, or(*storeFile, cfg.Metrics.Store.Path), &rc)
 	case "cloudwatch":
-		closeSources, err = cloudWatchReviewSources(ctx, cfg, *region, or(*stateTable, alertSettings(cfg).DynamoDBTable), &rc)
+		closeSources, err = cloudWatchReviewSources(ctx, cfg, awsFlagValues{*aws.region, *aws.profile}, or(*stateTable, alertSettings(cfg).DynamoDBTable), &rc)
 	default:
 		return usageError("--source %q: use local or cloudwatch", from)
 	}
@@ -174,25 +175,29 @@ func localReviewSources(ctx context.Context, cfg *config.Config, file string, rc
 // cloudWatchReviewSources reads the SLOs' events and the latency
 // distributions from CloudWatch, and the alert history from the state
 // table the Lambda evaluator keeps. CloudWatch has no failure classes.
-func cloudWatchReviewSources(ctx context.Context, cfg *config.Config, region, table string, rc *dashboards.ReviewConfig) (func(), error) {
+func cloudWatchReviewSources(ctx context.Context, cfg *config.Config, flags awsFlagValues, table string, rc *dashboards.ReviewConfig) (func(), error) {
 	namespace, endpoint := "", ""
+	regionsFrom := []string{flags.region}
 	if cw := cfg.Metrics.CloudWatch; cw != nil {
-		region, namespace, endpoint = or(region, cw.Region), cw.Namespace, cw.Endpoint
+		namespace, endpoint = cw.Namespace, cw.Endpoint
+		regionsFrom = append(regionsFrom, cw.Region)
 	}
-	if region == "" && cfg.Deploy != nil {
-		region = cfg.Deploy.MonitoringRegion
+	if cfg.Deploy != nil {
+		regionsFrom = append(regionsFrom, cfg.Deploy.MonitoringRegion)
 	}
-	if region == "" {
-		return nil, usageError("review --source cloudwatch: no monitoring region: pass --region or set cloudwatch.region")
+	awsCfg, err := loadAWS(ctx, flags.profile, regionsFrom...)
+	if errors.Is(err, errNoRegion) {
+		return nil, usageError("review --source cloudwatch: no monitoring region: %s", noRegionHint)
 	}
+	if err != nil {
+		return nil, fmt.Errorf("review: %w", err)
+	}
+	region := awsCfg.Region
 	regions := agentRegions(cfg)
 	if len(regions) == 0 {
 		return nil, fmt.Errorf("review: the agent regions to read are unknown: set deploy.agent_regions or dashboards.regions")
 	}
-	client, err := metrics.NewCloudWatchReader(ctx, region, endpoint)
-	if err != nil {
-		return nil, fmt.Errorf("review: %w", err)
-	}
+	client := newCloudWatchReader(awsCfg, endpoint)
 	src, err := slo.NewCloudWatchSource(slo.CloudWatchConfig{Client: client, Namespace: namespace, Regions: regions})
 	if err != nil {
 		return nil, err
@@ -207,6 +212,7 @@ func cloudWatchReviewSources(ctx context.Context, cfg *config.Config, region, ta
 	settings := *alertSettings(cfg)
 	settings.DynamoDBTable = table
 	settings.Region = or(settings.Region, region)
+	settings.Profile = flags.profile
 	st, closeStore, err := openAlertStore(ctx, &settings, "")
 	if err != nil {
 		return nil, fmt.Errorf("review: %w", err)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -19,7 +20,7 @@ import (
 )
 
 func init() {
-	register("slo", "SLO error budgets: status, backtest", runSLO)
+	register("slo", "SLO error budgets: status, backtest", runSLO, "status", "backtest")
 }
 
 func runSLO(ctx context.Context, e *env, args []string) error {
@@ -278,12 +279,12 @@ func writeBacktestText(w io.Writer, res slo.BacktestResult) error {
 }
 
 func runSLOStatus(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "slo status", "slo status -c FILE [--format text|json] [--store FILE | --cloudwatch [--region R] [--endpoint URL] [--namespace NS]] [--regions R1,R2] [--at TIME]")
+	fs := newFlagSet(e, "slo status", "slo status -c FILE [--format text|json] [--store FILE | --cloudwatch [--region R] [--profile P] [--endpoint URL] [--namespace NS]] [--regions R1,R2] [--at TIME]")
 	path := configFlag(fs)
 	format := fs.String("format", "text", "output format: text or json")
 	storeFile := fs.String("store", "", "the local store to read (default: store.path in the config)")
 	useCloudWatch := fs.Bool("cloudwatch", false, "read from CloudWatch GetMetricData (the default when the config has a cloudwatch: section)")
-	region := fs.String("region", "", "the monitoring region the agents publish to (default: cloudwatch.region, then the AWS SDK's)")
+	aws := addAWSFlags(fs, "CloudWatch: the monitoring region the agents publish to (default: cloudwatch.region, else deploy.monitoring_region")
 	endpoint := fs.String("endpoint", "", "a CloudWatch endpoint URL (default: cloudwatch.endpoint, then AWS_ENDPOINT_URL_CLOUDWATCH)")
 	namespace := fs.String("namespace", "", "the CloudWatch namespace of the canary metrics (default: cloudwatch.namespace, then "+slo.DefaultNamespace+")")
 	regions := fs.String("regions", "", "comma-separated agent regions that an SLI without regions adds up (CloudWatch only)")
@@ -315,13 +316,21 @@ func runSLOStatus(ctx context.Context, e *env, args []string) error {
 	var src slo.Source
 	if cw := cfg.Metrics.CloudWatch; cw != nil && *storeFile == "" {
 		*useCloudWatch = true
-		*region, *endpoint, *namespace = or(*region, cw.Region), or(*endpoint, cw.Endpoint), or(*namespace, cw.Namespace)
+		*aws.region, *endpoint, *namespace = or(*aws.region, cw.Region), or(*endpoint, cw.Endpoint), or(*namespace, cw.Namespace)
 	}
 	if *useCloudWatch {
-		client, err := metrics.NewCloudWatchReader(ctx, *region, *endpoint)
+		var monitoring string
+		if cfg.Deploy != nil {
+			monitoring = cfg.Deploy.MonitoringRegion
+		}
+		awsCfg, err := loadAWS(ctx, *aws.profile, *aws.region, monitoring)
+		if errors.Is(err, errNoRegion) {
+			return usageError("slo status: no monitoring region: %s", noRegionHint)
+		}
 		if err != nil {
 			return fmt.Errorf("slo status: %w", err)
 		}
+		client := newCloudWatchReader(awsCfg, *endpoint)
 		var rs []string
 		if *regions != "" {
 			rs = strings.Split(*regions, ",")
