@@ -155,4 +155,7 @@ slos:
 	if !strings.Contains(out.String(), "ALARM checkout-availability page (") {
 		t.Errorf("the log receiver wrote:\n%s\nwant a page for checkout-availability", out.String())
 	}
+	if !strings.Contains(out.String(), "% (burning) burn ") {
+		t.Errorf("the log receiver wrote:\n%s\nwant the budget state beside the budget", out.String())
+	}
 }
