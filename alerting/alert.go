@@ -101,9 +101,13 @@ type Details struct {
 	Reason      string  `json:"reason"`
 	Objective   float64 `json:"objective,omitempty"`
 	SLI         string  `json:"sli,omitempty"`
-	// BudgetRemaining is nil when the budget has no data.
-	BudgetRemaining *float64   `json:"budget_remaining"`
-	BurnRates       []BurnRate `json:"burn_rates,omitempty"`
+	// BudgetRemaining is nil when the budget has no data. BudgetState
+	// says how the budget stands beside it (healthy, burning, exhausted,
+	// no_data, error), so a spent budget never reads as a figure alone;
+	// empty where no SLO was evaluated (a dead-man's switch, a test).
+	BudgetRemaining *float64        `json:"budget_remaining"`
+	BudgetState     slo.BudgetState `json:"budget_state,omitempty"`
+	BurnRates       []BurnRate      `json:"burn_rates,omitempty"`
 	// LastFailure is the most recent failed run of the SLO's canary within
 	// the tier's long window, when the service has a source of runs.
 	LastFailure *Failure `json:"last_failure,omitempty"`
@@ -181,9 +185,25 @@ func (d Details) Budget() string {
 	return slo.Percent(*d.BudgetRemaining)
 }
 
+// BudgetWithState is the budget remaining with its state beside it, as
+// notifications show it: "97.9% (burning)", "-19900% (exhausted)". Without
+// a figure it is the state alone ("no data", "error"), and without a state
+// the figure alone.
+func (d Details) BudgetWithState() string {
+	switch {
+	case d.BudgetState == "":
+		return d.Budget()
+	case d.BudgetRemaining == nil && d.BudgetState == slo.BudgetError:
+		return "error"
+	case d.BudgetRemaining == nil || d.BudgetState == slo.BudgetNoData:
+		return d.Budget()
+	}
+	return d.Budget() + " (" + string(d.BudgetState) + ")"
+}
+
 // DetailsFromDecision takes the figures a notification shows from d.
 func DetailsFromDecision(d *slo.Decision) Details {
-	out := Details{Reason: d.Reason, Objective: d.Objective, SLI: d.SLI.String()}
+	out := Details{Reason: d.Reason, Objective: d.Objective, SLI: d.SLI.String(), BudgetState: d.BudgetState}
 	if t, ok := d.FiredTier(); ok {
 		out.setTier(t)
 	}

@@ -30,7 +30,7 @@ func (l *LogNotifier) Notify(ctx context.Context, d Delivery) (string, error) {
 
 // FormatLine is a notification in one line:
 //
-//	2025-03-02T12:10:00Z ALARM checkout page (page_fast) budget 97.9% burn 1h=100x 5m=100x: page_fast: burn 100x ...; last failure 2025-03-02T12:09:50Z: http_status — step "login": status 503 · artifacts: ... [runbook=https://...] key=nines/checkout/page
+//	2025-03-02T12:10:00Z ALARM checkout page (page_fast) budget 97.9% (burning) burn 1h=100x 5m=100x: page_fast: burn 100x ...; last failure 2025-03-02T12:09:50Z: http_status — step "login": status 503 · artifacts: ... [runbook=https://...] key=nines/checkout/page
 func FormatLine(n Notification) string {
 	var b strings.Builder
 	b.WriteString(n.At.UTC().Format("2006-01-02T15:04:05Z"))
@@ -49,7 +49,7 @@ func FormatLine(n Notification) string {
 		fmt.Fprintf(&b, " [%s]", n.Kind)
 	}
 	if n.HasBudget() && n.Kind != KindTest {
-		fmt.Fprintf(&b, " budget %s", n.Details.Budget())
+		fmt.Fprintf(&b, " budget %s", n.Details.BudgetWithState())
 	}
 	var burns []string
 	for _, r := range n.Details.BurnRates {

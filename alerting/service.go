@@ -189,6 +189,10 @@ type ServiceConfig struct {
 	RecentFailure RecentFailureFunc
 	Clock         clock.Clock
 	Logger        *slog.Logger
+
+	// OnDecisions, when set, hears each round's decisions as soon as they
+	// are made, before the machine steps (the agent's /metrics shows them).
+	OnDecisions func([]slo.Decision)
 }
 
 // Service is the evaluation loop: every interval it evaluates the SLOs and
@@ -350,6 +354,9 @@ func (s *Service) Tick(ctx context.Context) error {
 	decisions, err := s.cfg.Evaluator.Evaluate(ctx, s.cfg.SLOs)
 	if err != nil {
 		return err
+	}
+	if s.cfg.OnDecisions != nil {
+		s.cfg.OnDecisions(decisions)
 	}
 	watches, err := s.checkWatches(ctx, now, decisions)
 	if err != nil {

@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -36,11 +38,14 @@ func chromium(t *testing.T) string {
 }
 
 // TestPagesRenderInARealBrowser loads the local UI and the HTML review in
-// headless Chromium: no console errors, charts drawn with data, and a
-// 1280x800 screenshot of each that decodes as PNG.
+// headless Chromium: no console errors, charts drawn with data, the text a
+// person reads, and a 1280x800 screenshot of each that decodes as PNG. The
+// UI is loaded twice: over the review's fixture, and over SLOs with a spent
+// budget, a healthy one and one that cannot be evaluated.
 func TestPagesRenderInARealBrowser(t *testing.T) {
 	path := chromium(t)
 	srv := webFixture(t, "checkout-availability")
+	states := statesFixture(t)
 	rv, err := BuildReview(context.Background(), reviewFixture(t, "checkout-availability"))
 	if err != nil {
 		t.Fatal(err)
@@ -75,11 +80,25 @@ func TestPagesRenderInARealBrowser(t *testing.T) {
 		name     string
 		url      string
 		minLines int
+		// shows is text the page must show; never, a pattern it must not.
+		shows []string
+		never *regexp.Regexp
 	}{
-		{"ui-slo-list", srv.URL + "/", 0},
-		{"ui-slo", srv.URL + "/slo/checkout-availability", 1},
-		{"ui-canary", srv.URL + "/canary/checkout-api", 1},
-		{"review", reportSrv.URL, 2},
+		{name: "ui-slo-list", url: srv.URL + "/", shows: []string{"none", "healthy"}},
+		{name: "ui-slo", url: srv.URL + "/slo/checkout-availability", minLines: 1, shows: []string{"below_burn_rate", "is not above 14.4x"}},
+		{name: "ui-canary", url: srv.URL + "/canary/checkout-api", minLines: 1},
+		{name: "review", url: reportSrv.URL, minLines: 2},
+		{name: "ui-states-list", url: states.URL + "/",
+			shows: []string{"page · page_fast", "exhausted", "-19900%", "healthy", "error"}, never: regexp.MustCompile(`(?i)\bok\b`)},
+		{name: "ui-slo-exhausted", url: states.URL + "/slo/checkout-down", minLines: 1,
+			shows: []string{"page · page_fast", "exhausted", "-19900% left", "firing", "burn 200x over 1h and 200x over 5m, both above 14.4x"},
+			never: regexp.MustCompile(`(?i)\bok\b|healthy`)},
+		{name: "ui-slo-healthy", url: states.URL + "/slo/search-fine", minLines: 1,
+			shows: []string{"none", "healthy", "below_burn_rate", "burn 0x over 6h is not above 6x", "widened short window 5m to 11m"},
+			never: regexp.MustCompile(`exhausted\s|could not be evaluated`)},
+		{name: "ui-slo-error", url: states.URL + "/slo/ledger-blind",
+			shows: []string{"error", "This SLO could not be evaluated.", blindError, "query_failed", "the query failed: " + blindError},
+			never: regexp.MustCompile(`healthy`)},
 	}
 	for _, p := range pages {
 		t.Run(p.name, func(t *testing.T) {
@@ -119,6 +138,38 @@ func TestPagesRenderInARealBrowser(t *testing.T) {
 			}
 			if drawn < p.minLines {
 				t.Errorf("%d charts drew a line with data, want at least %d", drawn, p.minLines)
+			}
+			text, err := chromedp.Run(ctx, chromedp.Evaluate[string](
+				`(document.querySelector("main") ? [...document.querySelectorAll("main > :not(figure)")] : [document.body]).map(e => e.innerText).join("\n")`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range p.shows {
+				if !strings.Contains(text, want) {
+					t.Errorf("the page does not show %q:\n%s", want, text)
+				}
+			}
+			if p.never != nil {
+				if m := p.never.FindString(text); m != "" {
+					t.Errorf("the page shows %q:\n%s", m, text)
+				}
+			}
+			// Every state is coloured by its tone, each tone its own colour;
+			// the text above leaves out the charts, whose labels are not states.
+			tones, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]string](
+				`Object.fromEntries([...document.querySelectorAll(".badge")].map(b => [b.className.replace("badge ", ""), getComputedStyle(b).backgroundColor]))`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := map[string]string{}
+			for tone, colour := range tones {
+				if other, ok := seen[colour]; ok {
+					t.Errorf("%s and %s are both %s", tone, other, colour)
+				}
+				seen[colour] = tone
+			}
+			if c, ok := tones["tone-bad"]; ok && c != "rgb(254, 226, 226)" {
+				t.Errorf("the bad tone (page, exhausted, firing) is %q, want red rgb(254, 226, 226)", c)
 			}
 			shot, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 			if err != nil {

@@ -159,11 +159,64 @@ func artifactServer(dir string) http.Handler {
 }
 
 type sloRow struct {
-	Name, SLI, State, Reason string
-	Objective                float64
-	Remaining                *float64
-	Burns                    string
-	ExhaustedAt              *time.Time
+	Name, SLI   string
+	States      states
+	Objective   float64
+	Remaining   *float64
+	Burns       string
+	ExhaustedAt *time.Time
+}
+
+// states is how an SLO's two states read on a page, as `nines slo status`
+// shows them: the alert state with the tier that fires, and the budget
+// state beside it, so a spent budget never reads as fine. Each word has a
+// tone the page colours it by.
+type states struct {
+	Alert, AlertTone   string // "page · page_fast", "none", "no data"
+	Budget, BudgetTone string // "exhausted", "no data"
+	// Exhausted is set when the budget is spent: its figure is red too.
+	Exhausted bool
+	// Reason is why the SLO is in its alert state; Error, for an SLO that
+	// could not be evaluated, why not.
+	Reason, Error string
+}
+
+// statesOf reads d's states; ok false (no decision for the SLO yet) is no
+// data.
+func statesOf(d slo.Decision, ok bool) states {
+	if !ok || d.State == "" {
+		return states{Alert: "no data", AlertTone: tone(slo.StateNoData), Budget: "no data", BudgetTone: tone(slo.BudgetNoData),
+			Reason: "not evaluated yet"}
+	}
+	st := slo.NewStatus(d)
+	out := states{Alert: st.AlertWord(), AlertTone: tone(st.State), Budget: st.BudgetWord(), BudgetTone: tone(st.BudgetState),
+		Exhausted: st.BudgetState == slo.BudgetExhausted, Reason: st.Reason}
+	if st.FiringTier != nil {
+		out.Alert = string(st.State) + " · " + *st.FiringTier
+	}
+	if st.Error != nil {
+		out.Error = *st.Error
+	}
+	return out
+}
+
+// tone is the colour a state, a budget state or a tier status is shown
+// in: bad (page, exhausted, firing), warn (ticket, burning), good
+// (healthy), neutral (nothing fires), quiet (no data, disabled) or error.
+func tone[W ~string](word W) string {
+	switch string(word) {
+	case string(slo.StatePage), string(slo.BudgetExhausted), string(slo.TierFiring):
+		return "bad"
+	case string(slo.StateTicket), string(slo.BudgetBurning):
+		return "warn"
+	case string(slo.BudgetHealthy):
+		return "good"
+	case string(slo.StateNoData), string(slo.TierDisabled):
+		return "quiet"
+	case string(slo.StateError), string(slo.TierQueryFailed):
+		return "error"
+	}
+	return "neutral"
 }
 
 func (w *Web) decisions(ctx context.Context) (map[string]slo.Decision, error) {
@@ -187,9 +240,9 @@ func (w *Web) sloList(rw http.ResponseWriter, r *http.Request) {
 	var rows []sloRow
 	for _, s := range w.cfg.SLOs {
 		d, ok := ds[s.Name]
-		row := sloRow{Name: s.Name, SLI: s.SLI.String(), Objective: s.Objective, State: "no_data"}
+		row := sloRow{Name: s.Name, SLI: s.SLI.String(), Objective: s.Objective, States: statesOf(d, ok)}
 		if ok {
-			row.State, row.Reason, row.ExhaustedAt = string(d.State), d.Reason, d.ExhaustedAt
+			row.ExhaustedAt = d.ExhaustedAt
 			if !d.Budget.NoData {
 				rem := d.Budget.Remaining
 				row.Remaining = &rem
@@ -198,11 +251,15 @@ func (w *Web) sloList(rw http.ResponseWriter, r *http.Request) {
 		}
 		rows = append(rows, row)
 	}
-	// Least budget first; no data last.
+	// Least budget first; then those that could not be evaluated; no data
+	// last.
 	sort.SliceStable(rows, func(i, j int) bool {
 		a, b := rows[i].Remaining, rows[j].Remaining
 		switch {
 		case a == nil && b == nil:
+			if ei, ej := rows[i].States.Error != "", rows[j].States.Error != ""; ei != ej {
+				return ei
+			}
 			return rows[i].Name < rows[j].Name
 		case a == nil:
 			return false
@@ -244,20 +301,30 @@ func (w *Web) sloPage(rw http.ResponseWriter, r *http.Request) {
 		w.fail(rw, "evaluating SLOs", err)
 		return
 	}
-	d := ds[name]
+	d, ok := ds[name]
 	now := w.cfg.Now()
-	data := map[string]any{"Title": name, "SLO": spec, "Decision": d, "Objective": slo.Percent(spec.Objective)}
+	data := map[string]any{"Title": name, "SLO": spec, "Decision": d, "States": statesOf(d, ok), "Objective": slo.Percent(spec.Objective)}
+	if ok && !d.Budget.NoData {
+		data["Remaining"] = slo.Percent(d.Budget.Remaining)
+	}
 
 	// Budget burn-down over the window, hour by hour.
 	if w.cfg.Source != nil {
 		data["BurnDown"] = template.HTML(w.burnDownChart(ctx, *spec, now).SVG())
 	}
-	// Burn rates against the tiers.
+	// Burn rates against the tiers, and why each fires or not. The short
+	// window is the one judged, which Widened explains when it is not the
+	// policy's.
 	var burnRows []map[string]any
 	for _, t := range d.Tiers {
+		short := t.Short.Window
+		if short == 0 {
+			short = t.ShortWindow
+		}
 		burnRows = append(burnRows, map[string]any{"Name": t.Name, "Severity": string(t.Severity), "Threshold": t.BurnRate,
 			"Long": fmtBurn(t.Long), "Short": fmtBurn(t.Short), "LongWindow": slo.FormatDuration(t.LongWindow),
-			"ShortWindow": slo.FormatDuration(t.ShortWindow), "Firing": t.Firing})
+			"ShortWindow": slo.FormatDuration(short), "Status": string(t.Status), "StatusTone": tone(t.Status),
+			"Reason": t.Reason, "Widened": t.Widened})
 	}
 	data["Tiers"] = burnRows
 	if w.cfg.Latency != nil && spec.SLI.Canary != "" {
@@ -427,28 +494,44 @@ header{background:#111827;color:#fff;padding:.6rem 1.5rem}header a{color:#fff;te
 main{max-width:1100px;margin:1.2rem auto;padding:0 1rem}
 table{border-collapse:collapse;width:100%;margin:.6rem 0}th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #f3f4f6;vertical-align:top}
 th{background:#f9fafb}.page{color:#b91c1c;font-weight:600}.ticket{color:#b45309;font-weight:600}.ok{color:#15803d}.no_data{color:#6b7280}
-.muted{color:#6b7280}.chart{max-width:100%;height:auto}code{font-size:12px}
+.muted{color:#6b7280}.chart{max-width:100%;height:auto}code{font-size:12px}.bad{color:#b91c1c;font-weight:600}
+.badge{display:inline-block;padding:0 .55rem;border:1px solid;border-radius:999px;font-size:12px;font-weight:600;line-height:1.6;white-space:nowrap}
+.tone-bad{background:#fee2e2;color:#991b1b;border-color:#fecaca}.tone-warn{background:#fef3c7;color:#92400e;border-color:#fde68a}
+.tone-good{background:#dcfce7;color:#166534;border-color:#bbf7d0}.tone-neutral{background:#f3f4f6;color:#374151;border-color:#e5e7eb}
+.tone-quiet{background:#fff;color:#6b7280;border-color:#d1d5db;border-style:dashed}.tone-error{background:#ede9fe;color:#5b21b6;border-color:#ddd6fe}
+.states{display:flex;flex-wrap:wrap;gap:.5rem 2rem;margin:.8rem 0}.states .label{color:#6b7280;margin-right:.4rem}
+.error{background:#f5f3ff;border:1px solid #ddd6fe;border-left:4px solid #7c3aed;border-radius:4px;padding:.6rem .8rem;margin:.8rem 0}
+.error pre{margin:.4rem 0 0;white-space:pre-wrap;word-break:break-word;font-size:12px}.note{font-size:12px}
 </style></head><body><header><a href="/">nines</a></header><main>{{end}}
 {{define "foot"}}</main></body></html>{{end}}
 
 {{define "list"}}{{template "head" .}}
 <h1>SLOs, least budget first</h1>
-<table id="slos"><tr><th>SLO</th><th>SLI</th><th>objective</th><th>budget remaining</th><th>burn rates</th><th>state</th><th>budget exhausted at</th></tr>
-{{range .SLOs}}<tr><td><a href="/slo/{{.Name}}">{{.Name}}</a></td><td>{{.SLI}}</td><td>{{pct .Objective}}</td><td>{{optPct .Remaining}}</td>
-<td><code>{{.Burns}}</code></td><td class="{{.State}}" title="{{.Reason}}">{{.State}}</td><td>{{whenp .ExhaustedAt}}</td></tr>
-{{else}}<tr><td colspan="7">No SLOs are configured.</td></tr>{{end}}</table>
+<table id="slos"><tr><th>SLO</th><th>SLI</th><th>objective</th><th>alert</th><th>budget</th><th>budget remaining</th><th>burn rates</th><th>budget exhausted at</th></tr>
+{{range .SLOs}}{{$s := .States}}<tr><td><a href="/slo/{{.Name}}">{{.Name}}</a></td><td>{{.SLI}}</td><td>{{pct .Objective}}</td>
+<td class="alert" title="{{$s.Reason}}"><span class="badge tone-{{$s.AlertTone}}">{{$s.Alert}}</span></td>
+<td class="budget"><span class="badge tone-{{$s.BudgetTone}}">{{$s.Budget}}</span></td>
+<td{{if $s.Exhausted}} class="bad"{{end}}>{{optPct .Remaining}}</td><td><code>{{.Burns}}</code></td><td>{{whenp .ExhaustedAt}}</td></tr>
+{{else}}<tr><td colspan="8">No SLOs are configured.</td></tr>{{end}}</table>
 {{if .Canaries}}<h2>Canaries</h2><ul>{{range .Canaries}}<li><a href="/canary/{{.}}">{{.}}</a></li>{{end}}</ul>{{end}}
 {{template "foot"}}{{end}}
 
 {{define "slo"}}{{template "head" .}}
 <h1>{{.SLO.Name}}</h1>
-<p>{{.SLO.SLI.String}}, objective {{.Objective}} over {{.SLO.Window.String}}.
-State <span class="{{.Decision.State}}">{{.Decision.State}}</span>{{with .Decision.Reason}}: {{.}}{{end}}.</p>
+<p>{{.SLO.SLI.String}}, objective {{.Objective}} over {{.SLO.Window.String}}.</p>
+{{$s := .States}}<div class="states" id="states">
+<div><span class="label">alert</span><span class="badge tone-{{$s.AlertTone}}">{{$s.Alert}}</span></div>
+<div><span class="label">budget</span><span class="badge tone-{{$s.BudgetTone}}">{{$s.Budget}}</span>
+{{with .Remaining}} <span{{if $s.Exhausted}} class="bad"{{end}}>{{.}}</span> left{{end}}{{with .Decision.ExhaustedAt}}<span class="muted">, {{if $s.Exhausted}}spent{{else}}runs out{{end}} at {{whenp .}}</span>{{end}}</div>
+</div>
+{{if $s.Error}}<div class="error" id="slo-error"><strong>This SLO could not be evaluated.</strong> Its figures are unknown until its query succeeds again.<pre>{{$s.Error}}</pre></div>
+{{else}}<p id="reason">{{$s.Reason}}.</p>{{end}}
 {{with .BurnDown}}<figure>{{.}}</figure>{{end}}
 <h2>Burn rates</h2>
-<table id="burns"><tr><th>tier</th><th>severity</th><th>threshold</th><th>long window</th><th>burn</th><th>short window</th><th>burn</th><th>firing</th></tr>
-{{range .Tiers}}<tr><td>{{.Name}}</td><td>{{.Severity}}</td><td>{{.Threshold}}x</td><td>{{.LongWindow}}</td><td>{{.Long}}</td><td>{{.ShortWindow}}</td><td>{{.Short}}</td><td>{{if .Firing}}<span class="page">yes</span>{{else}}no{{end}}</td></tr>
-{{else}}<tr><td colspan="8" class="muted">No evaluation yet.</td></tr>{{end}}</table>
+<table id="burns"><tr><th>tier</th><th>severity</th><th>threshold</th><th>long window</th><th>burn</th><th>short window</th><th>burn</th><th>status</th><th>why</th></tr>
+{{range .Tiers}}<tr><td>{{.Name}}</td><td>{{.Severity}}</td><td>{{.Threshold}}x</td><td>{{.LongWindow}}</td><td>{{.Long}}</td><td>{{.ShortWindow}}</td><td>{{.Short}}</td>
+<td><span class="badge tone-{{.StatusTone}}">{{.Status}}</span></td><td>{{.Reason}}{{with .Widened}}<div class="muted note">{{.}}</div>{{end}}</td></tr>
+{{else}}<tr><td colspan="9" class="muted">No evaluation yet.</td></tr>{{end}}</table>
 {{if .Latency}}<h2>Latency, last 24 hours (ms)</h2>
 <table id="latency"><tr><th>region</th><th>p50</th><th>p99</th><th>p99.9</th><th>p99.99</th></tr>
 {{range .Latency}}<tr><td>{{.Region}}</td>{{range .P}}<td>{{f1 .}}</td>{{end}}</tr>{{end}}</table>{{end}}

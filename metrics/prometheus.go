@@ -29,8 +29,23 @@ type Prometheus struct {
 	buckets []float64
 	health  *Health
 
-	mu     sync.Mutex
-	series map[Series]*promSeries
+	mu         sync.Mutex
+	series     map[Series]*promSeries
+	collectors []Collector
+}
+
+// Collector writes metric families that another phase owns, such as the
+// SLO states (slo.Gauges), after the agent's own. It writes whole families
+// in the text format, its label values escaped with Labels.
+type Collector interface {
+	WriteMetrics(w io.Writer) error
+}
+
+// Register adds c to what /metrics writes.
+func (p *Prometheus) Register(c Collector) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.collectors = append(p.collectors, c)
 }
 
 type promSeries struct {
@@ -120,8 +135,14 @@ func (p *Prometheus) Write(out io.Writer) error {
 	if len(steps) > 0 {
 		p.histogram(w, "nines_canary_step_latency_seconds", "Duration of successful steps, for canaries with step_metrics.", steps)
 	}
+	collectors := p.collectors
 	p.mu.Unlock()
 	writeHealth(w, p.health.Snapshot())
+	for _, c := range collectors {
+		if err := c.WriteMetrics(w); err != nil {
+			return err
+		}
+	}
 	return w.Flush()
 }
 
@@ -180,6 +201,11 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(out)
 	return out
 }
+
+// Labels formats name/value pairs for the text format, escaping the
+// values (backslash, double quote, line feed) as the format wants:
+// canary="we\"ird",region="eu-west-1".
+func Labels(kv ...string) string { return labels(kv...) }
 
 // labels formats name/value pairs, escaping values as the format wants.
 func labels(kv ...string) string {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/nines-dev/nines/alerting"
 	"github.com/nines-dev/nines/internal/clock"
+	"github.com/nines-dev/nines/slo"
 )
 
 // Harness is one notifier wired to a fake receiver.
@@ -51,7 +52,8 @@ func Sample(kind alerting.Kind) alerting.Notification {
 			Tier: "page_fast", Threshold: 14.4, LongWindow: "1h", ShortWindow: "5m",
 			Reason:    "page_fast: burn 100x over 1h and 100x over 5m, both above 14.4x",
 			Objective: 0.999, SLI: "availability of checkout in all regions", BudgetRemaining: &remaining,
-			BurnRates: []alerting.BurnRate{{Window: "5m", Rate: 100, Events: 30}, {Window: "1h", Rate: 100, Events: 360}},
+			BudgetState: slo.BudgetBurning,
+			BurnRates:   []alerting.BurnRate{{Window: "5m", Rate: 100, Events: 30}, {Window: "1h", Rate: 100, Events: 360}},
 		},
 		Links: []alerting.Link{{Name: "dashboard", URL: "https://example.com/d/checkout"}, {Name: "runbook", URL: "https://example.com/rb/checkout"}},
 	}

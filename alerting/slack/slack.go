@@ -171,7 +171,7 @@ func Blocks(no alerting.Notification) []slackapi.Block {
 		mrkdwn("*Severity*\n" + string(no.Key.Severity)),
 	}
 	if no.HasBudget() {
-		fields = append(fields, mrkdwn("*Budget remaining*\n"+no.Details.Budget()))
+		fields = append(fields, mrkdwn("*Budget remaining*\n"+escape(no.Details.BudgetWithState())))
 		if no.Details.Objective > 0 {
 			fields = append(fields, mrkdwn("*Objective*\n"+escape(fmt.Sprintf("%g%%", no.Details.Objective*100))))
 		}

@@ -92,7 +92,7 @@ func TestMessageHasColourBudgetBurnTableAndLinks(t *testing.T) {
 		t.Fatal(err)
 	}
 	blocks := buf.String()
-	for _, want := range []string{"Budget remaining", "97.9%", "Burn rates", "100x", "https://example.com/rb/checkout|runbook", "https://example.com/d/checkout|dashboard", "nines/checkout/page", "page_fast: 1h/5m above 14.4x"} {
+	for _, want := range []string{"Budget remaining", "97.9% (burning)", "Burn rates", "100x", "https://example.com/rb/checkout|runbook", "https://example.com/d/checkout|dashboard", "nines/checkout/page", "page_fast: 1h/5m above 14.4x"} {
 		if !strings.Contains(blocks, want) {
 			t.Errorf("the blocks do not show %q:\n%s", want, blocks)
 		}

@@ -101,6 +101,7 @@ func TestMessageReadsAsACloudWatchAlarm(t *testing.T) {
 					Details   struct {
 						Tier            string   `json:"tier"`
 						BudgetRemaining *float64 `json:"budget_remaining"`
+						BudgetState     string   `json:"budget_state"`
 						BurnRates       []struct {
 							Window string  `json:"window"`
 							Rate   float64 `json:"rate"`
@@ -114,7 +115,7 @@ func TestMessageReadsAsACloudWatchAlarm(t *testing.T) {
 			}
 			nb := body.Nines
 			if nb.DedupeKey != "nines/checkout/page" || nb.SLO != "checkout" || nb.Severity != "page" || nb.Details.Tier != "page_fast" ||
-				nb.Details.BudgetRemaining == nil || len(nb.Details.BurnRates) != 2 || len(nb.Links) != 2 || nb.Test != (tc.kind == alerting.KindTest) {
+				nb.Details.BudgetRemaining == nil || nb.Details.BudgetState != "burning" || len(nb.Details.BurnRates) != 2 || len(nb.Links) != 2 || nb.Test != (tc.kind == alerting.KindTest) {
 				t.Errorf("nines details incomplete: %+v", nb)
 			}
 			if m.Attributes["severity"].StringValue != "page" || m.Attributes["slo"].StringValue != "checkout" {

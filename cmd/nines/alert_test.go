@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -154,5 +157,79 @@ slos:
 	}
 	if !strings.Contains(out.String(), "ALARM checkout-availability page (") {
 		t.Errorf("the log receiver wrote:\n%s\nwant a page for checkout-availability", out.String())
+	}
+	if !strings.Contains(out.String(), "% (burning) burn ") {
+		t.Errorf("the log receiver wrote:\n%s\nwant the budget state beside the budget", out.String())
+	}
+}
+
+// The agent's /metrics shows both states of every SLO from its alerting
+// service's latest round: a canary failing every run reads page and
+// exhausted, never fine.
+func TestTheAgentsMetricsShowTheAlertingServicesLatestRound(t *testing.T) {
+	dir := t.TempDir()
+	p := writeConfig(t, `
+server: { listen: off }
+store: { path: `+filepath.Join(dir, "agent.db")+` }
+canaries:
+  - name: checkout
+    every: 1m
+    steps:
+      - http: { url: "https://shop.example.com/health" }
+slos:
+  - name: checkout-availability
+    sli: { kind: availability, canary: checkout }
+    objective: 99.5
+`)
+	cfg, err := config.Load(p, config.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	start := time.Date(2025, 3, 2, 12, 0, 0, 0, time.UTC)
+	clk := clock.NewFake(start)
+	a, err := newAgent(ctx, cfg, agentDeps{env: &env{stdout: io.Discard, stderr: io.Discard, lookupEnv: os.LookupEnv}, clock: clk, print: "none"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.pipeline.Close(ctx)
+	// A day of one failed run a minute.
+	tr := slo.Trace{Start: start.Add(-24 * time.Hour), Step: time.Minute}
+	for range 24 * 60 {
+		tr.Good, tr.Total = append(tr.Good, 0), append(tr.Total, 1)
+	}
+	ms := slo.NewMemorySource()
+	if err := ms.Add(cfg.SLOs[0].SLI, tr); err != nil {
+		t.Fatal(err)
+	}
+	deps := a.evaluatorDeps(ms)
+	deps.StatePath = filepath.Join(dir, "state.db")
+	svc, closeFn, err := newEvaluator(ctx, cfg, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeFn()
+	srv := httptest.NewServer(a.prom)
+	defer srv.Close()
+	if _, body := get(t, srv.URL+"/metrics"); strings.Contains(body, "nines_slo_") {
+		t.Errorf("SLO series before the first evaluation:\n%s", body)
+	}
+	if err := svc.Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, body := get(t, srv.URL+"/metrics")
+	for _, want := range []string{
+		`nines_slo_alert_state{slo="checkout-availability",state="page"} 1`,
+		`nines_slo_alert_state{slo="checkout-availability",state="none"} 0`,
+		`nines_slo_budget_state{slo="checkout-availability",state="exhausted"} 1`,
+		`nines_slo_budget_state{slo="checkout-availability",state="healthy"} 0`,
+		`nines_slo_tier_firing{slo="checkout-availability",tier="page_fast",status="firing"} 1`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s:\n%s", want, body)
+		}
+	}
+	if !regexp.MustCompile(`\nnines_slo_budget_remaining\{slo="checkout-availability"\} -(199|198\.9+\d*)\n`).MatchString(body) {
+		t.Errorf("/metrics lacks the budget remaining, -199 (-19900%%):\n%s", body)
 	}
 }

@@ -49,6 +49,9 @@ type evaluatorDeps struct {
 	// local store's own list, or by default the agent regions a
 	// CloudWatch source sums (agentRegions).
 	Regions alerting.RegionSource
+	// OnDecisions, when set, hears each round's decisions (the agent's
+	// /metrics shows them).
+	OnDecisions func([]slo.Decision)
 }
 
 // evaluates reports whether the config has anything for an evaluator to
@@ -162,7 +165,7 @@ func newEvaluator(ctx context.Context, cfg *config.Config, deps evaluatorDeps) (
 		Watches: watches, Data: alerting.CountsDataSource{Source: deps.Source, Heartbeats: heartbeats},
 		Failures: cfg.FailureRules, Source: deps.Source, Regions: regions,
 		Interval: settings.Interval, Heartbeat: deps.Heartbeat, RecentFailure: deps.RecentFailure,
-		Clock: deps.Clock, Logger: log,
+		OnDecisions: deps.OnDecisions, Clock: deps.Clock, Logger: log,
 	})
 	if err != nil {
 		closeFn()

@@ -80,6 +80,8 @@ type agent struct {
 	pipeline *metrics.Pipeline
 	prom     *metrics.Prometheus
 	health   *metrics.Health
+	// sloGauges are the evaluator's latest decisions, on /metrics.
+	sloGauges *slo.Gauges
 	// sinkName is the configured sink, for logs and /healthz.
 	sinkName string
 	// store is the local store when it is the sink; the evaluator and
@@ -110,6 +112,8 @@ func newAgent(ctx context.Context, cfg *config.Config, deps agentDeps) (*agent, 
 	}
 	a := &agent{cfg: cfg, deps: deps, rec: rec, health: metrics.NewHealth(), sinkName: cfg.Metrics.Sink}
 	a.prom = metrics.NewPrometheus(a.health, nil)
+	a.sloGauges = &slo.Gauges{}
+	a.prom.Register(a.sloGauges)
 	if a.pipeline, err = a.newPipeline(ctx); err != nil {
 		return nil, err
 	}
@@ -257,14 +261,7 @@ func (a *agent) run(ctx context.Context) error {
 		}
 		evalDone <- nil
 	default:
-		deps := evaluatorDeps{Source: src, StatePath: a.cfg.Metrics.Store.Path,
-			Clock: a.deps.clock, Logger: log, Stdout: a.deps.env.stdout, OnResult: a.deps.onAlert,
-			RecentFailure: recentFailures(a.runs)}
-		if a.store != nil {
-			// The regions that wrote each canary's runs to the store.
-			deps.Regions = alerting.StoreRegions{Store: a.store}
-		}
-		go func() { evalDone <- runEvaluator(ctx, a.cfg, deps) }()
+		go func() { evalDone <- runEvaluator(ctx, a.cfg, a.evaluatorDeps(src)) }()
 	}
 	err = a.sched.Run(ctx) // returns once ctx is done and runs in flight finished
 	if eerr := <-evalDone; eerr != nil && !errors.Is(eerr, context.Canceled) && err == nil {
@@ -284,6 +281,20 @@ func (a *agent) run(ctx context.Context) error {
 	log.Info("agent stopped", "runs", runs, "failed", failed, "overlapped", overlapped,
 		"spool_points", snap.SpoolPoints, "dropped_points", snap.DroppedTotal())
 	return err
+}
+
+// evaluatorDeps is what the agent hands its evaluator: its source, its
+// store's file and regions, its clock, its runs (the alerts' last failure)
+// and its /metrics (each round's decisions).
+func (a *agent) evaluatorDeps(src slo.Source) evaluatorDeps {
+	deps := evaluatorDeps{Source: src, StatePath: a.cfg.Metrics.Store.Path,
+		Clock: a.deps.clock, Logger: a.deps.logger, Stdout: a.deps.env.stdout, OnResult: a.deps.onAlert,
+		RecentFailure: recentFailures(a.runs), OnDecisions: a.sloGauges.Set}
+	if a.store != nil {
+		// The regions that wrote each canary's runs to the store.
+		deps.Regions = alerting.StoreRegions{Store: a.store}
+	}
+	return deps
 }
 
 // serve starts the agent's HTTP server: /metrics and /healthz. A busy

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -410,6 +411,15 @@ func TestSloStatusFromTheLocalStore(t *testing.T) {
 		if !strings.Contains(text, want) {
 			t.Errorf("text output lacks %q:\n%s", want, text)
 		}
+	}
+	// A failing SLO never reads ok, in its row or its JSON.
+	for _, line := range strings.Split(text, "\n") {
+		if strings.HasPrefix(line, "checkout-availability ") && regexp.MustCompile(`(?i)\bok\b|healthy`).MatchString(line) {
+			t.Errorf("the spent SLO reads fine: %q", line)
+		}
+	}
+	if a.State == "ok" || a.State == "none" || a.BudgetState == "ok" || a.BudgetState == "healthy" {
+		t.Errorf("the spent SLO's JSON reads fine: state %q, budget state %q", a.State, a.BudgetState)
 	}
 }
 
