@@ -345,58 +345,60 @@ func (m *mapper) sloEntry(sy *sloYAML, path string) (sloEntry, bool) {
 		m.d.errorAt(path, "an SLO needs sli (or compose, to combine other SLOs)")
 		return e, false
 	}
+	// Each part is checked on its own, so one load reports every fault of
+	// the SLO, each at its own field; a part that failed to map keeps its
+	// zero value or default and is not reported again.
+	s := &slo.SLO{
+		Name:   sy.Name,
+		SLI:    mapSLI(sy.SLI),
+		Window: slo.RollingWindow(slo.TableWindow),
+	}
 	if sy.Objective == nil {
 		m.d.errorAt(path+".objective", "is required: the target, such as 99.9 (percent) or 0.999")
-		return e, false
-	}
-	s := &slo.SLO{
-		Name:      sy.Name,
-		SLI:       mapSLI(sy.SLI),
-		Objective: sy.Objective.Ratio,
-		Window:    slo.RollingWindow(slo.TableWindow),
+	} else {
+		s.Objective = sy.Objective.Ratio
 	}
 	if sy.Window != nil {
-		w, ok := m.window(sy.Window, path+".window")
-		if !ok {
-			return e, false
+		if w, ok := m.window(sy.Window, path+".window"); ok {
+			s.Window = w
 		}
-		s.Window = w
 	}
 	if b := sy.Budgeting; b != nil {
 		switch b.Method {
 		case "occurrences", "timeslices":
+			s.Budgeting = slo.Budgeting{Method: slo.BudgetMethod(b.Method)}
+			if b.Slice != nil {
+				s.Budgeting.Slice = time.Duration(*b.Slice)
+			}
+			if b.SliceThreshold != nil {
+				s.Budgeting.SliceThreshold = b.SliceThreshold.Ratio
+			}
 		case "":
 			m.d.errorAt(path+".budgeting.method", "is required: occurrences or timeslices")
-			return e, false
 		default:
 			m.d.errorAt(path+".budgeting.method", "%q: use occurrences or timeslices", b.Method)
-			return e, false
-		}
-		s.Budgeting = slo.Budgeting{Method: slo.BudgetMethod(b.Method)}
-		if b.Slice != nil {
-			s.Budgeting.Slice = time.Duration(*b.Slice)
-		}
-		if b.SliceThreshold != nil {
-			s.Budgeting.SliceThreshold = b.SliceThreshold.Ratio
 		}
 	}
 	if sy.Policy != nil {
 		s.Policy = mapPolicy(sy.Policy)
 	}
-	if err := s.Validate(); err != nil {
-		m.sloError(path, err, nil)
-		return e, false
+	policyFault := false
+	for _, err := range s.Faults() {
+		policyFault = policyFault || strings.HasPrefix(err.Error(), "policy.")
+		m.sloFault(path, err)
 	}
-	if s.Policy != nil {
+	if s.Policy != nil && !policyFault {
 		if _, err := s.Policy.Resolve(s.Window.Span(time.Now())); err != nil {
 			m.sloError(path+".policy", err, nil)
-			return e, false
 		}
 	}
 	for i, r := range s.SLI.Regions {
 		if !validDimension(r) {
 			m.d.errorAt(fmt.Sprintf("%s.sli.regions[%d]", path, i), "%q is not a valid region name: use letters, digits and - (e.g. eu-west-1)", r)
 		}
+	}
+	if len(m.d.errs) > errsBefore {
+		return e, false
 	}
 	e.slo = s
 	return e, len(m.d.errs) == errsBefore
@@ -476,6 +478,24 @@ func (m *mapper) window(w *windowYAML, path string) (slo.Window, bool) {
 		return slo.Window{}, false
 	}
 	return slo.CalendarWindow(slo.CalendarUnit(w.Calendar), loc), true
+}
+
+// sloFault reports one of an SLO's faults, unless its field (or a field
+// around it) already has an error from the mapping: an objective that is
+// missing is not also out of range.
+func (m *mapper) sloFault(path string, err error) {
+	n := len(m.d.errs)
+	m.sloError(path, err, nil)
+	added := m.d.errs[n]
+	for _, prev := range m.d.errs[:n] {
+		if prev.Path == "" || prev.File != added.File {
+			continue
+		}
+		if pathWithin(added.Path, prev.Path) || (added.Path != path && pathWithin(prev.Path, added.Path)) {
+			m.d.errs = m.d.errs[:n]
+			return
+		}
+	}
 }
 
 // sloError reports an error from a domain Validate at the field it names.

@@ -383,30 +383,41 @@ func (b Budgeting) Validate() error {
 // Validate reports the first thing wrong with the SLO, with the path of the
 // field at fault, such as "sli.threshold: ...".
 func (s SLO) Validate() error {
+	if faults := s.Faults(); len(faults) > 0 {
+		return faults[0]
+	}
+	return nil
+}
+
+// Faults lists every fault of the SLO, one per part (name, objective, sli,
+// window, budgeting, policy), each starting with its field path, so a
+// config loader can report them all at once. Validate returns the first.
+func (s SLO) Faults() []error {
+	var out []error
 	if s.Name == "" {
-		return errors.New("name: must not be empty")
+		out = append(out, errors.New("name: must not be empty"))
 	}
 	if err := ValidateObjective(s.Objective); err != nil {
-		return fmt.Errorf("objective: %w", err)
+		out = append(out, fmt.Errorf("objective: %w", err))
 	}
 	if err := s.SLI.Validate(); err != nil {
-		return fmt.Errorf("sli.%w", err)
+		out = append(out, fmt.Errorf("sli.%w", err))
 	}
-	if err := s.Window.Validate(); err != nil {
-		return fmt.Errorf("window: %w", err)
+	windowErr := s.Window.Validate()
+	if windowErr != nil {
+		out = append(out, fmt.Errorf("window: %w", windowErr))
 	}
 	if err := s.Budgeting.Validate(); err != nil {
-		return fmt.Errorf("budgeting.%w", err)
-	}
-	if s.Budgeting.Method == Timeslices && s.Window.Kind == Rolling && s.Budgeting.Slice > 0 && s.Window.Length%s.Budgeting.Slice != 0 {
-		return fmt.Errorf("budgeting.slice: %s does not divide the %s window", FormatDuration(s.Budgeting.Slice), FormatDuration(s.Window.Length))
+		out = append(out, fmt.Errorf("budgeting.%w", err))
+	} else if windowErr == nil && s.Budgeting.Method == Timeslices && s.Window.Kind == Rolling && s.Budgeting.Slice > 0 && s.Window.Length%s.Budgeting.Slice != 0 {
+		out = append(out, fmt.Errorf("budgeting.slice: %s does not divide the %s window", FormatDuration(s.Budgeting.Slice), FormatDuration(s.Window.Length)))
 	}
 	if s.Policy != nil {
 		if err := s.Policy.Validate(); err != nil {
-			return fmt.Errorf("policy.%w", err)
+			out = append(out, fmt.Errorf("policy.%w", err))
 		}
 	}
-	return nil
+	return out
 }
 
 // Tiers are the SLO's policy tiers at now: the policy resolved for the
