@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -41,6 +42,9 @@ type Config struct {
 	SLOs         []slo.SLO
 	Compositions []slo.Composition
 	SLOWarnings  []Error
+	// Warnings is every warning of the load, SLOWarnings included, in
+	// file order: what is legal but probably not meant.
+	Warnings []Error
 	// Dashboards is the dashboards: section.
 	Dashboards Dashboards
 	// Alerting is the alerting: section (alerting.go), nil without one.
@@ -140,6 +144,8 @@ func Parse(name string, data []byte, opts Options) (*Config, error) {
 		d.sortErrors()
 		return nil, d.errs
 	}
+	c.Warnings = append(m.literalReferences(&root), c.SLOWarnings...)
+	sort.SliceStable(c.Warnings, func(i, j int) bool { return c.Warnings[i].Line < c.Warnings[j].Line })
 	return c, nil
 }
 
@@ -224,6 +230,8 @@ func firstTabIndent(data []byte) int {
 type mapper struct {
 	d    *decoder
 	opts Options
+	// expanded holds the paths of the values nines expands references in.
+	expanded map[string]bool
 }
 
 // input resolves a file the config reads (a CA bundle, a client
@@ -443,6 +451,7 @@ func (m *mapper) step(sy *stepYAML, path string, extracted map[string]bool) *can
 }
 
 func (m *mapper) template(s, path string, extracted map[string]bool) canary.Template {
+	m.expands(path)
 	t, err := canary.ParseTemplate(s)
 	if err != nil {
 		m.d.errorAt(path, "%v", err)
