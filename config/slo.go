@@ -221,6 +221,9 @@ func (m *mapper) slos(f *fileYAML, c *Config) {
 		if e.slo == nil {
 			continue
 		}
+		if e.d == m.d {
+			c.SLOWarnings = append(c.SLOWarnings, m.unpublishedRegions(e, f, c)...)
+		}
 		for _, w := range e.slo.Warnings(now) {
 			field, msg := ".objective", strings.TrimPrefix(w, "objective "+fmtObjective(e.slo.Objective)+": ")
 			if rest, ok := strings.CutPrefix(w, "policy.min_events: "); ok {
@@ -259,6 +262,42 @@ func probesOf(sli slo.SLI, f *fileYAML, c *Config) slo.Probes {
 		regions = 1
 	}
 	return slo.Probes{Every: every, PerRound: regions}
+}
+
+// unpublishedRegions warns of each SLI region no agent of this config
+// publishes: its SLO would only ever read no data there.
+func (m *mapper) unpublishedRegions(e sloEntry, f *fileYAML, c *Config) []Error {
+	if len(e.slo.SLI.Regions) == 0 {
+		return nil
+	}
+	var published []string
+	if f.Deploy != nil {
+		published = append(published, f.Deploy.AgentRegions...)
+	}
+	if f.Dashboards != nil {
+		published = append(published, f.Dashboards.Regions...)
+	}
+	if len(published) == 0 || (f.Agent != nil && f.Agent.Region != "") {
+		published = append(published, c.Agent.Region)
+	}
+	known := map[string]bool{}
+	var list []string
+	for _, r := range published {
+		if !known[r] {
+			known[r] = true
+			list = append(list, r)
+		}
+	}
+	var out []Error
+	for i, r := range e.slo.SLI.Regions {
+		if known[r] {
+			continue
+		}
+		path := fmt.Sprintf("%s.sli.regions[%d]", e.path, i)
+		out = append(out, Error{File: m.d.file, Line: m.d.lineOf(path), Path: path,
+			Msg: fmt.Sprintf("%q is a region no agent publishes, so the SLO has no data there; agents publish %s (agent.region, deploy.agent_regions, dashboards.regions)", r, strings.Join(list, ", "))})
+	}
+	return out
 }
 
 // where names an entry for another entry's error: its path, and its file

@@ -15,6 +15,8 @@ var warnCases = []struct {
 	file string
 }{
 	{"An env reference in an assertion is taken literally and warned of", "env-in-assertion"},
+	{"An SLI region no agent publishes is warned of, naming those that do", "slo-region-unpublished"},
+	{"An objective finer than its window can measure is warned of, with the numbers", "slo-objective-unmeasurable"},
 }
 
 func TestConfigWarnings(t *testing.T) {
