@@ -234,11 +234,11 @@ type mapper struct {
 	expanded map[string]bool
 }
 
-// input resolves a file the config reads (a CA bundle, a client
-// certificate) against the config file's directory, so the config works
-// from any working directory. Files nines writes (the store, artifacts)
-// stay relative to the working directory.
-func (m *mapper) input(p string) string {
+// fromConfigDir resolves a relative path in the config (a CA bundle, a
+// client certificate, the store, the spool, the artifacts) against the
+// config file's directory, so the config means the same files from any
+// working directory.
+func (m *mapper) fromConfigDir(p string) string {
 	if p == "" || filepath.IsAbs(p) || m.d.file == "" || m.d.file == "-" {
 		return p
 	}
@@ -523,7 +523,7 @@ func (m *mapper) http(sy *stepYAML, path string, extracted map[string]bool) *can
 	}
 	if h.TLS != nil {
 		s.TLS = canary.TLSOptions{
-			CAFile: m.input(h.TLS.CAFile), CertFile: m.input(h.TLS.CertFile), KeyFile: m.input(h.TLS.KeyFile),
+			CAFile: m.fromConfigDir(h.TLS.CAFile), CertFile: m.fromConfigDir(h.TLS.CertFile), KeyFile: m.fromConfigDir(h.TLS.KeyFile),
 			InsecureSkipVerify: h.TLS.InsecureSkipVerify, ServerName: h.TLS.ServerName,
 		}
 		for _, f := range []struct{ key, file string }{{"ca_file", s.TLS.CAFile}, {"cert_file", s.TLS.CertFile}, {"key_file", s.TLS.KeyFile}} {
