@@ -244,6 +244,7 @@ func (m *mapper) receiver(y *receiverYAML, path string) (alerting.ReceiverSettin
 // secret resolves a value that must come from the environment, so that
 // the secret is never in the file (which is read, copied and committed).
 func (m *mapper) secret(path, v, example string) string {
+	m.expands(path)
 	ref := envRefRe.FindStringSubmatch(v)
 	if ref == nil {
 		// Never echo the value: it may be the secret itself.

@@ -162,7 +162,7 @@ func (m *mapper) browser(b *browserYAML, out *canary.BrowserConfig) {
 		art = &artifactsYAML{}
 	}
 	*out = canary.BrowserConfig{
-		Path:  b.Path,
+		Path:  m.fromConfigDir(b.Path),
 		Flags: b.Flags,
 		Viewport: canary.Viewport{
 			Width:  orDefault(vp.Width, canary.DefaultViewportWidth),
@@ -171,14 +171,14 @@ func (m *mapper) browser(b *browserYAML, out *canary.BrowserConfig) {
 		MaxConcurrent: orDefault(b.MaxConcurrent, canary.DefaultBrowserMaxConcurrent),
 		StartTimeout:  time.Duration(orDefault(b.StartTimeout, Duration(canary.DefaultBrowserStartTimeout))),
 		Artifacts: canary.ArtifactConfig{
-			Dir:          art.Dir,
+			Dir:          m.fromConfigDir(art.Dir),
 			MaxAge:       time.Duration(orDefault(art.Retention, Duration(canary.DefaultArtifactMaxAge))),
 			MaxPerCanary: orDefault(art.MaxPerCanary, canary.DefaultArtifactMaxPerCanary),
 		},
 	}
-	if b.Path != "" {
-		if _, err := os.Stat(b.Path); err != nil {
-			m.d.errorAt("browser.path", "cannot find %s; leave path out to use /usr/bin/chromium", b.Path)
+	if out.Path != "" {
+		if _, err := os.Stat(out.Path); err != nil {
+			m.d.errorAt("browser.path", "cannot find %s; leave path out to use /usr/bin/chromium", out.Path)
 		}
 	}
 	for i, f := range b.Flags {

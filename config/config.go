@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -41,6 +42,9 @@ type Config struct {
 	SLOs         []slo.SLO
 	Compositions []slo.Composition
 	SLOWarnings  []Error
+	// Warnings is every warning of the load, SLOWarnings included, in
+	// file order: what is legal but probably not meant.
+	Warnings []Error
 	// Dashboards is the dashboards: section.
 	Dashboards Dashboards
 	// Alerting is the alerting: section (alerting.go), nil without one.
@@ -143,6 +147,8 @@ func Parse(name string, data []byte, opts Options) (*Config, error) {
 		d.sortErrors()
 		return nil, d.errs
 	}
+	c.Warnings = append(m.literalReferences(&root), c.SLOWarnings...)
+	sort.SliceStable(c.Warnings, func(i, j int) bool { return c.Warnings[i].Line < c.Warnings[j].Line })
 	return c, nil
 }
 
@@ -227,13 +233,15 @@ func firstTabIndent(data []byte) int {
 type mapper struct {
 	d    *decoder
 	opts Options
+	// expanded holds the paths of the values nines expands references in.
+	expanded map[string]bool
 }
 
-// input resolves a file the config reads (a CA bundle, a client
-// certificate) against the config file's directory, so the config works
-// from any working directory. Files nines writes (the store, artifacts)
-// stay relative to the working directory.
-func (m *mapper) input(p string) string {
+// fromConfigDir resolves a relative path in the config (a CA bundle, a
+// client certificate, the store, the spool, the artifacts) against the
+// config file's directory, so the config means the same files from any
+// working directory.
+func (m *mapper) fromConfigDir(p string) string {
 	if p == "" || filepath.IsAbs(p) || m.d.file == "" || m.d.file == "-" {
 		return p
 	}
@@ -447,6 +455,7 @@ func (m *mapper) step(sy *stepYAML, path string, extracted map[string]bool) *can
 }
 
 func (m *mapper) template(s, path string, extracted map[string]bool) canary.Template {
+	m.expands(path)
 	t, err := canary.ParseTemplate(s)
 	if err != nil {
 		m.d.errorAt(path, "%v", err)
@@ -518,7 +527,7 @@ func (m *mapper) http(sy *stepYAML, path string, extracted map[string]bool) *can
 	}
 	if h.TLS != nil {
 		s.TLS = canary.TLSOptions{
-			CAFile: m.input(h.TLS.CAFile), CertFile: m.input(h.TLS.CertFile), KeyFile: m.input(h.TLS.KeyFile),
+			CAFile: m.fromConfigDir(h.TLS.CAFile), CertFile: m.fromConfigDir(h.TLS.CertFile), KeyFile: m.fromConfigDir(h.TLS.KeyFile),
 			InsecureSkipVerify: h.TLS.InsecureSkipVerify, ServerName: h.TLS.ServerName,
 		}
 		for _, f := range []struct{ key, file string }{{"ca_file", s.TLS.CAFile}, {"cert_file", s.TLS.CertFile}, {"key_file", s.TLS.KeyFile}} {

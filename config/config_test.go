@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -653,5 +654,58 @@ func TestTLSFilesResolveAgainstTheConfigDirectory(t *testing.T) {
 	spec := cfg.Canaries[0].Steps[0].Spec.(*canary.HTTPSpec)
 	if spec.TLS.CAFile != filepath.Join(dir, "ca.pem") || spec.TLS.CertFile != abs {
 		t.Errorf("ca_file %q, cert_file %q: want the config's directory joined to the relative one, and the absolute one as given", spec.TLS.CAFile, spec.TLS.CertFile)
+	}
+}
+
+// Files nines writes are placed next to the config too, whatever the
+// working directory: the test runs in config/ and the config lives in a
+// temporary directory.
+func TestWrittenPathsResolveAgainstTheConfigDirectory(t *testing.T) {
+	dir := t.TempDir()
+	abs := filepath.Join(t.TempDir(), "elsewhere")
+	const canaries = "canaries:\n  - name: api\n    steps:\n      - http: { url: \"https://api.example.com/\" }\n"
+	tests := []struct {
+		name      string
+		body      string
+		env       map[string]string
+		store     string
+		spool     string
+		artifacts string
+	}{
+		{"The default store and spool sit beside the config", "", nil,
+			filepath.Join(dir, DefaultStorePath), filepath.Join(dir, DefaultSpoolDir), ""},
+		{"Relative store, spool and artifact paths are read from the config's directory",
+			"store: { path: data/n.db }\nspool: { dir: sp }\nbrowser: { artifacts: { dir: art } }\n", nil,
+			filepath.Join(dir, "data", "n.db"), filepath.Join(dir, "sp"), filepath.Join(dir, "art")},
+		{"Absolute paths are kept as given",
+			"store: { path: " + abs + ".db }\nspool: { dir: " + abs + " }\nbrowser: { artifacts: { dir: " + abs + " } }\n", nil,
+			abs + ".db", abs, abs},
+		{"NINES_STORE comes from the shell and stays relative to the working directory", "",
+			map[string]string{"NINES_STORE": "from-env.db"},
+			"from-env.db", filepath.Join(dir, DefaultSpoolDir), ""},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(dir, fmt.Sprintf("nines-%d.yaml", i))
+			if err := os.WriteFile(path, []byte(canaries+tc.body), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := Load(path, Options{LookupEnv: func(name string) (string, bool) {
+				v, ok := tc.env[name]
+				return v, ok
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cfg.Metrics.Store.Path; got != tc.store {
+				t.Errorf("store path %q, want %q", got, tc.store)
+			}
+			if got := cfg.Metrics.Spool.Dir; got != tc.spool {
+				t.Errorf("spool dir %q, want %q", got, tc.spool)
+			}
+			if got := cfg.Browser.Artifacts.Dir; got != tc.artifacts {
+				t.Errorf("artifacts dir %q, want %q", got, tc.artifacts)
+			}
+		})
 	}
 }

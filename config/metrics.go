@@ -173,13 +173,15 @@ func (m *mapper) metrics(f *fileYAML, agent Agent, out *Metrics) {
 		out.CloudWatch = cw
 	}
 
-	out.Store = metrics.StoreConfig{Path: DefaultStorePath, Retention: metrics.DefaultRetention, Precision: agent.LatencyPrecision}
+	// The store and the spool sit beside the config; $NINES_STORE is the
+	// shell's, so it stays relative to the working directory.
+	out.Store = metrics.StoreConfig{Path: m.fromConfigDir(DefaultStorePath), Retention: metrics.DefaultRetention, Precision: agent.LatencyPrecision}
 	if p, ok := m.opts.LookupEnv("NINES_STORE"); ok && p != "" {
 		out.Store.Path = p
 	}
 	if sy := f.Store; sy != nil {
 		if sy.Path != "" {
-			out.Store.Path = sy.Path
+			out.Store.Path = m.fromConfigDir(sy.Path)
 		}
 		if sy.Retention != nil {
 			out.Store.Retention = time.Duration(*sy.Retention)
@@ -189,10 +191,10 @@ func (m *mapper) metrics(f *fileYAML, agent Agent, out *Metrics) {
 		}
 	}
 
-	out.Spool = metrics.SpoolConfig{Dir: DefaultSpoolDir, MaxBytes: metrics.DefaultSpoolBytes}
+	out.Spool = metrics.SpoolConfig{Dir: m.fromConfigDir(DefaultSpoolDir), MaxBytes: metrics.DefaultSpoolBytes}
 	if sy := f.Spool; sy != nil {
 		if sy.Dir != "" {
-			out.Spool.Dir = sy.Dir
+			out.Spool.Dir = m.fromConfigDir(sy.Dir)
 		}
 		if sy.MaxBytes != nil {
 			out.Spool.MaxBytes = sy.MaxBytes.Bytes

@@ -230,6 +230,9 @@ func (m *mapper) slos(f *fileYAML, c *Config) {
 		if e.slo == nil {
 			continue
 		}
+		if e.d == m.d {
+			c.SLOWarnings = append(c.SLOWarnings, m.unpublishedRegions(e, f, c)...)
+		}
 		for _, w := range e.slo.Warnings(now) {
 			field, msg := ".objective", strings.TrimPrefix(w, "objective "+fmtObjective(e.slo.Objective)+": ")
 			if rest, ok := strings.CutPrefix(w, "policy.min_events: "); ok {
@@ -289,6 +292,42 @@ func probesOf(sli slo.SLI, f *fileYAML, c *Config) slo.Probes {
 		regions = 1
 	}
 	return slo.Probes{Every: every, PerRound: regions}
+}
+
+// unpublishedRegions warns of each SLI region no agent of this config
+// publishes: its SLO would only ever read no data there.
+func (m *mapper) unpublishedRegions(e sloEntry, f *fileYAML, c *Config) []Error {
+	if len(e.slo.SLI.Regions) == 0 {
+		return nil
+	}
+	var published []string
+	if f.Deploy != nil {
+		published = append(published, f.Deploy.AgentRegions...)
+	}
+	if f.Dashboards != nil {
+		published = append(published, f.Dashboards.Regions...)
+	}
+	if len(published) == 0 || (f.Agent != nil && f.Agent.Region != "") {
+		published = append(published, c.Agent.Region)
+	}
+	known := map[string]bool{}
+	var list []string
+	for _, r := range published {
+		if !known[r] {
+			known[r] = true
+			list = append(list, r)
+		}
+	}
+	var out []Error
+	for i, r := range e.slo.SLI.Regions {
+		if known[r] {
+			continue
+		}
+		path := fmt.Sprintf("%s.sli.regions[%d]", e.path, i)
+		out = append(out, Error{File: m.d.file, Line: m.d.lineOf(path), Path: path,
+			Msg: fmt.Sprintf("%q is a region no agent publishes, so the SLO has no data there; agents publish %s (agent.region, deploy.agent_regions, dashboards.regions)", r, strings.Join(list, ", "))})
+	}
+	return out
 }
 
 // where names an entry for another entry's error: its path, and its file
@@ -375,58 +414,60 @@ func (m *mapper) sloEntry(sy *sloYAML, path string) (sloEntry, bool) {
 		m.d.errorAt(path, "an SLO needs sli (or compose, to combine other SLOs)")
 		return e, false
 	}
+	// Each part is checked on its own, so one load reports every fault of
+	// the SLO, each at its own field; a part that failed to map keeps its
+	// zero value or default and is not reported again.
+	s := &slo.SLO{
+		Name:   sy.Name,
+		SLI:    mapSLI(sy.SLI),
+		Window: slo.RollingWindow(slo.TableWindow),
+	}
 	if sy.Objective == nil {
 		m.d.errorAt(path+".objective", "is required: the target, such as 99.9 (percent) or 0.999")
-		return e, false
-	}
-	s := &slo.SLO{
-		Name:      sy.Name,
-		SLI:       mapSLI(sy.SLI),
-		Objective: sy.Objective.Ratio,
-		Window:    slo.RollingWindow(slo.TableWindow),
+	} else {
+		s.Objective = sy.Objective.Ratio
 	}
 	if sy.Window != nil {
-		w, ok := m.window(sy.Window, path+".window")
-		if !ok {
-			return e, false
+		if w, ok := m.window(sy.Window, path+".window"); ok {
+			s.Window = w
 		}
-		s.Window = w
 	}
 	if b := sy.Budgeting; b != nil {
 		switch b.Method {
 		case "occurrences", "timeslices":
+			s.Budgeting = slo.Budgeting{Method: slo.BudgetMethod(b.Method)}
+			if b.Slice != nil {
+				s.Budgeting.Slice = time.Duration(*b.Slice)
+			}
+			if b.SliceThreshold != nil {
+				s.Budgeting.SliceThreshold = b.SliceThreshold.Ratio
+			}
 		case "":
 			m.d.errorAt(path+".budgeting.method", "is required: occurrences or timeslices")
-			return e, false
 		default:
 			m.d.errorAt(path+".budgeting.method", "%q: use occurrences or timeslices", b.Method)
-			return e, false
-		}
-		s.Budgeting = slo.Budgeting{Method: slo.BudgetMethod(b.Method)}
-		if b.Slice != nil {
-			s.Budgeting.Slice = time.Duration(*b.Slice)
-		}
-		if b.SliceThreshold != nil {
-			s.Budgeting.SliceThreshold = b.SliceThreshold.Ratio
 		}
 	}
 	if sy.Policy != nil {
 		s.Policy = mapPolicy(sy.Policy)
 	}
-	if err := s.Validate(); err != nil {
-		m.sloError(path, err, nil)
-		return e, false
+	policyFault := false
+	for _, err := range s.Faults() {
+		policyFault = policyFault || strings.HasPrefix(err.Error(), "policy.")
+		m.sloFault(path, err)
 	}
-	if s.Policy != nil {
+	if s.Policy != nil && !policyFault {
 		if _, err := s.Policy.Resolve(s.Window.Span(time.Now())); err != nil {
 			m.sloError(path+".policy", err, nil)
-			return e, false
 		}
 	}
 	for i, r := range s.SLI.Regions {
 		if !validDimension(r) {
 			m.d.errorAt(fmt.Sprintf("%s.sli.regions[%d]", path, i), "%q is not a valid region name: use letters, digits and - (e.g. eu-west-1)", r)
 		}
+	}
+	if len(m.d.errs) > errsBefore {
+		return e, false
 	}
 	e.slo = s
 	return e, len(m.d.errs) == errsBefore
@@ -506,6 +547,24 @@ func (m *mapper) window(w *windowYAML, path string) (slo.Window, bool) {
 		return slo.Window{}, false
 	}
 	return slo.CalendarWindow(slo.CalendarUnit(w.Calendar), loc), true
+}
+
+// sloFault reports one of an SLO's faults, unless its field (or a field
+// around it) already has an error from the mapping: an objective that is
+// missing is not also out of range.
+func (m *mapper) sloFault(path string, err error) {
+	n := len(m.d.errs)
+	m.sloError(path, err, nil)
+	added := m.d.errs[n]
+	for _, prev := range m.d.errs[:n] {
+		if prev.Path == "" || prev.File != added.File {
+			continue
+		}
+		if pathWithin(added.Path, prev.Path) || (added.Path != path && pathWithin(prev.Path, added.Path)) {
+			m.d.errs = m.d.errs[:n]
+			return
+		}
+	}
 }
 
 // sloError reports an error from a domain Validate at the field it names.

@@ -383,30 +383,41 @@ func (b Budgeting) Validate() error {
 // Validate reports the first thing wrong with the SLO, with the path of the
 // field at fault, such as "sli.threshold: ...".
 func (s SLO) Validate() error {
+	if faults := s.Faults(); len(faults) > 0 {
+		return faults[0]
+	}
+	return nil
+}
+
+// Faults lists every fault of the SLO, one per part (name, objective, sli,
+// window, budgeting, policy), each starting with its field path, so a
+// config loader can report them all at once. Validate returns the first.
+func (s SLO) Faults() []error {
+	var out []error
 	if s.Name == "" {
-		return errors.New("name: must not be empty")
+		out = append(out, errors.New("name: must not be empty"))
 	}
 	if err := ValidateObjective(s.Objective); err != nil {
-		return fmt.Errorf("objective: %w", err)
+		out = append(out, fmt.Errorf("objective: %w", err))
 	}
 	if err := s.SLI.Validate(); err != nil {
-		return fmt.Errorf("sli.%w", err)
+		out = append(out, fmt.Errorf("sli.%w", err))
 	}
-	if err := s.Window.Validate(); err != nil {
-		return fmt.Errorf("window: %w", err)
+	windowErr := s.Window.Validate()
+	if windowErr != nil {
+		out = append(out, fmt.Errorf("window: %w", windowErr))
 	}
 	if err := s.Budgeting.Validate(); err != nil {
-		return fmt.Errorf("budgeting.%w", err)
-	}
-	if s.Budgeting.Method == Timeslices && s.Window.Kind == Rolling && s.Budgeting.Slice > 0 && s.Window.Length%s.Budgeting.Slice != 0 {
-		return fmt.Errorf("budgeting.slice: %s does not divide the %s window", FormatDuration(s.Budgeting.Slice), FormatDuration(s.Window.Length))
+		out = append(out, fmt.Errorf("budgeting.%w", err))
+	} else if windowErr == nil && s.Budgeting.Method == Timeslices && s.Window.Kind == Rolling && s.Budgeting.Slice > 0 && s.Window.Length%s.Budgeting.Slice != 0 {
+		out = append(out, fmt.Errorf("budgeting.slice: %s does not divide the %s window", FormatDuration(s.Budgeting.Slice), FormatDuration(s.Window.Length)))
 	}
 	if s.Policy != nil {
 		if err := s.Policy.Validate(); err != nil {
-			return fmt.Errorf("policy.%w", err)
+			out = append(out, fmt.Errorf("policy.%w", err))
 		}
 	}
-	return nil
+	return out
 }
 
 // Tiers are the SLO's policy tiers at now: the policy resolved for the
@@ -452,6 +463,9 @@ func (s SLO) Warnings(now time.Time) []string {
 				formatFloat(t.BurnRate), strconv.FormatFloat(need, 'g', 4, 64)))
 		}
 	}
+	if w := s.unmeasurable(now); w != "" {
+		out = append(out, w)
+	}
 	// An absolute event guard the cadence can never meet silences a tier
 	// for good: the trap of a slow canary under min_events.
 	if p.MinEvents > 0 && s.Probes.Every > 0 {
@@ -469,6 +483,54 @@ func (s SLO) Warnings(now time.Time) []string {
 		}
 	}
 	return out
+}
+
+// unmeasurable warns of an objective finer than the window can measure:
+// when the window's probes allow less than one bad event, the first
+// failure spends more than the whole budget. "" when the objective fits,
+// or the cadence is unknown (a ratio SLI).
+func (s SLO) unmeasurable(now time.Time) string {
+	if s.Probes.Every <= 0 {
+		return ""
+	}
+	span := s.Window.Span(now)
+	events := s.Probes.Expected(span)
+	how := fmt.Sprintf("one run every %s in %d region(s)", FormatDuration(s.Probes.Every), max(s.Probes.PerRound, 1))
+	unit, finer := "event", "probe more often or from more regions"
+	if b := s.Budgeting.withDefaults(s.Objective); b.Method == Timeslices && b.Slice > 0 {
+		events = math.Floor(float64(span) / float64(b.Slice))
+		how, unit = fmt.Sprintf("slices of %s", FormatDuration(b.Slice)), "slice"
+		finer = "use shorter slices"
+	}
+	allowed := (1 - s.Objective) * events
+	if events < 1 || allowed >= 1 {
+		return ""
+	}
+	msg := fmt.Sprintf("objective %s: finer than the window can measure: %s holds %s (%s) and %s%% of them may be bad, %s of one, so the first failure spends the whole budget",
+		formatFloat(s.Objective), FormatDuration(span), plural(events, unit), how, significant(100*(1-s.Objective), 3), significant(allowed, 3))
+	// The most nines that still allow one bad event.
+	if k := math.Floor(math.Log10(events)); k >= 1 {
+		fit := 1 - math.Pow(10, -k)
+		msg += fmt.Sprintf("; use %s%% or less (%s bad %ss allowed), or %s",
+			formatFloat(math.Round(fit*100*math.Pow(10, k))/math.Pow(10, k)), significant((1-fit)*events, 3), unit, finer)
+	} else {
+		msg += "; " + finer + ", or lengthen the window"
+	}
+	return msg
+}
+
+// significant formats f with at most n significant figures, without an
+// exponent: 0.0000432, not 4.32e-05.
+func significant(f float64, n int) string {
+	r, _ := strconv.ParseFloat(strconv.FormatFloat(f, 'g', n, 64), 64)
+	return strconv.FormatFloat(r, 'f', -1, 64)
+}
+
+func plural(n float64, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return formatFloat(n) + " " + unit + "s"
 }
 
 func (s SLO) policy() Policy {

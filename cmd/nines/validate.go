@@ -58,7 +58,7 @@ func runValidate(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	for _, w := range cfg.SLOWarnings {
+	for _, w := range cfg.Warnings {
 		fmt.Fprintln(e.stderr, "warning:", w.Error())
 	}
 	steps := 0
@@ -88,7 +88,7 @@ func validateAsJSON(e *env, path string, skipEnv bool) error {
 		for _, c := range cfg.Canaries {
 			out.Steps += len(c.Steps)
 		}
-		out.Warnings = issues(cfg.SLOWarnings)
+		out.Warnings = issues(cfg.Warnings)
 	}
 	enc := json.NewEncoder(e.stdout)
 	enc.SetIndent("", "  ")
