@@ -26,8 +26,9 @@ func sampleArgs(args []string) []string {
 
 var (
 	clockPrefix = regexp.MustCompile(`^\[\d+:\d\d\] `)
-	number      = regexp.MustCompile(`\d+(\.\d+)?`)
-	aside       = regexp.MustCompile(`\s*\([^)]*\)`)
+	// A duration such as 1m6s or 55s is one measurement, whatever its units.
+	number = regexp.MustCompile(`(\d+(\.\d+)?(h|ms|m|s|µs)?)+`)
+	aside  = regexp.MustCompile(`\s*\([^)]*\)`)
 )
 
 // timed reports whether a line (its clock prefix removed) carries
