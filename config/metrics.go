@@ -150,10 +150,10 @@ func (m *mapper) metrics(f *fileYAML, agent Agent, out *Metrics) {
 		if cy.StorageResolution != nil {
 			cw.StorageResolution = *cy.StorageResolution
 		}
-		switch {
-		case cw.Region == "":
-			m.d.errorAt("cloudwatch.region", "is required: the monitoring region that agents publish to and the evaluator reads, e.g. us-east-1")
-		case !cloudwatchRegionRe.MatchString(cw.Region):
+		// Without cloudwatch.region, the SDK's chain (AWS_REGION,
+		// AWS_DEFAULT_REGION, the profile) names the monitoring region;
+		// the commands fail at start, with the fix, when nothing does.
+		if cw.Region != "" && !cloudwatchRegionRe.MatchString(cw.Region) {
 			m.d.errorAt("cloudwatch.region", "%q is not an AWS region name, e.g. us-east-1", cw.Region)
 		}
 		switch {

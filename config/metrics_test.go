@@ -16,7 +16,6 @@ var _ = func() int {
 	}{
 		{"An unknown sink is rejected", "sink"},
 		{"sink: cloudwatch without a cloudwatch: section is rejected", "sink-cloudwatch-without-section"},
-		{"A cloudwatch: section without a region is rejected", "cloudwatch-region-missing"},
 		{"A CloudWatch region in words is rejected", "cloudwatch-region"},
 		{"A namespace under AWS/ is rejected", "cloudwatch-namespace"},
 		{"An endpoint without a scheme is rejected", "cloudwatch-endpoint"},
@@ -55,6 +54,12 @@ func TestMetricsSections(t *testing.T) {
 			"agent: {period: 10s}\ncloudwatch: {region: us-east-1, endpoint: \"http://127.0.0.1:4566\"}\n" + canaries, nil, func(t *testing.T, m Metrics) {
 				if m.Sink != SinkCloudWatch || m.CloudWatch.Region != "us-east-1" || m.CloudWatch.Namespace != "Nines" ||
 					m.CloudWatch.StorageResolution != 1 || m.CloudWatch.Endpoint != "http://127.0.0.1:4566" {
+					t.Errorf("got %+v", m.CloudWatch)
+				}
+			}},
+		{"A cloudwatch: section without a region leaves it to the SDK's chain (AWS_REGION, the profile)",
+			"cloudwatch: {namespace: Shop}\n" + canaries, nil, func(t *testing.T, m Metrics) {
+				if m.Sink != SinkCloudWatch || m.CloudWatch.Region != "" || m.CloudWatch.Namespace != "Shop" {
 					t.Errorf("got %+v", m.CloudWatch)
 				}
 			}},

@@ -105,7 +105,7 @@ func newCloudWatchClient(ctx context.Context, region, endpoint string, retryer f
 		return nil, fmt.Errorf("loading AWS configuration: %w", err)
 	}
 	if cfg.Region == "" {
-		return nil, errors.New("no AWS region: set cloudwatch.region in the config (or pass --region) to the monitoring region")
+		return nil, errors.New("no AWS region: set cloudwatch.region in the config to the monitoring region, or AWS_REGION (or a profile's region)")
 	}
 	return cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) {
 		if endpoint != "" {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -307,6 +308,24 @@ func TestNewCloudWatchClientHonoursEndpointSettings(t *testing.T) {
 		}
 		if keyFake.Calls("PutMetricData") != 1 || envFake.Calls("PutMetricData") != 1 {
 			t.Errorf("endpoint: got %d calls and the environment's %d; want 1 and still 1", keyFake.Calls("PutMetricData"), envFake.Calls("PutMetricData"))
+		}
+	})
+	t.Run("Without a region the SDK's chain gives it: AWS_REGION", func(t *testing.T) {
+		t.Setenv("AWS_REGION", "eu-west-1")
+		sink, err := NewCloudWatch(context.Background(), CloudWatchConfig{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sink.Publish(context.Background(), batch); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("Without any region the sink fails at once, naming the fix", func(t *testing.T) {
+		t.Setenv("AWS_REGION", "")
+		t.Setenv("AWS_DEFAULT_REGION", "")
+		_, err := NewCloudWatch(context.Background(), CloudWatchConfig{})
+		if err == nil || !strings.Contains(err.Error(), "set cloudwatch.region in the config to the monitoring region, or AWS_REGION") {
+			t.Errorf("err = %v", err)
 		}
 	})
 }
