@@ -16,7 +16,6 @@ import (
 	"github.com/nines-dev/nines/config"
 	"github.com/nines-dev/nines/dashboards"
 	"github.com/nines-dev/nines/internal/clock"
-	"github.com/nines-dev/nines/internal/demotarget"
 	"github.com/nines-dev/nines/metrics"
 	"github.com/nines-dev/nines/slo"
 )
@@ -47,11 +46,48 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	a, err := newAgent(ctx, cfg, agentDeps{env: e, logger: logger, print: *print})
+	ln, shop, err := runPorts(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
+	defer shop.Close()
+	a, err := newAgent(ctx, cfg, agentDeps{env: e, logger: logger, print: *print, listener: ln})
+	if err != nil {
+		if ln != nil {
+			ln.Close()
+		}
+		return err
+	}
 	return a.run(ctx)
+}
+
+// runPorts binds the agent's server port and starts the demo shop, before
+// anything else starts.
+func runPorts(ctx context.Context, cfg *config.Config, log *slog.Logger) (net.Listener, *demoShop, error) {
+	var ln net.Listener
+	if addr := cfg.Metrics.Listen; addr != "" {
+		var err error
+		ln, err = listen(addr, "server.listen", fmt.Sprintf("is another nines running? Set server.listen in %s to a free address, or off", cfg.File))
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	if cfg.DemoListen == "" {
+		return ln, nil, nil
+	}
+	shop, reused, err := openDemoShop(ctx, cfg.DemoListen)
+	if err != nil {
+		if ln != nil {
+			ln.Close()
+		}
+		return nil, nil, err
+	}
+	if reused {
+		log.Warn("demo target already served by another nines; the canaries probe that one", "url", "http://"+cfg.DemoListen)
+	} else {
+		log.Info("demo target listening", "url", "http://"+cfg.DemoListen)
+	}
+	return ln, shop, nil
 }
 
 // agentDeps are the parts of an agent a caller may replace.
@@ -63,6 +99,9 @@ type agentDeps struct {
 	print string
 	// onAlert hears every alert delivery (the demo's narrator).
 	onAlert func(alerting.Result)
+	// listener is the server's port (/metrics, /healthz, the web UI),
+	// bound by the caller before any work starts; nil: no server.
+	listener net.Listener
 }
 
 // agent is the wired-up sidecar: scheduler, recorder, flusher, the
@@ -229,15 +268,6 @@ func (a *agent) run(ctx context.Context) error {
 		return err
 	}
 	defer stopServer()
-	if a.cfg.DemoListen != "" {
-		demo, err := demotarget.Start(a.cfg.DemoListen)
-		if err != nil {
-			_ = a.pipeline.Close(context.Background())
-			return fmt.Errorf("demo target: %w (is another nines already running?)", err)
-		}
-		defer demo.Close()
-		log.Info("demo target listening", "url", demo.URL())
-	}
 	log.Info("agent starting", "canaries", len(a.cfg.Canaries), "region", a.cfg.Agent.Region,
 		"period", a.cfg.Agent.Period.String(), "sink", a.sinkName, "config", a.cfg.File)
 
@@ -277,20 +307,12 @@ func (a *agent) run(ctx context.Context) error {
 	return err
 }
 
-// serve starts the agent's HTTP server: /metrics and /healthz. A busy
-// default port is a warning; a port the config names is an error.
+// serve serves /metrics, /healthz and the web UI on the listener the
+// caller bound.
 func (a *agent) serve() (stop func(), err error) {
-	addr := a.cfg.Metrics.Listen
-	if addr == "" {
+	ln := a.deps.listener
+	if ln == nil {
 		return func() {}, nil
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		if a.cfg.Metrics.ListenDefault {
-			a.deps.logger.Warn("agent server not started; set server.listen to another address, or off", "listen", addr, "err", err)
-			return func() {}, nil
-		}
-		return nil, fmt.Errorf("server.listen %s: %w", addr, err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", a.prom)
