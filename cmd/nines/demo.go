@@ -143,7 +143,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	n := &narrator{w: e.stdout, clk: clk, start: clk.Now(), shop: shop, story: story}
 	quiet := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	a, err := newAgent(ctx, cfg, agentDeps{env: &env{stdin: e.stdin, stdout: n.logWriter(), stderr: e.stderr,
-		getenv: e.getenv, lookupEnv: e.lookupEnv}, logger: quiet, clock: clk, print: "none", onAlert: n.alert,
+		getenv: e.getenv, lookupEnv: e.lookupEnv}, logger: quiet, clock: clk, print: "none", textOut: true, onAlert: n.alert,
 		listener: ui})
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -27,9 +28,9 @@ func init() {
 func runRun(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "run", "run -c FILE [--print json|none] [--log-format auto|text|json] [--log-level info]")
 	path := configFlag(fs)
-	logFormat := fs.String("log-format", "auto", "log format: auto (text on a terminal, else JSON), text or json")
+	logFormat := fs.String("log-format", "auto", "log format on stderr: auto (text on a terminal, else JSON), text or json; stdout's aggregates and alerts are JSON lines, or text lines with text")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
-	print := fs.String("print", "", "print each period's aggregates on stdout: json (the default, except with sink: emf, which owns stdout) or none")
+	print := fs.String("print", "", "print each period's aggregates on stdout: json (the default, except with sink: emf, which owns stdout; text lines with --log-format text) or none")
 	if err := parseFlags(e, fs, args); err != nil {
 		return err
 	}
@@ -51,7 +52,7 @@ func runRun(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer shop.Close()
-	a, err := newAgent(ctx, cfg, agentDeps{env: e, logger: logger, print: *print, listener: ln})
+	a, err := newAgent(ctx, cfg, agentDeps{env: e, logger: logger, print: *print, textOut: *logFormat == "text", listener: ln})
 	if err != nil {
 		if ln != nil {
 			ln.Close()
@@ -97,6 +98,9 @@ type agentDeps struct {
 	clock  clock.Clock
 	// print is --print: "json", "none", or "" for the default.
 	print string
+	// textOut prints aggregates and alerts on stdout as text lines, not
+	// JSON lines (--log-format text, and the demo's narration).
+	textOut bool
 	// onAlert hears every alert delivery (the demo's narrator).
 	onAlert func(alerting.Result)
 	// listener is the server's port (/metrics, /healthz, the web UI),
@@ -107,8 +111,11 @@ type agentDeps struct {
 // agent is the wired-up sidecar: scheduler, recorder, flusher, the
 // publishing pipeline and its sinks, and the HTTP server.
 type agent struct {
-	cfg     *config.Config
-	deps    agentDeps
+	cfg  *config.Config
+	deps agentDeps
+	// stdout is the one stream of aggregates, alerts and EMF; each
+	// writer writes whole lines, which it keeps from interleaving.
+	stdout  io.Writer
 	rec     *metrics.Recorder
 	sched   *canary.Scheduler
 	flusher *metrics.Flusher
@@ -147,15 +154,19 @@ func newAgent(ctx context.Context, cfg *config.Config, deps agentDeps) (*agent, 
 	if err != nil {
 		return nil, err
 	}
-	a := &agent{cfg: cfg, deps: deps, rec: rec, health: metrics.NewHealth(), sinkName: cfg.Metrics.Sink}
+	a := &agent{cfg: cfg, deps: deps, rec: rec, health: metrics.NewHealth(), sinkName: cfg.Metrics.Sink,
+		stdout: &lineWriter{w: deps.env.stdout}}
 	a.prom = metrics.NewPrometheus(a.health, nil)
 	if a.pipeline, err = a.newPipeline(ctx); err != nil {
 		return nil, err
 	}
 	sinks := metrics.Fanout{a.pipeline, a.prom}
-	printJSON := deps.print == "json" || (deps.print == "" && cfg.Metrics.Sink != config.SinkEMF)
-	if printJSON {
-		sinks = append(sinks, metrics.NewJSONLines(deps.env.stdout))
+	printAggregates := deps.print == "json" || (deps.print == "" && cfg.Metrics.Sink != config.SinkEMF)
+	switch {
+	case printAggregates && deps.textOut:
+		sinks = append(sinks, metrics.NewTextLines(a.stdout))
+	case printAggregates:
+		sinks = append(sinks, metrics.NewJSONLines(a.stdout))
 	}
 
 	browsers, err := newBrowserPool(cfg, cfg.Canaries, slogger) // nil without browser canaries
@@ -211,7 +222,7 @@ func (a *agent) newPipeline(ctx context.Context) (*metrics.Pipeline, error) {
 		}
 		pc.Sink, pc.Spool, pc.MaxAge = sink, spool, metrics.CloudWatchMaxAge
 	case config.SinkEMF:
-		ec := metrics.EMFConfig{Writer: a.deps.env.stdout}
+		ec := metrics.EMFConfig{Writer: a.stdout}
 		if cw := m.CloudWatch; cw != nil {
 			ec.Namespace, ec.StorageResolution, ec.RegionRollup = cw.Namespace, cw.StorageResolution, cw.RegionRollup
 		}
@@ -283,7 +294,7 @@ func (a *agent) run(ctx context.Context) error {
 	} else {
 		go func() {
 			evalDone <- runEvaluator(ctx, a.cfg, evaluatorDeps{Source: src, StatePath: a.cfg.Metrics.Store.Path,
-				Clock: a.deps.clock, Logger: log, Stdout: a.deps.env.stdout, OnResult: a.deps.onAlert,
+				Clock: a.deps.clock, Logger: log, Stdout: a.stdout, StdoutJSON: !a.deps.textOut, OnResult: a.deps.onAlert,
 				RecentFailure: recentFailures(a.runs)})
 		}()
 	}
@@ -363,6 +374,19 @@ func (a *agent) healthz(w http.ResponseWriter, _ *http.Request) {
 		"status": status, "sink": a.sinkName, "runs": runs, "failed": failed, "overlapped": overlapped,
 		"spool_points": snap.SpoolPoints, "dropped_points": snap.Dropped, "published_points": snap.Published,
 	})
+}
+
+// lineWriter serializes writes to one stream, so lines written by
+// different goroutines never interleave.
+type lineWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lineWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // countingObserver counts runs for the shutdown summary and passes
