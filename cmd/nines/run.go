@@ -262,9 +262,13 @@ func (a *agent) logPeriod(b metrics.Batch) {
 		}
 	}
 	snap := a.health.Snapshot()
-	a.deps.logger.Info("period flushed", "period_start", start.UTC().Format(time.RFC3339), "aggregates", len(b.Aggregates),
+	var attrs []any
+	if !start.IsZero() { // a period without runs has only a heartbeat
+		attrs = append(attrs, "period_start", start.UTC().Format(time.RFC3339))
+	}
+	a.deps.logger.Info("period flushed", append(attrs, "aggregates", len(b.Aggregates),
 		"attempts", attempts, "successes", successes, "sink", a.sinkName, "spool_points", snap.SpoolPoints,
-		"dropped_points", snap.DroppedTotal())
+		"dropped_points", snap.DroppedTotal())...)
 }
 
 func (a *agent) run(ctx context.Context) error {
