@@ -2,26 +2,55 @@ package alerting
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 )
 
-// LogNotifier writes one readable line per notification: the receiver of
-// the embedded default, where no AWS and no Slack are configured.
+// LogNotifier writes one line per notification: the receiver of the
+// embedded default, where no AWS and no Slack are configured. The line is
+// FormatLine's text, or with JSON a JSON object with "type":"alert", so it
+// can share a stream of JSON lines (`nines run`'s stdout) with other types.
 type LogNotifier struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu   sync.Mutex
+	w    io.Writer
+	json bool
 }
 
-// NewLogNotifier writes to w.
+// NewLogNotifier writes text lines to w.
 func NewLogNotifier(w io.Writer) *LogNotifier { return &LogNotifier{w: w} }
+
+// NewJSONLogNotifier writes JSON lines to w.
+func NewJSONLogNotifier(w io.Writer) *LogNotifier { return &LogNotifier{w: w, json: true} }
+
+// logLine is the JSON form of a notification; keep the names.
+type logLine struct {
+	Type      string   `json:"type"`
+	At        string   `json:"at"`
+	Kind      Kind     `json:"kind"`
+	Subject   string   `json:"subject"`
+	Severity  Severity `json:"severity"`
+	Tier      string   `json:"tier,omitempty"`
+	DedupeKey string   `json:"dedupe_key"`
+	Text      string   `json:"text"`
+}
 
 // Notify implements Notifier.
 func (l *LogNotifier) Notify(ctx context.Context, d Delivery) (string, error) {
-	line := FormatLine(d.Notification)
+	n := d.Notification
+	line := FormatLine(n)
+	if l.json {
+		b, err := json.Marshal(logLine{Type: "alert", At: n.At.UTC().Format(time.RFC3339), Kind: n.Kind, Subject: n.Key.Subject,
+			Severity: n.Key.Severity, Tier: n.Details.Tier, DedupeKey: n.DedupeKey, Text: line})
+		if err != nil {
+			return "", Classified(err)
+		}
+		line = string(b)
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	_, err := io.WriteString(l.w, line+"\n")

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/nines-dev/nines/internal/clock"
@@ -133,6 +134,10 @@ func (r *Runner) runStep(ctx context.Context, step Step, state *RunState) StepRe
 		if sr.Failure == "" {
 			sr.Failure = FailAssertion
 		}
+		// The class is shown beside the error everywhere ("tls: ..."); an
+		// error that starts with it, as crypto/tls's all do, would read
+		// "tls: tls: failed to verify certificate".
+		sr.Error = strings.TrimPrefix(sr.Error, string(sr.Failure)+": ")
 		sr.Error = state.Redactor.Redact(sr.Error)
 	}
 	return sr

@@ -65,7 +65,7 @@ func runAlertTest(ctx context.Context, e *env, args []string) error {
 		s.Receivers = picked
 		settings = &s
 	}
-	receivers, err := buildReceivers(ctx, settings, e.stdout)
+	receivers, err := buildReceivers(ctx, settings, e.stdout, false)
 	if err != nil {
 		return err
 	}

@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"math"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,6 +36,10 @@ var demoStory = []demotarget.Phase{
 }
 
 const demoObjective = 0.999
+
+// demoListen is --listen's default: the agent's own default port, free
+// unless a `nines run` holds it.
+var demoListen = config.DefaultListen
 
 // demoConfig is an ordinary nines config: the demo goes through the same
 // loader, agent and evaluator as `nines run`.
@@ -70,13 +76,32 @@ alerting:
 func runDemo(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "demo", "demo [--speed 60] [--listen 127.0.0.1:9642|off] [--dir DIR]")
 	speed := fs.Float64("speed", 60, "time compression: 60 plays the hour-long story in about a minute; 1 is real time")
-	listen := fs.String("listen", "127.0.0.1:9642", "where to serve the web UI while the story plays, or off")
+	listen := fs.String("listen", demoListen, "where to serve the web UI while the story plays, or off")
 	dir := fs.String("dir", "", "keep the demo's store here (default: a temporary directory, removed afterwards)")
 	if err := parseFlags(e, fs, args); err != nil {
 		return err
 	}
 	if *speed < 1 || *speed > 3600 || math.IsNaN(*speed) {
 		return usageError("--speed %g: use a value from 1 (real time) to 3600", *speed)
+	}
+	// The UI's port is bound before anything else. 9642 is only a
+	// default: taken (by a `nines run`, say), the UI moves to a free port
+	// and the intro prints it. A port given with --listen must be free.
+	var ui net.Listener
+	if *listen != "off" {
+		listenSet := false
+		fs.Visit(func(f *flag.Flag) { listenSet = listenSet || f.Name == "listen" })
+		var picked bool
+		var err error
+		ui, picked, err = listenOrAny(*listen, !listenSet, "--listen", "pass --listen with a free address, or --listen off")
+		if err != nil {
+			return err
+		}
+		defer ui.Close() // the agent's server closes it first; this is for the early returns
+		if picked {
+			fmt.Fprintf(e.stdout, "%s is taken (another nines?), so the web UI serves on http://%s/ instead.\n", *listen, ui.Addr())
+		}
+		*listen = ui.Addr().String()
 	}
 	if *dir == "" {
 		d, err := os.MkdirTemp("", "nines-demo-")
@@ -118,7 +143,8 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	n := &narrator{w: e.stdout, clk: clk, start: clk.Now(), shop: shop, story: story}
 	quiet := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	a, err := newAgent(ctx, cfg, agentDeps{env: &env{stdin: e.stdin, stdout: n.logWriter(), stderr: e.stderr,
-		getenv: e.getenv, lookupEnv: e.lookupEnv}, logger: quiet, clock: clk, print: "none", onAlert: n.alert})
+		getenv: e.getenv, lookupEnv: e.lookupEnv}, logger: quiet, clock: clk, print: "none", textOut: true, onAlert: n.alert,
+		listener: ui})
 	if err != nil {
 		return err
 	}
@@ -128,7 +154,12 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	done := make(chan error, 1)
-	go func() { done <- a.run(runCtx) }()
+	go func() {
+		// An agent that stops early (a store it cannot open, say) ends
+		// the story at once rather than after an hour of empty figures.
+		done <- a.run(runCtx)
+		stop()
+	}()
 	narrateErr := n.narrate(runCtx, cfg.SLOs[0], storyLength(story))
 	stop()
 	runErr := <-done

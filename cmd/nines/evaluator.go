@@ -37,8 +37,10 @@ type evaluatorDeps struct {
 	Heartbeats slo.HeartbeatSource
 	Clock      clock.Clock
 	Logger     *slog.Logger
-	// Stdout is where the log receiver writes.
-	Stdout io.Writer
+	// Stdout is where the log receiver writes: JSON lines with
+	// "type":"alert" when StdoutJSON, else text.
+	Stdout     io.Writer
+	StdoutJSON bool
 	// OnResult, when set, hears what became of every delivery (the demo
 	// narrates pages and resolves from it).
 	OnResult func(alerting.Result)
@@ -103,7 +105,7 @@ func newEvaluator(ctx context.Context, cfg *config.Config, deps evaluatorDeps) (
 		log = slog.New(slog.DiscardHandler)
 	}
 	settings := alertSettings(cfg)
-	receivers, err := buildReceivers(ctx, settings, deps.Stdout)
+	receivers, err := buildReceivers(ctx, settings, deps.Stdout, deps.StdoutJSON)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -188,8 +190,9 @@ func alertSettings(cfg *config.Config) *alerting.Settings {
 	}
 }
 
-// buildReceivers makes each configured receiver's notifier.
-func buildReceivers(ctx context.Context, s *alerting.Settings, stdout io.Writer) ([]alerting.Receiver, error) {
+// buildReceivers makes each configured receiver's notifier. The log
+// receiver writes to stdout, in JSON lines when stdoutJSON.
+func buildReceivers(ctx context.Context, s *alerting.Settings, stdout io.Writer, stdoutJSON bool) ([]alerting.Receiver, error) {
 	var out []alerting.Receiver
 	for _, r := range s.Receivers {
 		var n alerting.Notifier
@@ -213,6 +216,8 @@ func buildReceivers(ctx context.Context, s *alerting.Settings, stdout io.Writer)
 			if n, err = slack.New(slack.Config{Token: r.Slack.Token, Channel: r.Slack.Channel, WebhookURL: r.Slack.WebhookURL, APIURL: r.Slack.APIURL}); err != nil {
 				return nil, fmt.Errorf("receiver %s: %w", r.Name, err)
 			}
+		case stdoutJSON:
+			n = alerting.NewJSONLogNotifier(stdout)
 		default:
 			n = alerting.NewLogNotifier(stdout)
 		}

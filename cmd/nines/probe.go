@@ -12,7 +12,6 @@ import (
 
 	"github.com/nines-dev/nines/canary"
 	"github.com/nines-dev/nines/config"
-	"github.com/nines-dev/nines/internal/demotarget"
 )
 
 func init() {
@@ -75,10 +74,11 @@ func toProbeJSON(r canary.Result) probeJSON {
 }
 
 func runProbe(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "probe", "probe -c FILE [--canary NAME] [--format text|json]")
+	fs := newFlagSet(e, "probe", "probe -c FILE [--canary NAME] [--format text|json] [--no-demo]")
 	path := configFlag(fs)
 	only := fs.String("canary", "", "run only the canary with this `name`")
 	format := fs.String("format", "text", "output format: text or json")
+	noDemo := fs.Bool("no-demo", false, "don't start the config's demo shop (demo.listen); probe whatever serves that address")
 	if err := parseFlags(e, fs, args); err != nil {
 		return err
 	}
@@ -103,12 +103,17 @@ func runProbe(ctx context.Context, e *env, args []string) error {
 			return usageError("--canary %q: no such canary; the config has %s", *only, strings.Join(names, ", "))
 		}
 	}
-	if cfg.DemoListen != "" {
-		demo, err := demotarget.Start(cfg.DemoListen)
+	if cfg.DemoListen != "" && !*noDemo {
+		// A demo shop already serving demo.listen (a quickstart `nines
+		// run`) is the same shop: probe it rather than fight for its port.
+		shop, reused, err := openDemoShop(ctx, cfg.DemoListen)
 		if err != nil {
-			return fmt.Errorf("demo target: %w (is nines run already serving it? then probe that one: it is the same)", err)
+			return fmt.Errorf("%w (or pass --no-demo to probe whatever serves it)", err)
 		}
-		defer demo.Close()
+		defer shop.Close()
+		if reused {
+			fmt.Fprintf(e.stderr, "probe: the demo shop already serves http://%s; probing that one\n", cfg.DemoListen)
+		}
 	}
 	browsers, err := newBrowserPool(cfg, canaries, nil)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -16,7 +17,6 @@ import (
 	"github.com/nines-dev/nines/config"
 	"github.com/nines-dev/nines/dashboards"
 	"github.com/nines-dev/nines/internal/clock"
-	"github.com/nines-dev/nines/internal/demotarget"
 	"github.com/nines-dev/nines/metrics"
 	"github.com/nines-dev/nines/slo"
 )
@@ -28,9 +28,9 @@ func init() {
 func runRun(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "run", "run -c FILE [--print json|none] [--log-format auto|text|json] [--log-level info]")
 	path := configFlag(fs)
-	logFormat := fs.String("log-format", "auto", "log format: auto (text on a terminal, else JSON), text or json")
+	logFormat := fs.String("log-format", "auto", "log format on stderr: auto (text on a terminal, else JSON), text or json; stdout's aggregates and alerts are JSON lines, or text lines with text")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
-	print := fs.String("print", "", "print each period's aggregates on stdout: json (the default, except with sink: emf, which owns stdout) or none")
+	print := fs.String("print", "", "print each period's aggregates on stdout: json (the default, except with sink: emf, which owns stdout; text lines with --log-format text) or none")
 	if err := parseFlags(e, fs, args); err != nil {
 		return err
 	}
@@ -47,11 +47,48 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	a, err := newAgent(ctx, cfg, agentDeps{env: e, logger: logger, print: *print})
+	ln, shop, err := runPorts(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
+	defer shop.Close()
+	a, err := newAgent(ctx, cfg, agentDeps{env: e, logger: logger, print: *print, textOut: *logFormat == "text", listener: ln})
+	if err != nil {
+		if ln != nil {
+			ln.Close()
+		}
+		return err
+	}
 	return a.run(ctx)
+}
+
+// runPorts binds the agent's server port and starts the demo shop, before
+// anything else starts.
+func runPorts(ctx context.Context, cfg *config.Config, log *slog.Logger) (net.Listener, *demoShop, error) {
+	var ln net.Listener
+	if addr := cfg.Metrics.Listen; addr != "" {
+		var err error
+		ln, err = listen(addr, "server.listen", fmt.Sprintf("is another nines running? Set server.listen in %s to a free address, or off", cfg.File))
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	if cfg.DemoListen == "" {
+		return ln, nil, nil
+	}
+	shop, reused, err := openDemoShop(ctx, cfg.DemoListen)
+	if err != nil {
+		if ln != nil {
+			ln.Close()
+		}
+		return nil, nil, err
+	}
+	if reused {
+		log.Warn("demo target already served by another nines; the canaries probe that one", "url", "http://"+cfg.DemoListen)
+	} else {
+		log.Info("demo target listening", "url", "http://"+cfg.DemoListen)
+	}
+	return ln, shop, nil
 }
 
 // agentDeps are the parts of an agent a caller may replace.
@@ -61,15 +98,24 @@ type agentDeps struct {
 	clock  clock.Clock
 	// print is --print: "json", "none", or "" for the default.
 	print string
+	// textOut prints aggregates and alerts on stdout as text lines, not
+	// JSON lines (--log-format text, and the demo's narration).
+	textOut bool
 	// onAlert hears every alert delivery (the demo's narrator).
 	onAlert func(alerting.Result)
+	// listener is the server's port (/metrics, /healthz, the web UI),
+	// bound by the caller before any work starts; nil: no server.
+	listener net.Listener
 }
 
 // agent is the wired-up sidecar: scheduler, recorder, flusher, the
 // publishing pipeline and its sinks, and the HTTP server.
 type agent struct {
-	cfg     *config.Config
-	deps    agentDeps
+	cfg  *config.Config
+	deps agentDeps
+	// stdout is the one stream of aggregates, alerts and EMF; each
+	// writer writes whole lines, which it keeps from interleaving.
+	stdout  io.Writer
 	rec     *metrics.Recorder
 	sched   *canary.Scheduler
 	flusher *metrics.Flusher
@@ -110,7 +156,8 @@ func newAgent(ctx context.Context, cfg *config.Config, deps agentDeps) (*agent, 
 	if err != nil {
 		return nil, err
 	}
-	a := &agent{cfg: cfg, deps: deps, rec: rec, health: metrics.NewHealth(), sinkName: cfg.Metrics.Sink}
+	a := &agent{cfg: cfg, deps: deps, rec: rec, health: metrics.NewHealth(), sinkName: cfg.Metrics.Sink,
+		stdout: &lineWriter{w: deps.env.stdout}}
 	a.prom = metrics.NewPrometheus(a.health, nil)
 	a.sloGauges = &slo.Gauges{}
 	a.prom.Register(a.sloGauges)
@@ -118,9 +165,12 @@ func newAgent(ctx context.Context, cfg *config.Config, deps agentDeps) (*agent, 
 		return nil, err
 	}
 	sinks := metrics.Fanout{a.pipeline, a.prom}
-	printJSON := deps.print == "json" || (deps.print == "" && cfg.Metrics.Sink != config.SinkEMF)
-	if printJSON {
-		sinks = append(sinks, metrics.NewJSONLines(deps.env.stdout))
+	printAggregates := deps.print == "json" || (deps.print == "" && cfg.Metrics.Sink != config.SinkEMF)
+	switch {
+	case printAggregates && deps.textOut:
+		sinks = append(sinks, metrics.NewTextLines(a.stdout))
+	case printAggregates:
+		sinks = append(sinks, metrics.NewJSONLines(a.stdout))
 	}
 
 	browsers, err := newBrowserPool(cfg, cfg.Canaries, slogger) // nil without browser canaries
@@ -176,7 +226,7 @@ func (a *agent) newPipeline(ctx context.Context) (*metrics.Pipeline, error) {
 		}
 		pc.Sink, pc.Spool, pc.MaxAge = sink, spool, metrics.CloudWatchMaxAge
 	case config.SinkEMF:
-		ec := metrics.EMFConfig{Writer: a.deps.env.stdout}
+		ec := metrics.EMFConfig{Writer: a.stdout}
 		if cw := m.CloudWatch; cw != nil {
 			ec.Namespace, ec.StorageResolution, ec.RegionRollup = cw.Namespace, cw.StorageResolution, cw.RegionRollup
 		}
@@ -216,9 +266,13 @@ func (a *agent) logPeriod(b metrics.Batch) {
 		}
 	}
 	snap := a.health.Snapshot()
-	a.deps.logger.Info("period flushed", "period_start", start.UTC().Format(time.RFC3339), "aggregates", len(b.Aggregates),
+	var attrs []any
+	if !start.IsZero() { // a period without runs has only a heartbeat
+		attrs = append(attrs, "period_start", start.UTC().Format(time.RFC3339))
+	}
+	a.deps.logger.Info("period flushed", append(attrs, "aggregates", len(b.Aggregates),
 		"attempts", attempts, "successes", successes, "sink", a.sinkName, "spool_points", snap.SpoolPoints,
-		"dropped_points", snap.DroppedTotal())
+		"dropped_points", snap.DroppedTotal())...)
 }
 
 func (a *agent) run(ctx context.Context) error {
@@ -233,15 +287,6 @@ func (a *agent) run(ctx context.Context) error {
 		return err
 	}
 	defer stopServer()
-	if a.cfg.DemoListen != "" {
-		demo, err := demotarget.Start(a.cfg.DemoListen)
-		if err != nil {
-			_ = a.pipeline.Close(context.Background())
-			return fmt.Errorf("demo target: %w (is another nines already running?)", err)
-		}
-		defer demo.Close()
-		log.Info("demo target listening", "url", demo.URL())
-	}
 	log.Info("agent starting", "canaries", len(a.cfg.Canaries), "region", a.cfg.Agent.Region,
 		"period", a.cfg.Agent.Period.String(), "sink", a.sinkName, "config", a.cfg.File)
 
@@ -288,7 +333,7 @@ func (a *agent) run(ctx context.Context) error {
 // and its /metrics (each round's decisions).
 func (a *agent) evaluatorDeps(src slo.Source) evaluatorDeps {
 	deps := evaluatorDeps{Source: src, StatePath: a.cfg.Metrics.Store.Path,
-		Clock: a.deps.clock, Logger: a.deps.logger, Stdout: a.deps.env.stdout, OnResult: a.deps.onAlert,
+		Clock: a.deps.clock, Logger: a.deps.logger, Stdout: a.stdout, StdoutJSON: !a.deps.textOut, OnResult: a.deps.onAlert,
 		RecentFailure: recentFailures(a.runs), OnDecisions: a.sloGauges.Set}
 	if a.store != nil {
 		// The regions that wrote each canary's runs to the store.
@@ -297,20 +342,12 @@ func (a *agent) evaluatorDeps(src slo.Source) evaluatorDeps {
 	return deps
 }
 
-// serve starts the agent's HTTP server: /metrics and /healthz. A busy
-// default port is a warning; a port the config names is an error.
+// serve serves /metrics, /healthz and the web UI on the listener the
+// caller bound.
 func (a *agent) serve() (stop func(), err error) {
-	addr := a.cfg.Metrics.Listen
-	if addr == "" {
+	ln := a.deps.listener
+	if ln == nil {
 		return func() {}, nil
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		if a.cfg.Metrics.ListenDefault {
-			a.deps.logger.Warn("agent server not started; set server.listen to another address, or off", "listen", addr, "err", err)
-			return func() {}, nil
-		}
-		return nil, fmt.Errorf("server.listen %s: %w", addr, err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", a.prom)
@@ -361,6 +398,19 @@ func (a *agent) healthz(w http.ResponseWriter, _ *http.Request) {
 		"status": status, "sink": a.sinkName, "runs": runs, "failed": failed, "overlapped": overlapped,
 		"spool_points": snap.SpoolPoints, "dropped_points": snap.Dropped, "published_points": snap.Published,
 	})
+}
+
+// lineWriter serializes writes to one stream, so lines written by
+// different goroutines never interleave.
+type lineWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lineWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // countingObserver counts runs for the shutdown summary and passes

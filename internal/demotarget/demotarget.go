@@ -6,6 +6,7 @@
 package demotarget
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -29,9 +30,16 @@ type Phase struct {
 	ErrorEvery int
 }
 
+// Header is on every answer of the demo shop, so a nines command that finds
+// demo.listen taken can tell its own shop from something else on the port.
+const Header = "X-Nines-Demo"
+
 // Config configures a demo target.
 type Config struct {
 	Addr string
+	// Listener, when set, is used instead of listening on Addr: the caller
+	// bound the port already.
+	Listener net.Listener
 	// Clock places the server in its timeline; the wall clock when nil.
 	Clock clock.Clock
 	// Timeline is the story; the last phase lasts for ever. Empty: healthy.
@@ -56,9 +64,12 @@ func Start(addr string) (*Server, error) { return StartWith(Config{Addr: addr}) 
 
 // StartWith starts a demo target that follows cfg.Timeline from now.
 func StartWith(cfg Config) (*Server, error) {
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return nil, err
+	ln := cfg.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+			return nil, err
+		}
 	}
 	cfg.Clock = clock.OrReal(cfg.Clock)
 	s := &Server{ln: ln, cfg: cfg, start: cfg.Clock.Now(), tokens: map[string]bool{}}
@@ -92,6 +103,7 @@ func (s *Server) Phase() Phase {
 // faults applies the current phase to every request.
 func (s *Server) faults(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set(Header, "shop")
 		p := s.Phase()
 		if p.Delay > 0 {
 			t := time.NewTimer(p.Delay)
@@ -152,4 +164,22 @@ func (s *Server) cart(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Write([]byte(`{"items":[{"sku":"nines-mug","qty":1}]}`))
+}
+
+// Answers says whether the demo shop answers at addr (host:port): its
+// /health carries Header.
+func Answers(ctx context.Context, addr string) bool {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/health", nil)
+	if err != nil {
+		return false
+	}
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := client.Do(req)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	return resp.StatusCode == http.StatusOK && resp.Header.Get(Header) == "shop"
 }
