@@ -47,6 +47,9 @@ type S3ArtifactConfig struct {
 	Region string
 	// Endpoint replaces the S3 endpoint, for a private or fake one.
 	Endpoint string
+	// Profile names the shared config profile; empty is AWS_PROFILE or
+	// the default.
+	Profile string
 }
 
 // ArtifactUploader copies one artifact somewhere durable and returns its
@@ -90,6 +93,9 @@ func (u *S3Uploader) Upload(ctx context.Context, key string, body []byte, conten
 // newS3Uploader builds an uploader from the agent's AWS configuration.
 func newS3Uploader(cfg S3ArtifactConfig) (*S3Uploader, error) {
 	opts := []func(*awsconfig.LoadOptions) error{}
+	if cfg.Profile != "" {
+		opts = append(opts, awsconfig.WithSharedConfigProfile(cfg.Profile))
+	}
 	if cfg.Region != "" {
 		opts = append(opts, awsconfig.WithRegion(cfg.Region))
 	}

@@ -51,6 +51,9 @@ type CloudWatchConfig struct {
 	// Endpoint replaces the service endpoint, for a private endpoint or a
 	// fake. AWS_ENDPOINT_URL_CLOUDWATCH does the same from the environment.
 	Endpoint string
+	// Profile names the shared config profile for credentials and, when
+	// Region is empty, the region; empty is AWS_PROFILE or the default.
+	Profile string
 	// StorageResolution is 1 (high resolution) or 60; 60 when 0.
 	StorageResolution int
 	// RegionRollup also publishes each latency distribution without the
@@ -82,18 +85,27 @@ type CloudWatch struct {
 // the Publisher retries, classified in one place. endpoint, when set, wins
 // over AWS_ENDPOINT_URL_CLOUDWATCH, which wins over the region's endpoint.
 func NewCloudWatchClient(ctx context.Context, region, endpoint string) (*cloudwatch.Client, error) {
-	return newCloudWatchClient(ctx, region, endpoint, func() aws.Retryer { return aws.NopRetryer{} })
+	return newCloudWatchClient(ctx, region, endpoint, "", func() aws.Retryer { return aws.NopRetryer{} })
 }
 
 // NewCloudWatchReader is NewCloudWatchClient for readers (the SLO source,
 // dashboards): reads are safe to repeat, so it keeps the SDK's standard
 // retries.
 func NewCloudWatchReader(ctx context.Context, region, endpoint string) (*cloudwatch.Client, error) {
-	return newCloudWatchClient(ctx, region, endpoint, nil)
+	return newCloudWatchClient(ctx, region, endpoint, "", nil)
 }
 
-func newCloudWatchClient(ctx context.Context, region, endpoint string, retryer func() aws.Retryer) (*cloudwatch.Client, error) {
+// NewCloudWatchReaderFor is NewCloudWatchReader with a shared config
+// profile.
+func NewCloudWatchReaderFor(ctx context.Context, region, endpoint, profile string) (*cloudwatch.Client, error) {
+	return newCloudWatchClient(ctx, region, endpoint, profile, nil)
+}
+
+func newCloudWatchClient(ctx context.Context, region, endpoint, profile string, retryer func() aws.Retryer) (*cloudwatch.Client, error) {
 	var opts []func(*awsconfig.LoadOptions) error
+	if profile != "" {
+		opts = append(opts, awsconfig.WithSharedConfigProfile(profile))
+	}
 	if retryer != nil {
 		opts = append(opts, awsconfig.WithRetryer(retryer))
 	}
@@ -132,7 +144,7 @@ func NewCloudWatch(ctx context.Context, cfg CloudWatchConfig) (*CloudWatch, erro
 	}
 	client := cfg.Client
 	if client == nil {
-		c, err := NewCloudWatchClient(ctx, cfg.Region, cfg.Endpoint)
+		c, err := newCloudWatchClient(ctx, cfg.Region, cfg.Endpoint, cfg.Profile, func() aws.Retryer { return aws.NopRetryer{} })
 		if err != nil {
 			return nil, err
 		}

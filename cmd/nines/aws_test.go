@@ -98,3 +98,29 @@ func TestCommandsTakeTheRegionFromTheAWSEnvironment(t *testing.T) {
 		})
 	}
 }
+
+// nines run takes --profile too: its region stands in for a cloudwatch:
+// section without one, for the sink and the SLO source alike. A context
+// that has ended makes run build everything and stop at once.
+func TestRunTakesTheRegionFromItsProfile(t *testing.T) {
+	awsEnv(t, "[profile ops]\nregion = eu-west-2\n[profile bare]\n")
+	t.Setenv("AWS_ENDPOINT_URL_CLOUDWATCH", awsfake.NewCloudWatchT(t, awsfake.CloudWatchConfig{}).URL())
+	cfg := writeConfig(t, `
+server: { listen: "127.0.0.1:0" }
+cloudwatch: { namespace: Shop }
+canaries:
+  - name: api
+    steps:
+      - http: { url: "http://127.0.0.1:1/" }
+`)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, _, err := runCLI(t, "", "run", "-c", cfg, "--profile", "bare", "--print", "none")
+	if err == nil || !strings.Contains(err.Error(), "no AWS region") {
+		t.Errorf("a profile without a region: err = %v, want it to ask for one", err)
+	}
+	var out, errOut strings.Builder
+	if err := Run(ctx, []string{"run", "-c", cfg, "--profile", "ops", "--print", "none"}, strings.NewReader(""), &out, &errOut); err != nil {
+		t.Errorf("the ops profile's region: err = %v\n%s", err, errOut.String())
+	}
+}

@@ -26,8 +26,9 @@ func init() {
 }
 
 func runRun(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "run", "run -c FILE [--print json|none] [--log-format auto|text|json] [--log-level info]")
+	fs := newFlagSet(e, "run", "run -c FILE [--print json|none] [--log-format auto|text|json] [--log-level info] [--profile NAME]")
 	path := configFlag(fs)
+	profile := fs.String("profile", "", "the AWS shared config profile for CloudWatch, SNS, DynamoDB and S3 (default: AWS_PROFILE, then default); its region stands in for a cloudwatch: section without one")
 	logFormat := fs.String("log-format", "auto", "log format on stderr: auto (text on a terminal, else JSON), text or json; stdout's aggregates and alerts are JSON lines, or text lines with text")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	print := fs.String("print", "", "print each period's aggregates on stdout: json (the default, except with sink: emf, which owns stdout; text lines with --log-format text) or none")
@@ -46,6 +47,15 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	cfg, err := e.loadConfig(*path, config.Options{})
 	if err != nil {
 		return err
+	}
+	if *profile != "" {
+		if cw := cfg.Metrics.CloudWatch; cw != nil {
+			cw.Profile = *profile
+		}
+		if cfg.Alerting != nil {
+			cfg.Alerting.Profile = *profile
+		}
+		cfg.Browser.Artifacts.S3.Profile = *profile
 	}
 	ln, shop, err := runPorts(ctx, cfg, logger)
 	if err != nil {
@@ -476,7 +486,7 @@ func (a *agent) sloSource(ctx context.Context) (slo.Source, error) {
 		return slo.NewLocalSource(a.store)
 	}
 	if cw := a.cfg.Metrics.CloudWatch; cw != nil {
-		client, err := metrics.NewCloudWatchReader(ctx, cw.Region, cw.Endpoint)
+		client, err := metrics.NewCloudWatchReaderFor(ctx, cw.Region, cw.Endpoint, cw.Profile)
 		if err != nil {
 			return nil, err
 		}
