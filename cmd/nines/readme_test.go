@@ -18,6 +18,13 @@ var sampleMarker = regexp.MustCompile(`^<!-- sample: nines (.+) -->$`)
 // sampleArgs adds what keeps a sampled command self-contained in a test:
 // the demo plays without the web UI.
 func sampleArgs(args []string) []string {
+	// The README's paths are from the repository's root; the test runs in
+	// cmd/nines.
+	for i, a := range args {
+		if strings.HasPrefix(a, "examples/") {
+			args[i] = filepath.Join("..", "..", a)
+		}
+	}
 	if len(args) > 0 && args[0] == "demo" {
 		return append(args, "--listen", "off")
 	}
