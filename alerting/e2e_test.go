@@ -33,10 +33,13 @@ type e2e struct {
 
 const e2eStep = 10 * time.Second
 
-func newE2E(t *testing.T) *e2e {
+func newE2E(t *testing.T, configure ...func(*world)) *e2e {
 	t.Helper()
 	ctx := context.Background()
 	e := &e2e{world: newWorld(t, alerting.NewMemoryStore())}
+	for _, fn := range configure {
+		fn(e.world)
+	}
 	store, err := metrics.OpenStore(ctx, metrics.StoreConfig{Path: t.TempDir() + "/nines.db", Clock: e.clk})
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	alertsns "github.com/nines-dev/nines/alerting/sns"
 	"github.com/nines-dev/nines/internal/awsfake"
 	"github.com/nines-dev/nines/internal/clock"
+	"github.com/nines-dev/nines/internal/goawstest"
 	"github.com/nines-dev/nines/slo"
 )
 
@@ -36,6 +37,9 @@ type world struct {
 	// for their runs (optional).
 	failures []alerting.FailureRule
 	regions  alerting.RegionSource
+	// goaws, when set, replaces the SNS fake as the SNS receiver's
+	// endpoint: an independent SNS, read back through its SQS queues.
+	goaws *goawstest.Server
 }
 
 var checkoutSLI = slo.SLI{Kind: slo.SLIAvailability, Canary: "checkout"}
@@ -65,7 +69,12 @@ func (w *world) receivers(t *testing.T) []alerting.Receiver {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sn, err := alertsns.New(alertsns.Config{Client: w.sns.Client(func(o *awssns.Options) { o.RetryMaxAttempts = 1 }), TopicARN: w.sns.TopicARN("pages")})
+	noRetries := func(o *awssns.Options) { o.RetryMaxAttempts = 1 }
+	snsCfg := alertsns.Config{Client: w.sns.Client(noRetries), TopicARN: w.sns.TopicARN("pages")}
+	if w.goaws != nil {
+		snsCfg = alertsns.Config{Client: w.goaws.SNSClient(noRetries), TopicARN: goawstest.TopicARN}
+	}
+	sn, err := alertsns.New(snsCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
