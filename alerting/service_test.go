@@ -238,7 +238,7 @@ func TestTheOutboxIsSentAfterARestart(t *testing.T) {
 func TestTwoEvaluatorsOnOneDynamoDBTablePageOnce(t *testing.T) {
 	f := awsfake.NewDynamoDBT(t, awsfake.DynamoDBConfig{})
 	store, _ := alerting.NewDynamoDBStore(f.Client(), "nines-alerts")
-	if err := store.CreateTable(context.Background()); err != nil {
+	if err := store.CreateTable(context.Background(), awsfake.ShortTableWait); err != nil {
 		t.Fatal(err)
 	}
 	w := newWorld(t, store)

@@ -20,6 +20,9 @@ type DynamoDBAPI interface {
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
+	DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
+	DescribeTimeToLive(ctx context.Context, in *dynamodb.DescribeTimeToLiveInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTimeToLiveOutput, error)
+	UpdateTimeToLive(ctx context.Context, in *dynamodb.UpdateTimeToLiveInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateTimeToLiveOutput, error)
 }
 
 // DynamoDBStore keeps alerts in a DynamoDB table, one item per alert
@@ -46,9 +49,12 @@ func NewDynamoDBStore(api DynamoDBAPI, table string) (*DynamoDBStore, error) {
 	return &DynamoDBStore{api: api, table: table}, nil
 }
 
-// CreateTable creates the table on demand billing; the deploy templates
-// do the same. A table that exists already is not an error.
-func (s *DynamoDBStore) CreateTable(ctx context.Context) error {
+// CreateTable creates the table on demand billing, waits until it is
+// ACTIVE (DynamoDB refuses reads and writes before that), and expires
+// items by expires_at, as the deploy templates do. A table that exists
+// already is not an error, and its TTL is enabled if it is not yet. waitFns
+// adjust the waiter; tests shorten its delays.
+func (s *DynamoDBStore) CreateTable(ctx context.Context, waitFns ...func(*dynamodb.TableExistsWaiterOptions)) error {
 	_, err := s.api.CreateTable(ctx, &dynamodb.CreateTableInput{
 		TableName:            aws.String(s.table),
 		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
@@ -56,10 +62,47 @@ func (s *DynamoDBStore) CreateTable(ctx context.Context) error {
 		BillingMode:          types.BillingModePayPerRequest,
 	})
 	var inUse *types.ResourceInUseException
-	if errors.As(err, &inUse) {
-		return nil
+	if err != nil && !errors.As(err, &inUse) {
+		return fmt.Errorf("alerting: creating table %s: %w", s.table, err)
 	}
-	return err
+	waiter := dynamodb.NewTableExistsWaiter(s.api, waitFns...)
+	if err := waiter.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(s.table)}, tableActiveTimeout); err != nil {
+		return fmt.Errorf("alerting: waiting for table %s to be ACTIVE: %w", s.table, err)
+	}
+	return s.enableTTL(ctx)
+}
+
+// tableActiveTimeout bounds the wait for a new table; DynamoDB creates an
+// on-demand table with one key in seconds.
+const tableActiveTimeout = 5 * time.Minute
+
+// ttlAttribute is the attribute incidents and failures expire by.
+const ttlAttribute = "expires_at"
+
+// enableTTL turns on expiry by ttlAttribute unless it is on already:
+// DynamoDB refuses to enable TTL twice, and takes one change an hour.
+func (s *DynamoDBStore) enableTTL(ctx context.Context) error {
+	out, err := s.api.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(s.table)})
+	if err != nil {
+		return fmt.Errorf("alerting: reading the TTL of table %s: %w", s.table, err)
+	}
+	if d := out.TimeToLiveDescription; d != nil {
+		switch d.TimeToLiveStatus {
+		case types.TimeToLiveStatusEnabled, types.TimeToLiveStatusEnabling:
+			if aws.ToString(d.AttributeName) == ttlAttribute {
+				return nil
+			}
+			return fmt.Errorf("alerting: table %s expires items by %s, not %s", s.table, aws.ToString(d.AttributeName), ttlAttribute)
+		}
+	}
+	_, err = s.api.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
+		TableName:               aws.String(s.table),
+		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(ttlAttribute), Enabled: aws.Bool(true)},
+	})
+	if err != nil {
+		return fmt.Errorf("alerting: enabling TTL on table %s: %w", s.table, err)
+	}
+	return nil
 }
 
 // Load implements Store.
@@ -163,7 +206,7 @@ func (s *DynamoDBStore) RecordFailure(ctx context.Context, f Failure) error {
 		},
 		UpdateExpression:         aws.String("SET #k = :k, #a = :a, #b = :b, #e = :e"),
 		ConditionExpression:      aws.String("attribute_not_exists(#a) OR #a < :a"),
-		ExpressionAttributeNames: map[string]string{"#k": "kind", "#a": "at", "#b": "body", "#e": "expires_at"},
+		ExpressionAttributeNames: map[string]string{"#k": "kind", "#a": "at", "#b": "body", "#e": ttlAttribute},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":k": &types.AttributeValueMemberS{Value: failureKind},
 			":a": &types.AttributeValueMemberN{Value: strconv.FormatInt(f.At.UnixMilli(), 10)},
@@ -223,7 +266,7 @@ const incidentKind = "incident"
 // with is kept when a later save (the resolve) carries none.
 func (s *DynamoDBStore) recordIncident(ctx context.Context, a *Alert) error {
 	fired := a.FiredAt.UnixMilli()
-	names := map[string]string{"#k": "kind", "#s": "subject", "#v": "severity", "#f": "fired_at", "#e": "expires_at"}
+	names := map[string]string{"#k": "kind", "#s": "subject", "#v": "severity", "#f": "fired_at", "#e": ttlAttribute}
 	values := map[string]types.AttributeValue{
 		":k": &types.AttributeValueMemberS{Value: incidentKind},
 		":s": &types.AttributeValueMemberS{Value: a.Key.Subject},

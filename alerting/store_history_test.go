@@ -18,37 +18,31 @@ type incidentStore interface {
 	Incidents(ctx context.Context, from, to time.Time) ([]Incident, error)
 }
 
-// historyStores are the stores that keep incident history, each reopened
+// historyStores are the stores that keep incident history. Each sets up
+// an empty store for one test and returns how to open it, again and again
 // as the review would: the SQLite file, and a DynamoDB table through the
-// real SDK.
-func historyStores(t *testing.T) map[string]func() incidentStore {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "nines.db")
-	ddb := awsfake.NewDynamoDBT(t, awsfake.DynamoDBConfig{})
-	created := false
-	return map[string]func() incidentStore{
-		"sqlite": func() incidentStore {
-			st, err := OpenSQLite(ctx, path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			return st
-		},
-		"dynamodb": func() incidentStore {
-			st, err := NewDynamoDBStore(ddb.Client(), "nines-alerts")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !created {
-				if err := st.CreateTable(ctx); err != nil {
+// real SDK on the fake and on dynalite.
+func historyStores() map[string]func(t *testing.T) func() incidentStore {
+	stores := map[string]func(t *testing.T) func() incidentStore{
+		"sqlite": func(t *testing.T) func() incidentStore {
+			path := filepath.Join(t.TempDir(), "nines.db")
+			return func() incidentStore {
+				st, err := OpenSQLite(context.Background(), path)
+				if err != nil {
 					t.Fatal(err)
 				}
-				created = true
+				t.Cleanup(func() { st.Close() })
+				return st
 			}
-			return st
 		},
 	}
+	for _, b := range dynamoDBBackends {
+		stores[b.name] = func(t *testing.T) func() incidentStore {
+			open := openDynamoDBStore(t, b.start(t))
+			return func() incidentStore { return open() }
+		}
+	}
+	return stores
 }
 
 // Both stores keep every incident, not only the current one, so the
@@ -56,8 +50,9 @@ func historyStores(t *testing.T) map[string]func() incidentStore {
 // survives its resolve, and the alert itself loads as before.
 func TestStoresKeepEveryIncident(t *testing.T) {
 	ctx := context.Background()
-	for name, open := range historyStores(t) {
+	for name, setup := range historyStores() {
 		t.Run(name, func(t *testing.T) {
+			open := setup(t)
 			st := open()
 			t0 := time.Date(2026, 11, 18, 14, 2, 0, 0, time.UTC)
 			a := &Alert{Key: Key{Subject: "checkout", Severity: Page}, Status: Firing, FiredAt: t0, Last: Details{Tier: "page_fast"}}
@@ -119,7 +114,7 @@ func TestAFailedHistoryWriteKeepsTheAlert(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.CreateTable(ctx); err != nil {
+	if err := st.CreateTable(ctx, awsfake.ShortTableWait); err != nil {
 		t.Fatal(err)
 	}
 	ddb.FailStatus("UpdateItem", 1, 500)
@@ -137,15 +132,13 @@ func TestAFailedHistoryWriteKeepsTheAlert(t *testing.T) {
 // any order; the table keeps the latest, the evaluator reads it back, and
 // the alerts loaded from the same table are not disturbed.
 func TestDynamoDBStoreKeepsEachCanarysLastFailure(t *testing.T) {
+	for _, b := range dynamoDBBackends {
+		t.Run(b.name, func(t *testing.T) { testLastFailures(t, openDynamoDBStore(t, b.start(t))()) })
+	}
+}
+
+func testLastFailures(t *testing.T, st *DynamoDBStore) {
 	ctx := context.Background()
-	ddb := awsfake.NewDynamoDBT(t, awsfake.DynamoDBConfig{})
-	st, err := NewDynamoDBStore(ddb.Client(), "nines-alerts")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.CreateTable(ctx); err != nil {
-		t.Fatal(err)
-	}
 	t0 := time.Date(2026, 11, 18, 14, 2, 0, 0, time.UTC)
 	a := &Alert{Key: Key{Subject: "checkout", Severity: Page}, Status: Firing, FiredAt: t0}
 	if err := st.Save(ctx, a); err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/nines-dev/nines/alerting"
 	"github.com/nines-dev/nines/alerting/notifiertest"
 	"github.com/nines-dev/nines/internal/awsfake"
+	"github.com/nines-dev/nines/internal/dynalite"
 )
 
 // stores are every Store, each new and empty.
@@ -31,7 +32,17 @@ var stores = []struct {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.CreateTable(context.Background()); err != nil {
+		if err := s.CreateTable(context.Background(), awsfake.ShortTableWait); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}},
+	{"dynalite", func(t *testing.T) alerting.Store {
+		s, err := alerting.NewDynamoDBStore(dynalite.Start(t).API(), "nines-alerts")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CreateTable(context.Background(), awsfake.ShortTableWait); err != nil {
 			t.Fatal(err)
 		}
 		return s
@@ -107,7 +118,7 @@ func TestDynamoDBStoreSurvivesThrottling(t *testing.T) {
 	f := awsfake.NewDynamoDBT(t, awsfake.DynamoDBConfig{})
 	s, _ := alerting.NewDynamoDBStore(f.Client(), "nines-alerts")
 	ctx := context.Background()
-	if err := s.CreateTable(ctx); err != nil {
+	if err := s.CreateTable(ctx, awsfake.ShortTableWait); err != nil {
 		t.Fatal(err)
 	}
 	f.Throttle("PutItem", 1)

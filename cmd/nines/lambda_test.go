@@ -142,7 +142,7 @@ func TestLambdaAgent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := state.CreateTable(context.Background()); err != nil {
+	if err := state.CreateTable(context.Background(), awsfake.ShortTableWait); err != nil {
 		t.Fatal(err)
 	}
 	rt := lambdatest.NewT(t)
@@ -278,7 +278,7 @@ func newEvaluatorFakes(t *testing.T) *evaluatorFakes {
 	if f.store, err = alerting.NewDynamoDBStore(f.ddb.Client(), "nines-state"); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.store.CreateTable(context.Background()); err != nil {
+	if err := f.store.CreateTable(context.Background(), awsfake.ShortTableWait); err != nil {
 		t.Fatal(err)
 	}
 	return f

@@ -62,7 +62,7 @@ func TestReviewReadsCloudWatchAndTheStateTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := store.CreateTable(ctx); err != nil {
+	if err := store.CreateTable(ctx, awsfake.ShortTableWait); err != nil {
 		t.Fatal(err)
 	}
 	fired := start.Add(3000*time.Minute + 2*time.Minute)

@@ -28,6 +28,19 @@ type DynamoDBConfig struct {
 // (POST / with X-Amz-Target: DynamoDB_20120810.<Op>) and evaluates the
 // condition expressions that a state store with optimistic locking relies on.
 // Reads are always strongly consistent.
+//
+// It is as strict as the API reference where nines could come to rely on
+// a kindness:
+//   - CreateTable answers CREATING, and the table refuses reads and writes
+//     with ResourceNotFoundException until it is ACTIVE. The first
+//     DescribeTable after CreateTable still answers CREATING; the second
+//     answers ACTIVE, and the table is ACTIVE from then on. A caller that
+//     waits with dynamodb.NewTableExistsWaiter therefore polls twice.
+//   - UpdateTimeToLive and DescribeTimeToLive keep a table's TTL setting.
+//     Expired items are never deleted: DynamoDB deletes them only within
+//     days, so nothing may rely on it.
+//   - Query and Scan stop at 1 MB of items read, with LastEvaluatedKey.
+//   - Items are sized as DynamoDB sizes them, and refused over 400 KB.
 type DynamoDB struct {
 	faultyServer
 
@@ -51,6 +64,14 @@ type dynamodbTable struct {
 	definitions json.RawMessage
 	keySchema   json.RawMessage
 	items       map[string]dynamodbItem
+
+	// describes counts DescribeTable calls while the table is CREATING.
+	status    string // CREATING or ACTIVE
+	describes int
+
+	ttlAttribute string
+	ttlEnabled   bool
+	ttlUpdated   time.Time // when UpdateTimeToLive last succeeded
 }
 
 // NewDynamoDB starts a DynamoDB fake. Close it when done.
@@ -80,6 +101,14 @@ func (f *DynamoDB) Client(optFns ...func(*dynamodb.Options)) *dynamodb.Client {
 	return dynamodb.NewFromConfig(f.clientConfig(), append([]func(*dynamodb.Options){func(o *dynamodb.Options) {
 		o.AccountIDEndpointMode = aws.AccountIDEndpointModeDisabled
 	}}, optFns...)...)
+}
+
+// ShortTableWait makes a dynamodb.TableExistsWaiter poll every few
+// milliseconds instead of every 20 seconds or more, for tests: the fake's
+// table, like DynamoDB's, is CREATING at the first poll.
+func ShortTableWait(o *dynamodb.TableExistsWaiterOptions) {
+	o.MinDelay = time.Millisecond
+	o.MaxDelay = 20 * time.Millisecond
 }
 
 // ItemCount reports how many items a table holds, or -1 when it does not exist.
@@ -142,14 +171,16 @@ func (f *DynamoDB) serve(w http.ResponseWriter, r *http.Request, op string) {
 		return
 	}
 	handlers := map[string]func([]byte) (any, error){
-		"CreateTable":   f.createTable,
-		"DescribeTable": f.describeTable,
-		"GetItem":       f.getItem,
-		"PutItem":       f.putItem,
-		"DeleteItem":    f.deleteItem,
-		"UpdateItem":    f.updateItem,
-		"Query":         f.query,
-		"Scan":          f.scan,
+		"CreateTable":        f.createTable,
+		"DescribeTable":      f.describeTable,
+		"UpdateTimeToLive":   f.updateTimeToLive,
+		"DescribeTimeToLive": f.describeTimeToLive,
+		"GetItem":            f.getItem,
+		"PutItem":            f.putItem,
+		"DeleteItem":         f.deleteItem,
+		"UpdateItem":         f.updateItem,
+		"Query":              f.query,
+		"Scan":               f.scan,
 	}
 	h, ok := handlers[op]
 	if !ok {
@@ -205,6 +236,7 @@ func (f *DynamoDB) createTable(body []byte) (any, error) {
 		arn:     fmt.Sprintf("arn:aws:dynamodb:%s:%s:table/%s", f.region, f.accountID, in.TableName),
 		created: f.now(),
 		items:   make(map[string]dynamodbItem),
+		status:  "CREATING",
 	}
 	if in.TableName == "" {
 		return nil, dynamodbValidation("TableName must be at least 3 characters long")
@@ -242,7 +274,7 @@ func (t *dynamodbTable) description() map[string]any {
 	return map[string]any{
 		"TableName":            t.name,
 		"TableArn":             t.arn,
-		"TableStatus":          "ACTIVE",
+		"TableStatus":          t.status,
 		"CreationDateTime":     float64(t.created.UnixMilli()) / 1000,
 		"KeySchema":            t.keySchema,
 		"AttributeDefinitions": t.definitions,
@@ -262,16 +294,107 @@ func (f *DynamoDB) describeTable(body []byte) (any, error) {
 	if !ok {
 		return nil, dynamodbNoTable()
 	}
+	if t.status == "CREATING" {
+		t.describes++
+		if t.describes > dynamodbCreatingDescribes {
+			t.status = "ACTIVE"
+		}
+	}
 	return map[string]any{"Table": t.description()}, nil
 }
 
-// table must be called with f.mu held.
+// dynamodbCreatingDescribes is how many DescribeTable calls still find a
+// new table CREATING; the next one finds it ACTIVE.
+const dynamodbCreatingDescribes = 1
+
+// table returns a table that takes reads and writes. "You can perform read
+// and write operations only on an ACTIVE table" (CreateTable, API
+// reference); until then DynamoDB answers ResourceNotFoundException, whose
+// reference says the table "might not be specified correctly, or its
+// status might not be ACTIVE". It must be called with f.mu held.
 func (f *DynamoDB) table(name string) (*dynamodbTable, error) {
 	t, ok := f.tables[name]
-	if !ok {
+	if !ok || t.status != "ACTIVE" {
 		return nil, dynamodbNoTable()
 	}
 	return t, nil
+}
+
+// dynamodbTTLInterval is how soon after one UpdateTimeToLive a table takes
+// another: "Any additional UpdateTimeToLive calls for the same table during
+// this one hour duration result in a ValidationException" (API reference).
+const dynamodbTTLInterval = time.Hour
+
+func (f *DynamoDB) updateTimeToLive(body []byte) (any, error) {
+	var in struct {
+		TableName               string
+		TimeToLiveSpecification *struct {
+			AttributeName *string
+			Enabled       *bool
+		}
+	}
+	if err := json.Unmarshal(body, &in); err != nil {
+		return nil, err
+	}
+	spec := in.TimeToLiveSpecification
+	if spec == nil || spec.AttributeName == nil || spec.Enabled == nil {
+		return nil, dynamodbValidation("1 validation error detected: Value null at 'timeToLiveSpecification' failed to satisfy constraint: Member must not be null")
+	}
+	if n := len(*spec.AttributeName); n < 1 || n > 255 {
+		return nil, dynamodbValidation("1 validation error detected: Value '%s' at 'timeToLiveSpecification.attributeName' failed to satisfy constraint: Member must have length between 1 and 255", *spec.AttributeName)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t, ok := f.tables[in.TableName]
+	if !ok {
+		return nil, dynamodbNoTable()
+	}
+	if t.status != "ACTIVE" {
+		// The reference's ResourceInUseException: "The operation conflicts
+		// with the resource's availability".
+		return nil, &dynamodbError{status: http.StatusBadRequest, code: "ResourceInUseException", message: "Attempt to change a resource which is still in use: Table is being created: " + t.name}
+	}
+	switch {
+	case *spec.Enabled && t.ttlEnabled:
+		return nil, dynamodbValidation("TimeToLive is already enabled")
+	case !*spec.Enabled && !t.ttlEnabled:
+		return nil, dynamodbValidation("TimeToLive is already disabled")
+	case !*spec.Enabled && *spec.AttributeName != t.ttlAttribute:
+		return nil, dynamodbValidation("TimeToLive is active on a different AttributeName: current AttributeName is %s", t.ttlAttribute)
+	case !t.ttlUpdated.IsZero() && f.now().Sub(t.ttlUpdated) < dynamodbTTLInterval:
+		return nil, dynamodbValidation("Time to live has been modified multiple times within a fixed interval")
+	}
+	t.ttlAttribute, t.ttlEnabled, t.ttlUpdated = *spec.AttributeName, *spec.Enabled, f.now()
+	return map[string]any{"TimeToLiveSpecification": map[string]any{"AttributeName": t.ttlAttribute, "Enabled": t.ttlEnabled}}, nil
+}
+
+func (f *DynamoDB) describeTimeToLive(body []byte) (any, error) {
+	var in struct{ TableName string }
+	if err := json.Unmarshal(body, &in); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t, ok := f.tables[in.TableName]
+	if !ok {
+		return nil, dynamodbNoTable()
+	}
+	desc := map[string]any{"TimeToLiveStatus": "DISABLED"}
+	if t.ttlEnabled {
+		desc = map[string]any{"TimeToLiveStatus": "ENABLED", "AttributeName": t.ttlAttribute}
+	}
+	return map[string]any{"TimeToLiveDescription": desc}, nil
+}
+
+// TimeToLive reports the attribute a table expires items by, and whether
+// TTL is enabled on it.
+func (f *DynamoDB) TimeToLive(table string) (attribute string, enabled bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if t, ok := f.tables[table]; ok {
+		return t.ttlAttribute, t.ttlEnabled
+	}
+	return "", false
 }
 
 // keyOf validates that item carries the table's key, with the declared
@@ -318,20 +441,19 @@ func (t *dynamodbTable) keyAttrs(item dynamodbItem) dynamodbItem {
 	return key
 }
 
-// dynamodbItemLimit is DynamoDB's item size limit. The fake measures names
-// plus wire-form values, which is close enough to catch items that grow
-// without bound.
+// dynamodbItemLimit is DynamoDB's item size limit: "The maximum item size
+// in DynamoDB is 400 KB, which includes both attribute name binary length
+// (UTF-8 length) and attribute value lengths" (Developer Guide, Constraints;
+// 1 KB is 1024 bytes there).
 const dynamodbItemLimit = 400 * 1024
 
 func dynamodbValidateItem(item dynamodbItem) error {
-	size := 0
-	for name, raw := range item {
+	for _, raw := range item {
 		if _, err := dynamodbParse(raw); err != nil {
 			return err
 		}
-		size += len(name) + len(raw)
 	}
-	if size > dynamodbItemLimit {
+	if dynamodbItemSize(item) > dynamodbItemLimit {
 		return dynamodbValidation("Item size has exceeded the maximum allowed size")
 	}
 	return nil
@@ -622,17 +744,20 @@ func (f *DynamoDB) read(body []byte, isQuery bool) (any, error) {
 		}
 	}
 	out := []dynamodbItem{}
-	scanned := 0
+	scanned, read := 0, 0
+	full := false
 	var last dynamodbItem
 	for i := start; i < len(items); i++ {
 		it := items[i]
 		if keyCond != nil && !keyCond.eval(it) {
 			continue
 		}
-		if in.Limit > 0 && scanned == in.Limit {
+		if in.Limit > 0 && scanned == in.Limit || read >= dynamodbPageLimit {
+			full = true
 			break
 		}
 		scanned++
+		read += dynamodbItemSize(it)
 		last = it
 		if filter != nil && !filter.eval(it) {
 			continue
@@ -647,11 +772,18 @@ func (f *DynamoDB) read(body []byte, isQuery bool) (any, error) {
 	if in.Select != "COUNT" {
 		resp["Items"] = out
 	}
-	if in.Limit > 0 && scanned == in.Limit && last != nil && t.hasMoreAfter(items, last, keyCond) {
+	if (full || in.Limit > 0 && scanned == in.Limit || read >= dynamodbPageLimit) && last != nil && t.hasMoreAfter(items, last, keyCond) {
 		resp["LastEvaluatedKey"] = t.keyAttrs(last)
 	}
 	return resp, nil
 }
+
+// dynamodbPageLimit is how much a Query or Scan reads before it stops:
+// "A single Scan request can retrieve a maximum of 1 MB of data", counted
+// before any filter, and the result then carries LastEvaluatedKey
+// (Developer Guide, Scan and Query; API reference, Scan). The item that
+// reaches the limit is the page's last.
+const dynamodbPageLimit = 1024 * 1024
 
 // hasMoreAfter reports whether any item after last would still be examined.
 func (t *dynamodbTable) hasMoreAfter(items []dynamodbItem, last dynamodbItem, keyCond *dynamodbCond) bool {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -32,6 +33,10 @@ func dynamodbTestTable(t *testing.T) (*DynamoDB, *dynamodb.Client) {
 	})
 	if err != nil {
 		t.Fatalf("CreateTable: %v", err)
+	}
+	waiter := dynamodb.NewTableExistsWaiter(client, ShortTableWait)
+	if err := waiter.Wait(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String("alerts")}, 5*time.Second); err != nil {
+		t.Fatalf("waiting for the table: %v", err)
 	}
 	return fake, client
 }

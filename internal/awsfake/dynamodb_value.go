@@ -238,3 +238,93 @@ func dynamodbNumberWire(n *big.Rat) json.RawMessage {
 	raw, _ := json.Marshal(map[string]string{"N": s})
 	return raw
 }
+
+// dynamodbItemSize is an item's size as the Developer Guide's "DynamoDB
+// item sizes and formats" defines it: the sum, over attributes, of the
+// name's UTF-8 length and the value's size. The wire's JSON escaping and
+// base64 count for nothing.
+func dynamodbItemSize(item dynamodbItem) int {
+	size := 0
+	for name, raw := range item {
+		size += len(name) + dynamodbValueSize(raw)
+	}
+	return size
+}
+
+// dynamodbValueSize is one value's size, by the same guide: a string is its
+// UTF-8 bytes; a binary its raw bytes; a number 1 byte per two significant
+// digits plus 1; null and Boolean 1 byte; a list or map 3 bytes plus, for
+// each element, 1 byte and its size (a map element's name included); a set
+// the sum of its members.
+func dynamodbValueSize(raw json.RawMessage) int {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(raw, &fields) != nil {
+		return len(raw)
+	}
+	size := 0
+	for typ, inner := range fields {
+		switch typ {
+		case "S":
+			var s string
+			_ = json.Unmarshal(inner, &s)
+			size += len(s)
+		case "B":
+			var b []byte
+			_ = json.Unmarshal(inner, &b)
+			size += len(b)
+		case "N":
+			var s string
+			_ = json.Unmarshal(inner, &s)
+			size += dynamodbNumberSize(s)
+		case "NULL", "BOOL":
+			size++
+		case "SS":
+			var members []string
+			_ = json.Unmarshal(inner, &members)
+			for _, m := range members {
+				size += len(m)
+			}
+		case "NS":
+			var members []string
+			_ = json.Unmarshal(inner, &members)
+			for _, m := range members {
+				size += dynamodbNumberSize(m)
+			}
+		case "BS":
+			var members [][]byte
+			_ = json.Unmarshal(inner, &members)
+			for _, m := range members {
+				size += len(m)
+			}
+		case "L":
+			var members []json.RawMessage
+			_ = json.Unmarshal(inner, &members)
+			size += 3
+			for _, m := range members {
+				size += 1 + dynamodbValueSize(m)
+			}
+		case "M":
+			var members map[string]json.RawMessage
+			_ = json.Unmarshal(inner, &members)
+			size += 3
+			for name, m := range members {
+				size += 1 + len(name) + dynamodbValueSize(m)
+			}
+		}
+	}
+	return size
+}
+
+// dynamodbNumberSize is 1 byte per two significant digits, plus 1: leading
+// and trailing zeroes are trimmed, and the sign, decimal point and exponent
+// take no digits.
+func dynamodbNumberSize(s string) int {
+	mantissa, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(s)), "e")
+	mantissa = strings.TrimLeft(mantissa, "+-")
+	digits := strings.Trim(strings.Replace(mantissa, ".", "", 1), "0")
+	n := len(digits)
+	if n == 0 {
+		n = 1 // zero
+	}
+	return (n+1)/2 + 1
+}
