@@ -308,10 +308,18 @@ func (m *mapper) agent(a *agentYAML, out *Agent) {
 	if out.Region == "" {
 		out.Region = DefaultRegion
 	}
-	if out.Name == "" {
+	// The name is the Agent dimension of the heartbeat, and CloudWatch
+	// refuses a dimension value that is not printable ASCII; a host name
+	// that would be refused is passed over rather than reported, since the
+	// user never wrote it.
+	switch {
+	case out.Name != "":
+		if !validDimension(out.Name) {
+			m.d.errorAt("agent.name", "%q is not a valid agent name: use letters, digits and _ . - / : (at most 255), starting with a letter or digit", out.Name)
+		}
+	case validDimension(m.opts.Hostname):
 		out.Name = m.opts.Hostname
-	}
-	if out.Name == "" {
+	default:
 		out.Name = "nines-agent"
 	}
 	if !validDimension(out.Region) {

@@ -49,6 +49,7 @@ var invalidCases = []struct {
 	{"A mapping where a list belongs is a type error", "type-mapping-for-list"},
 	{"An empty value where a string belongs is a type error", "type-null-string"},
 	{"A fraction where an integer belongs is a type error", "type-float-for-int"},
+	{"An agent name CloudWatch would refuse as a dimension value is rejected", "agent-name"},
 	{"A duration in words is not a duration", "bad-duration"},
 	{"A number without a unit is not a duration", "duration-no-unit"},
 	{"An unknown key in an assertion suggests the closest check", "assert-unknown-key"},
@@ -494,6 +495,11 @@ func TestAgentSettings(t *testing.T) {
 			agent:    "agent:\n  name: edge-1\n  region: us-east-1\n  period: 5m\n  max_concurrent: 8\n  jitter: 0\n  latency_precision: 2\n",
 			hostname: "ignored",
 			want:     Agent{Name: "edge-1", Region: "us-east-1", Period: 5 * time.Minute, MaxConcurrent: 8, Jitter: 0, LatencyPrecision: 2},
+		},
+		{
+			name:     "A host name CloudWatch would refuse as a dimension value is passed over",
+			hostname: "büro-pc",
+			want:     Agent{Name: "nines-agent", Region: "local", Period: time.Minute, MaxConcurrent: 64, Jitter: 1, LatencyPrecision: 3},
 		},
 		{
 			name:  "A period of 1s is a high-resolution CloudWatch period",

@@ -97,7 +97,7 @@ func (c *CloudWatch) Statistic(m Metric, stat string, start, end time.Time) (val
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var a cwAccumulator
+	a := cwAccumulator{negative: c.hasNegative(m)}
 	for i := range c.datums {
 		d := &c.datums[i]
 		if m.matches(d) && !d.Timestamp.Before(start) && d.Timestamp.Before(end) {
@@ -106,6 +106,85 @@ func (c *CloudWatch) Statistic(m Metric, stat string, start, end time.Time) (val
 	}
 	value, ok = s(&a)
 	return value, ok, nil
+}
+
+// hasNegative reports whether any value CloudWatch still keeps of m is
+// negative. The GetMetricStatistics reference: "Percentile statistics are
+// not available for metrics when any of the metric values are negative
+// numbers." The fake reads "metric" as the whole metric, not one period,
+// which is the stricter reading. c.mu must be held.
+func (c *CloudWatch) hasNegative(m Metric) bool {
+	oldest := c.now().Add(-cwRetention[len(cwRetention)-1].age)
+	for i := range c.datums {
+		d := &c.datums[i]
+		if !m.matches(d) || d.Timestamp.Before(oldest) {
+			continue
+		}
+		switch {
+		case d.Value != nil && *d.Value < 0:
+			return true
+		case d.StatisticValues != nil && d.StatisticValues.Minimum < 0:
+			return true
+		}
+		for _, v := range d.Values {
+			if v < 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// cwRetention is what CloudWatch keeps, from the GetMetricData reference:
+// "Data points with a period of less than 60 seconds are available for 3
+// hours. [...] Data points with a period of 60 seconds (1-minute) are
+// available for 15 days. Data points with a period of 300 seconds
+// (5-minute) are available for 63 days. Data points with a period of 3600
+// seconds (1 hour) are available for 455 days (15 months)." Finer data is
+// aggregated into the coarser as it ages.
+var cwRetention = []struct {
+	age        time.Duration
+	resolution int64 // seconds
+}{
+	{3 * time.Hour, 1},
+	{15 * 24 * time.Hour, 60},
+	{63 * 24 * time.Hour, 300},
+	{455 * 24 * time.Hour, 3600},
+}
+
+// cwKeptResolution is the finest period, in seconds, CloudWatch still
+// answers for data this old, or 0 past what it keeps at all.
+func cwKeptResolution(age time.Duration) int64 {
+	for _, r := range cwRetention {
+		if age <= r.age {
+			return r.resolution
+		}
+	}
+	return 0
+}
+
+// cwRoundStart rounds a StartTime down as the GetMetricData reference
+// says: "Start time less than 15 days ago - Round down to the nearest whole
+// minute. [...] Start time between 15 and 63 days ago - Round down to the
+// nearest 5-minute clock interval. [...] Start time greater than 63 days
+// ago - Round down to the nearest 1-hour clock interval." and "If you set
+// Period to 5, 10, 20, or 30, the start time of your request is rounded
+// down to the nearest time that corresponds to even 5-, 10-, 20-, or
+// 30-second divisions of a minute." A period of 1 second keeps the second.
+func cwRoundStart(start, now time.Time, periodSeconds int64) time.Time {
+	age := now.Sub(start)
+	var unit time.Duration
+	switch {
+	case periodSeconds < 60:
+		unit = time.Duration(periodSeconds) * time.Second
+	case age > 63*24*time.Hour:
+		unit = time.Hour
+	case age > 15*24*time.Hour:
+		unit = 5 * time.Minute
+	default:
+		unit = time.Minute
+	}
+	return start.Truncate(unit)
 }
 
 // Datapoint is one value of a series at the start of its period.
@@ -135,27 +214,47 @@ func (c *CloudWatch) Series(m Metric, stat string, period time.Duration, start, 
 	return out, nil
 }
 
-// metricSeries buckets the samples of m into periods aligned on start and
-// applies stat to each. c.mu must be held.
+// metricSeries buckets the samples of m into periods and applies stat to
+// each, from what CloudWatch still keeps: the start is rounded down as
+// CloudWatch rounds it, and the periods are aligned on it. The MetricStat
+// reference: "If the StartTime parameter specifies a time stamp that is
+// greater than 3 hours ago, you must specify the period as follows or no
+// data points in that time range is returned: Start time between 3 hours
+// and 15 days ago - Use a multiple of 60 seconds (1 minute). Start time
+// between 15 and 63 days ago - Use a multiple of 300 seconds (5 minutes).
+// Start time greater than 63 days ago - Use a multiple of 3600 seconds (1
+// hour)." Data older than 455 days is gone. c.mu must be held.
 func (c *CloudWatch) metricSeries(m Metric, stat cwStat, start, end time.Time, periodSeconds int64) *cwSeries {
+	s := &cwSeries{period: periodSeconds, points: map[int64]float64{}}
+	now := c.now()
+	start = cwRoundStart(start, now, periodSeconds)
+	res := cwKeptResolution(now.Sub(start))
+	if res == 0 {
+		// The start is past what CloudWatch keeps; answer what remains.
+		res = cwRetention[len(cwRetention)-1].resolution
+	}
+	if periodSeconds%res != 0 {
+		return s
+	}
+	oldest := now.Add(-cwRetention[len(cwRetention)-1].age)
+	negative := c.hasNegative(m)
 	periodMillis := periodSeconds * 1000
 	startMillis := start.UnixMilli()
 	buckets := make(map[int64]*cwAccumulator)
 	for i := range c.datums {
 		d := &c.datums[i]
-		if !m.matches(d) || d.Timestamp.Before(start) || !d.Timestamp.Before(end) {
+		if !m.matches(d) || d.Timestamp.Before(start) || !d.Timestamp.Before(end) || d.Timestamp.Before(oldest) {
 			continue
 		}
 		offset := d.Timestamp.UnixMilli() - startMillis
 		key := startMillis + offset/periodMillis*periodMillis
 		a := buckets[key]
 		if a == nil {
-			a = &cwAccumulator{}
+			a = &cwAccumulator{negative: negative}
 			buckets[key] = a
 		}
 		a.add(d)
 	}
-	s := &cwSeries{period: periodSeconds, points: make(map[int64]float64, len(buckets))}
 	for key, a := range buckets {
 		if v, ok := stat(a); ok {
 			s.points[key] = v
@@ -246,6 +345,12 @@ func cwDecodeDatum(r cwMap, path, namespace string, now time.Time) (MetricDatum,
 		if dv == "" || len(dv) > cwMaxDimValueLen {
 			return d, cwInvalidParameter("The parameter %sValue must be 1 to %d characters long.", dpath, cwMaxDimValueLen)
 		}
+		if !cwDimensionText(dn) || strings.HasPrefix(dn, ":") {
+			return d, cwInvalidParameter("The value %q for parameter %sName is invalid. Dimension names must contain only ASCII characters, must include at least one non-whitespace character, and cannot start with a colon.", dn, dpath)
+		}
+		if !cwDimensionText(dv) {
+			return d, cwInvalidParameter("The value %q for parameter %sValue is invalid. Dimension values must contain only ASCII characters and must include at least one non-whitespace character.", dv, dpath)
+		}
 		if _, dup := d.Dimensions[dn]; dup {
 			return d, cwInvalidParameter("The dimension %s appears more than once in %sDimensions.", dn, path)
 		}
@@ -316,7 +421,7 @@ func cwDecodeDatum(r cwMap, path, namespace string, now time.Time) (MetricDatum,
 
 	switch {
 	case hasValue:
-		if !cwFinite(value) {
+		if !cwStorable(value) {
 			return d, cwInvalidParameter("The value %v for parameter %sValue is invalid.", value, path)
 		}
 		d.Value = &value
@@ -334,7 +439,7 @@ func cwDecodeDatum(r cwMap, path, namespace string, now time.Time) (MetricDatum,
 			if !ok {
 				return d, cwMissingParameter("The parameter %s%s is required.", spath, f.name)
 			}
-			if !cwFinite(v) {
+			if !cwFinite(v) || (f.name != "SampleCount" && !cwStorable(v)) {
 				return d, cwInvalidParameter("The value %v for parameter %s%s is invalid.", v, spath, f.name)
 			}
 			*f.dst = v
@@ -357,7 +462,7 @@ func cwDecodeDatum(r cwMap, path, namespace string, now time.Time) (MetricDatum,
 			return d, cwInvalidParameter("The parameters %sValues and %sCounts must be of the same size.", path, path)
 		}
 		for j, v := range values {
-			if !cwFinite(v) {
+			if !cwStorable(v) {
 				return d, cwInvalidParameter("The value %v for parameter %sValues.member.%d is invalid.", v, path, j+1)
 			}
 		}
@@ -378,6 +483,47 @@ func cwDecodeDatum(r cwMap, path, namespace string, now time.Time) (MetricDatum,
 }
 
 func cwFinite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
+
+// The magnitudes CloudWatch stores. The MetricDatum reference says of
+// Value and Values: "Although the parameter accepts numbers of type Double,
+// CloudWatch rejects values that are either too small or too large. Values
+// must be in the range of -2^360 to 2^360. In addition, special values (for
+// example, NaN, +Infinity, -Infinity) are not supported." Earlier editions
+// give the small end too: "8.515920e-109 to 1.174271e+108 (Base 10) or
+// 2e-360 to 2e360 (Base 2)"; the fake takes 2^-360 for it, the base-2
+// bound, which mirrors the current upper one.
+var (
+	cwMaxMagnitude = math.Ldexp(1, 360)
+	cwMinMagnitude = math.Ldexp(1, -360)
+)
+
+// cwStorable reports whether CloudWatch stores v: finite, and zero or of a
+// magnitude in [2^-360, 2^360].
+func cwStorable(v float64) bool {
+	a := math.Abs(v)
+	return cwFinite(v) && (a == 0 || (a >= cwMinMagnitude && a <= cwMaxMagnitude))
+}
+
+// cwDimensionText reports whether s may be a dimension name or
+// value as far as its characters go. The Dimension reference: "Dimension
+// values must contain only ASCII characters and must include at least one
+// non-whitespace character. ASCII control characters are not supported as
+// part of dimension values." Names follow the same rule and, besides,
+// "cannot start with a colon (:)". Lengths are checked apart: 1 to 255
+// characters for a name, 1 to 1024 for a value.
+func cwDimensionText(s string) bool {
+	visible := false
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if b >= 0x80 || b < 0x20 || b == 0x7f {
+			return false
+		}
+		if b != ' ' {
+			visible = true
+		}
+	}
+	return visible
+}
 
 // cwUnits are CloudWatch's StandardUnit values.
 var cwUnits = map[string]bool{}
@@ -402,6 +548,9 @@ type cwAccumulator struct {
 	samples              []cwSample
 	opaque               bool
 	sorted               bool
+	// negative: the metric has a negative value, so CloudWatch gives no
+	// percentile statistics over it (see hasNegative).
+	negative bool
 }
 
 func (a *cwAccumulator) addSample(v, n float64) {
@@ -465,7 +614,7 @@ func (a *cwAccumulator) sortedSamples() []cwSample {
 // percentile is the nearest-rank percentile: the smallest value at or
 // below which at least p percent of the samples fall.
 func (a *cwAccumulator) percentile(p float64) (float64, bool) {
-	if a.opaque || a.count == 0 {
+	if a.opaque || a.negative || a.count == 0 {
 		return 0, false
 	}
 	samples := a.sortedSamples()
@@ -485,7 +634,7 @@ func (a *cwAccumulator) percentile(p float64) (float64, bool) {
 
 // percentRank is the percent of samples v with lower < v <= upper.
 func (a *cwAccumulator) percentRank(lower, upper float64) (float64, bool) {
-	if a.opaque || a.count == 0 {
+	if a.opaque || a.negative || a.count == 0 {
 		return 0, false
 	}
 	in := 0.0

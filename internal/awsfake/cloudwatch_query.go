@@ -402,11 +402,12 @@ func (r *cwRequest) defaultPeriod(q *cwQuery) int64 {
 	return best
 }
 
-// grid is every period start from StartTime up to EndTime.
+// grid is every period start from StartTime, rounded as CloudWatch rounds
+// it for that period, up to EndTime.
 func (r *cwRequest) grid(period int64) []int64 {
 	var out []int64
 	step := period * 1000
-	for t := r.start.UnixMilli(); t < r.end.UnixMilli(); t += step {
+	for t := cwRoundStart(r.start, r.c.now(), period).UnixMilli(); t < r.end.UnixMilli(); t += step {
 		out = append(out, t)
 	}
 	return out

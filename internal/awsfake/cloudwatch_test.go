@@ -211,6 +211,28 @@ func TestCloudWatchPutMetricDataLimits(t *testing.T) {
 		{"A timestamp over two hours ahead is rejected", datum(func(d *types.MetricDatum) { d.Timestamp = aws.Time(now.Add(2*time.Hour + time.Minute)) }), "InvalidParameterValue"},
 		{"A value together with values is rejected", datum(func(d *types.MetricDatum) { d.Values = []float64{1} }), "InvalidParameterCombination"},
 		{"A datum without any value is rejected", datum(func(d *types.MetricDatum) { d.Value = nil }), "MissingParameter"},
+		{"A dimension value of printable ASCII is accepted", datum(func(d *types.MetricDatum) { d.Dimensions = cwDims("Canary", "checkout/eu-west-1 :#~") }), ""},
+		{"A dimension value with a non-ASCII letter is rejected", datum(func(d *types.MetricDatum) { d.Dimensions = cwDims("Canary", "zürich") }), "InvalidParameterValue"},
+		{"A blank dimension value is rejected", datum(func(d *types.MetricDatum) { d.Dimensions = cwDims("Canary", "   ") }), "InvalidParameterValue"},
+		{"A dimension value with a control character is rejected", datum(func(d *types.MetricDatum) { d.Dimensions = cwDims("Canary", "check\tout") }), "InvalidParameterValue"},
+		{"A dimension value with DEL is rejected", datum(func(d *types.MetricDatum) { d.Dimensions = cwDims("Canary", "check\x7fout") }), "InvalidParameterValue"},
+		{"A dimension name starting with a colon is rejected", datum(func(d *types.MetricDatum) { d.Dimensions = cwDims(":Canary", "checkout") }), "InvalidParameterValue"},
+		{"A dimension name with a colon inside is accepted", datum(func(d *types.MetricDatum) { d.Dimensions = cwDims("Canary:Name", "checkout") }), ""},
+		{"A dimension name with a non-ASCII letter is rejected", datum(func(d *types.MetricDatum) { d.Dimensions = cwDims("Kanärie", "checkout") }), "InvalidParameterValue"},
+		{"A blank dimension name is rejected", datum(func(d *types.MetricDatum) { d.Dimensions = cwDims(" ", "checkout") }), "InvalidParameterValue"},
+		{"A dimension name with a control character is rejected", datum(func(d *types.MetricDatum) { d.Dimensions = cwDims("Can\nary", "checkout") }), "InvalidParameterValue"},
+		{"A value of 2^360 is accepted", datum(func(d *types.MetricDatum) { d.Value = aws.Float64(math.Ldexp(1, 360)) }), ""},
+		{"A value of -2^360 is accepted", datum(func(d *types.MetricDatum) { d.Value = aws.Float64(-math.Ldexp(1, 360)) }), ""},
+		{"A value of zero is accepted", datum(func(d *types.MetricDatum) { d.Value = aws.Float64(0) }), ""},
+		{"A value of 2^-360 is accepted", datum(func(d *types.MetricDatum) { d.Value = aws.Float64(math.Ldexp(1, -360)) }), ""},
+		{"A value past 2^360 is rejected", datum(func(d *types.MetricDatum) { d.Value = aws.Float64(math.Nextafter(math.Ldexp(1, 360), math.Inf(1))) }), "InvalidParameterValue"},
+		{"A value past -2^360 is rejected", datum(func(d *types.MetricDatum) { d.Value = aws.Float64(-math.Ldexp(1, 361)) }), "InvalidParameterValue"},
+		{"A value smaller in magnitude than 2^-360 is rejected", datum(func(d *types.MetricDatum) { d.Value = aws.Float64(-math.Ldexp(1, -361)) }), "InvalidParameterValue"},
+		{"A value past 2^360 among values is rejected", datum(func(d *types.MetricDatum) { d.Value = nil; d.Values = []float64{1, 1e300} }), "InvalidParameterValue"},
+		{"A statistic set whose sum is past 2^360 is rejected", datum(func(d *types.MetricDatum) {
+			d.Value = nil
+			d.StatisticValues = &types.StatisticSet{SampleCount: aws.Float64(2), Sum: aws.Float64(1e200), Minimum: aws.Float64(1), Maximum: aws.Float64(2)}
+		}), "InvalidParameterValue"},
 		{"A body over 1 MB is rejected", slices.Repeat(datum(func(d *types.MetricDatum) { d.Value = nil; d.Values = many(150) }), 1000), "RequestEntityTooLarge"},
 	}
 	for _, tc := range cases {
@@ -832,6 +854,139 @@ func TestCloudWatchAlarms(t *testing.T) {
 			}
 			if len(cw.Alarms()) != 0 {
 				t.Error("the invalid alarm was stored")
+			}
+		})
+	}
+}
+
+// CloudWatch documents that percentile statistics are not available for a
+// metric any of whose values are negative; the other statistics are.
+func TestCloudWatchPercentilesAreUnavailableOverNegativeValues(t *testing.T) {
+	cw, client, _ := newTestCloudWatch(t)
+	dims := cwDims("Canary", "skew")
+	put := func(ts time.Time, values ...float64) {
+		t.Helper()
+		if _, err := client.PutMetricData(context.Background(), &cloudwatch.PutMetricDataInput{Namespace: aws.String("Nines"), MetricData: []types.MetricDatum{{
+			MetricName: aws.String("Offset"), Dimensions: dims, Timestamp: aws.Time(ts), Values: values,
+		}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(cwT0.Add(5*time.Minute), 10, 20, 30)
+	put(cwT0.Add(45*time.Minute), -1, 40)
+	for _, stat := range []string{"p50", "p99", "PR(:25)"} {
+		t.Run(stat+" has no datapoint in any period", func(t *testing.T) {
+			res := cwGet(t, client, "", cwStatQuery("m", "Offset", dims, 1800, stat))["m"]
+			if len(res.Values) != 0 {
+				t.Errorf("%s = %v at %v, want no datapoint", stat, res.Values, res.Timestamps)
+			}
+			if _, ok, err := cw.Statistic(Metric{Namespace: "Nines", MetricName: "Offset", Dimensions: map[string]string{"Canary": "skew"}}, stat, cwT0, cwT0.Add(30*time.Minute)); err != nil || ok {
+				t.Errorf("Statistic helper = %v, %v; want no value", ok, err)
+			}
+		})
+	}
+	t.Run("Sum and Minimum are still answered", func(t *testing.T) {
+		res := cwGet(t, client, types.ScanByTimestampAscending, cwStatQuery("s", "Offset", dims, 1800, "Sum"), cwStatQuery("n", "Offset", dims, 1800, "Minimum"))
+		if !slices.Equal(res["s"].Values, []float64{60, 39}) || !slices.Equal(res["n"].Values, []float64{10, -1}) {
+			t.Errorf("Sum = %v, Minimum = %v; want [60 39] and [10 -1]", res["s"].Values, res["n"].Values)
+		}
+	})
+}
+
+// cwGetRange runs one GetMetricData call with one query over [start, end).
+func cwGetRange(t *testing.T, client *cloudwatch.Client, start, end time.Time, q types.MetricDataQuery) types.MetricDataResult {
+	t.Helper()
+	out, err := client.GetMetricData(context.Background(), &cloudwatch.GetMetricDataInput{
+		StartTime: aws.Time(start), EndTime: aws.Time(end), MetricDataQueries: []types.MetricDataQuery{q}, ScanBy: types.ScanByTimestampAscending,
+	})
+	if err != nil {
+		t.Fatalf("GetMetricData: %v", err)
+	}
+	if len(out.MetricDataResults) != 1 {
+		t.Fatalf("got %d results, want 1", len(out.MetricDataResults))
+	}
+	return out.MetricDataResults[0]
+}
+
+// CloudWatch keeps data under a minute for 3 hours, 1-minute data for 15
+// days, 5-minute data for 63 days and hourly data for 455 days. A period
+// finer than what is kept at its start's age answers no datapoints; a
+// coarser one answers from the aggregated data.
+func TestCloudWatchAnswersOnlyFromTheResolutionItStillKeeps(t *testing.T) {
+	cases := []struct {
+		name   string
+		later  time.Duration // how long after publishing the question is asked
+		period int32
+		want   []float64 // Sum per period from cwT0, over 30 minutes
+	}{
+		{"1-second data is read at 10 seconds within 3 hours", 2 * time.Hour, 10, []float64{1, 2, 3}},
+		{"1-second data is gone at 10 seconds after 3 hours", 4 * time.Hour, 10, nil},
+		{"1-second data is read at a minute after 3 hours", 4 * time.Hour, 60, []float64{6}},
+		{"1-minute data is gone at a minute after 15 days", 16 * 24 * time.Hour, 60, nil},
+		{"1-minute data is read at 5 minutes after 15 days", 16 * 24 * time.Hour, 300, []float64{6}},
+		{"5-minute data is gone at 5 minutes after 63 days", 64 * 24 * time.Hour, 300, nil},
+		{"5-minute data is read at an hour after 63 days", 64 * 24 * time.Hour, 3600, []float64{6}},
+		{"Hourly data is gone after 455 days", 456 * 24 * time.Hour, 3600, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, client, clk := newTestCloudWatch(t)
+			clk.Set(cwT0.Add(time.Minute))
+			var data []types.MetricDatum
+			for k := range 3 {
+				data = append(data, types.MetricDatum{MetricName: aws.String("Attempts"), Timestamp: aws.Time(cwT0.Add(time.Duration(k) * 10 * time.Second)),
+					Value: aws.Float64(float64(k + 1)), StorageResolution: aws.Int32(1)})
+			}
+			if _, err := client.PutMetricData(context.Background(), &cloudwatch.PutMetricDataInput{Namespace: aws.String("Nines"), MetricData: data}); err != nil {
+				t.Fatal(err)
+			}
+			clk.Set(cwT0.Add(tc.later))
+			res := cwGetRange(t, client, cwT0, cwT0.Add(time.Hour), cwStatQuery("m", "Attempts", nil, tc.period, "Sum"))
+			if !slices.Equal(res.Values, tc.want) {
+				t.Errorf("Sum at %ds = %v, want %v", tc.period, res.Values, tc.want)
+			}
+		})
+	}
+}
+
+// CloudWatch rounds StartTime down: to the minute under 15 days ago, to 5
+// minutes from 15 to 63 days, to the hour past 63 days, and to the period
+// for periods of 5, 10, 20 and 30 seconds. Periods start there.
+func TestCloudWatchRoundsStartTimesAsDocumented(t *testing.T) {
+	cases := []struct {
+		name      string
+		later     time.Duration
+		start     time.Time
+		period    int32
+		wantFirst time.Time
+	}{
+		{"A recent start is rounded down to the minute", time.Hour, cwT0.Add(32*time.Minute + 34*time.Second), 60, cwT0.Add(32 * time.Minute)},
+		{"A start 20 days ago is rounded down to 5 minutes", 20 * 24 * time.Hour, cwT0.Add(32*time.Minute + 34*time.Second), 300, cwT0.Add(30 * time.Minute)},
+		{"A start 70 days ago is rounded down to the hour", 70 * 24 * time.Hour, cwT0.Add(32*time.Minute + 34*time.Second), 3600, cwT0},
+		{"A 10-second period starts on a 10-second division of the minute", time.Hour, cwT0.Add(32*time.Minute + 34*time.Second), 10, cwT0.Add(32*time.Minute + 30*time.Second)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, client, clk := newTestCloudWatch(t)
+			var data []types.MetricDatum
+			for k := range 60 * 6 {
+				data = append(data, types.MetricDatum{MetricName: aws.String("Attempts"), Timestamp: aws.Time(cwT0.Add(time.Duration(k) * 10 * time.Second)),
+					Value: aws.Float64(1), StorageResolution: aws.Int32(1)})
+			}
+			for len(data) > 0 {
+				n := min(len(data), 1000)
+				if _, err := client.PutMetricData(context.Background(), &cloudwatch.PutMetricDataInput{Namespace: aws.String("Nines"), MetricData: data[:n]}); err != nil {
+					t.Fatal(err)
+				}
+				data = data[n:]
+			}
+			clk.Set(cwT0.Add(tc.later))
+			res := cwGetRange(t, client, tc.start, cwT0.Add(time.Hour), cwStatQuery("m", "Attempts", nil, tc.period, "Sum"))
+			if len(res.Timestamps) == 0 || !res.Timestamps[0].Equal(tc.wantFirst) {
+				t.Fatalf("first period at %v, want %s", res.Timestamps, tc.wantFirst)
+			}
+			if want := float64(tc.period) / 10; res.Values[0] != want {
+				t.Errorf("first period sums %v, want %v: the whole period from the rounded start", res.Values[0], want)
 			}
 		})
 	}
