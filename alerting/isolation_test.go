@@ -2,11 +2,15 @@ package alerting_test
 
 import (
 	"context"
+	"net"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/nines-dev/nines/alerting"
+	"github.com/nines-dev/nines/internal/clock"
 	"github.com/nines-dev/nines/metrics"
 	"github.com/nines-dev/nines/slo"
 )
@@ -96,4 +100,77 @@ func TestOneUnreadableSLODoesNotStopTheOthers(t *testing.T) {
 	if fine.State != slo.StatePage || fine.Error != nil {
 		t.Errorf("the canary SLO: state %s, error %v; want a page", fine.State, fine.Error)
 	}
+}
+
+// downSource is a source that cannot be reached: every call fails as a
+// refused connection does, which is nobody's query at fault.
+type downSource struct{}
+
+func (downSource) Counts(context.Context, []slo.Query) ([]slo.Series, error) {
+	return nil, &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+}
+
+// What was seen: with CloudWatch unreachable, the dead-man's switches'
+// read failed the round before the SLOs were judged, so no error alert
+// ever went out, only log lines. Now the switches and failure rules hold
+// their alerts, and the SLO's error alert fires after error_after.
+func TestAnUnreachableSourceRaisesTheSLOsErrorAlert(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewFake(t0)
+	var out strings.Builder
+	var mu sync.Mutex
+	p, err := alerting.NewPipeline(alerting.PipelineConfig{Clock: clk,
+		Receivers: []alerting.Receiver{{Name: "log", Notifier: alerting.NewLogNotifier(lockedWriter{&mu, &out})}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	ev, err := slo.NewEvaluator(slo.EvaluatorConfig{Source: downSource{}, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := alerting.NewMachine(alerting.MachineConfig{ErrorAfter: 2 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := alerting.NewService(alerting.ServiceConfig{
+		Evaluator: ev, Machine: m, Pipeline: p, Store: alerting.NewMemoryStore(), Clock: clk,
+		SLOs:     []slo.SLO{{Name: "checkout", SLI: checkoutSLI, Objective: 0.999, Window: slo.RollingWindow(slo.TableWindow)}},
+		Watches:  []alerting.Watch{{Canary: "checkout", Period: time.Minute, Periods: 5}},
+		Data:     alerting.CountsDataSource{Source: downSource{}},
+		Failures: []alerting.FailureRule{{Canary: "other", Every: time.Minute, Period: time.Minute, Consecutive: 3, Regions: 1, Severity: alerting.Page}},
+		Regions:  alerting.FixedRegions([]string{"eu-west-1"}), Source: downSource{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 4 {
+		clk.Set(t0.Add(time.Duration(i) * time.Minute))
+		if err := svc.Tick(ctx); err != nil {
+			t.Fatalf("round %d failed whole: %v", i, err)
+		}
+		if err := p.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	got := out.String()
+	mu.Unlock()
+	if strings.Count(got, "ALARM checkout error") != 1 || !strings.Contains(got, "connection refused") {
+		t.Errorf("the log receiver got %q; want one error alert for checkout, with the reason", got)
+	}
+	if strings.Contains(got, "no_data") || strings.Contains(got, "failures/") {
+		t.Errorf("a switch or rule that could not be checked alerted: %q", got)
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  *strings.Builder
+}
+
+func (l lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
 }

@@ -358,13 +358,19 @@ func (s *Service) Tick(ctx context.Context) error {
 	if s.cfg.OnDecisions != nil {
 		s.cfg.OnDecisions(decisions)
 	}
+	// A switch or failure rule whose data cannot be read holds its alert
+	// as it is, and the SLOs are judged all the same: one failed read never
+	// silences the rest of the round, above all not an SLO's error alert,
+	// which is how on-call hears that the source is down.
 	watches, err := s.checkWatches(ctx, now, decisions)
 	if err != nil {
-		return err
+		s.log.Error("dead-man's switches not checked this round; their alerts hold", "error", err.Error())
+		watches = s.holdWatches()
 	}
 	failures, err := s.checkFailures(ctx, now)
 	if err != nil {
-		return err
+		s.log.Error("canary failure rules not checked this round; their alerts hold", "error", err.Error())
+		failures = s.holdFailures()
 	}
 	ds, err := s.step(ctx, Input{Decisions: decisions, Watches: append(watches, failures...)}, now)
 	if err != nil {
@@ -377,6 +383,25 @@ func (s *Service) Tick(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// holdWatches is every switch's verdict when none could be checked: each
+// alert stays as it is.
+func (s *Service) holdWatches() []WatchResult {
+	out := make([]WatchResult, len(s.cfg.Watches))
+	for i, w := range s.cfg.Watches {
+		out[i] = WatchResult{Subject: w.Subject(), Severity: NoData, Hold: true, Reason: "not checked: its data could not be read"}
+	}
+	return out
+}
+
+// holdFailures is every failure rule's verdict when none could be checked.
+func (s *Service) holdFailures() []WatchResult {
+	out := make([]WatchResult, len(s.cfg.Failures))
+	for i, r := range s.cfg.Failures {
+		out[i] = WatchResult{Subject: r.Subject(), Severity: r.Severity, Hold: true, Reason: "not checked: its runs could not be read"}
+	}
+	return out
 }
 
 func (s *Service) checkWatches(ctx context.Context, now time.Time, decisions []slo.Decision) ([]WatchResult, error) {

@@ -233,3 +233,27 @@ slos:
 		t.Errorf("/metrics lacks the budget remaining, -199 (-19900%%):\n%s", body)
 	}
 }
+
+// What was seen: a healthy canary every 2 minutes under 10-second periods
+// was called silent between every two runs (a 50-second span), and its
+// no_data alert flapped. A switch's span holds at least two runs and a
+// period.
+func TestACanarysSwitchSpansTwoOfItsRuns(t *testing.T) {
+	for _, tc := range []struct {
+		every, period time.Duration
+		periods       int
+		want          time.Duration
+	}{
+		{10 * time.Second, time.Minute, 5, 5 * time.Minute},       // the default span holds 30 runs
+		{2 * time.Minute, 10 * time.Second, 5, 250 * time.Second}, // 2 runs and a period
+		{5 * time.Minute, time.Minute, 5, 11 * time.Minute},       // a 5-minute canary: 2 runs and a minute
+		{15 * time.Minute, time.Minute, 5, 31 * time.Minute},      // a 15-minute canary
+		{time.Minute, time.Minute, 10, 10 * time.Minute},          // no_data_periods above the floor stays
+		{90 * time.Second, time.Minute, 1, 4 * time.Minute},       // 180s + 60s, rounded up to whole periods
+	} {
+		w := canaryWatch("c", tc.every, tc.period, tc.periods)
+		if w.Span() != tc.want {
+			t.Errorf("every %s, period %s, %d periods: span %s, want %s", tc.every, tc.period, tc.periods, w.Span(), tc.want)
+		}
+	}
+}

@@ -141,7 +141,7 @@ func newEvaluator(ctx context.Context, cfg *config.Config, deps evaluatorDeps) (
 	var watches []alerting.Watch
 	if settings.NoDataPeriods > 0 {
 		for _, c := range cfg.Canaries {
-			watches = append(watches, alerting.Watch{Canary: c.Name, Period: cfg.Agent.Period, Periods: settings.NoDataPeriods})
+			watches = append(watches, canaryWatch(c.Name, c.Every, cfg.Agent.Period, settings.NoDataPeriods))
 		}
 		// A ratio SLI's metrics are not the agents': canary switches do not
 		// see them stop. CloudWatch keeps them at a minute at best.
@@ -253,4 +253,16 @@ func openAlertStore(ctx context.Context, s *alerting.Settings, statePath string)
 		return nil, nil, err
 	}
 	return st, func() { st.Close() }, nil
+}
+
+// canaryWatch is a canary's dead-man's switch: no Attempts for periods
+// periods of the agent's period, and never less than two of its runs and a
+// period, so that a canary slower than the span (every 5 minutes under a
+// 5-minute span, every 2 minutes under 10-second periods) is not called
+// silent between two runs. One missed run is not a stopped canary.
+func canaryWatch(name string, every, period time.Duration, periods int) alerting.Watch {
+	if need := int((2*every + period + period - 1) / period); need > periods {
+		periods = need
+	}
+	return alerting.Watch{Canary: name, Period: period, Periods: periods}
 }

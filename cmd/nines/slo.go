@@ -46,6 +46,9 @@ func runSLO(ctx context.Context, e *env, args []string) error {
 func runSLOBacktest(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "slo backtest", "slo backtest (-c FILE --slo NAME | --objective 0.999 [--window 30d] [--policy FILE]) --input trace.csv [--format text|json]")
 	path := configFlag(fs)
+	for _, name := range []string{"c", "config"} {
+		fs.Lookup(name).Usage = "with --slo: the nines config `file` that holds the SLO (without it, give --objective)"
+	}
 	sloName := fs.String("slo", "", "with -c: replay this SLO as configured: its objective, window, budgeting, policy (tiers, for:, min_bad_events) and its canary's cadence")
 	objective := fs.String("objective", "", "without -c: the objective, as a ratio (0.999) or percent (99.9)")
 	window := fs.String("window", "30d", "without -c: the budget window: a rolling length (30d, 28d) or week or month")
@@ -284,7 +287,7 @@ func runSLOStatus(ctx context.Context, e *env, args []string) error {
 	format := fs.String("format", "text", "output format: text or json")
 	storeFile := fs.String("store", "", "the local store to read (default: store.path in the config)")
 	useCloudWatch := fs.Bool("cloudwatch", false, "read from CloudWatch GetMetricData (the default when the config has a cloudwatch: section)")
-	aws := addAWSFlags(fs, "CloudWatch: the monitoring region the agents publish to (default: cloudwatch.region, else deploy.monitoring_region")
+	aws := addAWSFlags(fs, "CloudWatch: the monitoring region the agents publish to (default: cloudwatch.region, else deploy.monitoring_region)")
 	endpoint := fs.String("endpoint", "", "a CloudWatch endpoint URL (default: cloudwatch.endpoint, then AWS_ENDPOINT_URL_CLOUDWATCH)")
 	namespace := fs.String("namespace", "", "the CloudWatch namespace of the canary metrics (default: cloudwatch.namespace, then "+slo.DefaultNamespace+")")
 	regions := fs.String("regions", "", "comma-separated agent regions that an SLI without regions adds up (CloudWatch only)")
@@ -303,7 +306,8 @@ func runSLOStatus(ctx context.Context, e *env, args []string) error {
 		}
 		clk = clock.NewFake(t)
 	}
-	cfg, err := e.loadConfig(*path, config.Options{})
+	// Status sends nothing, so it needs none of the receivers' secrets.
+	cfg, err := e.loadConfig(*path, config.Options{SkipEnvCheck: true})
 	if err != nil {
 		return err
 	}
@@ -331,7 +335,9 @@ func runSLOStatus(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("slo status: %w", err)
 		}
 		client := newCloudWatchReader(awsCfg, *endpoint)
-		var rs []string
+		// An SLI without regions sums the regions agents publish from, as
+		// the evaluator does: --regions, else the config's.
+		rs := agentRegions(cfg)
 		if *regions != "" {
 			rs = strings.Split(*regions, ",")
 		}
