@@ -131,8 +131,9 @@ func newFailuresE2E(t *testing.T, checkoutSLO bool) *failuresE2E {
 func (e *failuresE2E) snsAbout(subject string) string {
 	var out []string
 	for _, m := range e.sns.Messages() {
+		// CloudWatch's subject: ALARM: "nines/SUBJECT/SEVERITY" in REGION.
 		word, rest, _ := strings.Cut(m.Subject, ": ")
-		if strings.HasPrefix(rest, subject+": ") {
+		if strings.HasPrefix(rest, `"nines/`+subject+`/`) {
 			out = append(out, word)
 		}
 	}

@@ -177,6 +177,11 @@ func TestTemplatesAreWellFormed(t *testing.T) {
 				return p || r || pseudoParams[ref]
 			}
 			for rn, r := range tp.resources {
+				// CloudFormation rejects the clash, and a !Ref of the name
+				// would be ambiguous: the resource would refer to itself.
+				if _, clash := tp.params[rn]; clash {
+					t.Errorf("resource %s has the name of a parameter", rn)
+				}
 				if typ, _ := r["Type"].(string); !strings.HasPrefix(typ, "AWS::") {
 					t.Errorf("resource %s has type %v", rn, r["Type"])
 				}
@@ -501,5 +506,32 @@ func TestStackSetPassesTheAgentParameters(t *testing.T) {
 	}
 	if !passed["StateTableName"] {
 		t.Error("the StackSet does not tell the agents the state table, so alerts carry no last failure")
+	}
+}
+
+// Deleting or replacing a stack must not erase what nines keeps: the
+// alert state and incident history in the state table, and the functions'
+// logs. Every table and log group is retained on both.
+func TestStateAndLogsAreRetained(t *testing.T) {
+	kept := []string{"AWS::DynamoDB::Table", "AWS::Logs::LogGroup"}
+	for _, name := range TemplateNames {
+		t.Run(name, func(t *testing.T) {
+			tp := loadTemplate(t, name)
+			n := 0
+			for _, typ := range kept {
+				for _, rn := range tp.ofType(typ) {
+					n++
+					r := tp.resources[rn]
+					for _, policy := range []string{"DeletionPolicy", "UpdateReplacePolicy"} {
+						if r[policy] != "Retain" {
+							t.Errorf("%s (%s) has %s %v, want Retain", rn, typ, policy, r[policy])
+						}
+					}
+				}
+			}
+			if n == 0 {
+				t.Error("no table or log group: the check checked nothing")
+			}
+		})
 	}
 }

@@ -47,9 +47,10 @@ type Config struct {
 
 // Notifier publishes notifications to one topic.
 type Notifier struct {
-	cfg     Config
-	region  string
-	account string
+	cfg       Config
+	partition string
+	region    string
+	account   string
 }
 
 // New returns a Notifier.
@@ -64,7 +65,7 @@ func New(cfg Config) (*Notifier, error) {
 	if cfg.Namespace == "" {
 		cfg.Namespace = "Nines"
 	}
-	return &Notifier{cfg: cfg, region: parts[3], account: parts[4]}, nil
+	return &Notifier{cfg: cfg, partition: parts[1], region: parts[3], account: parts[4]}, nil
 }
 
 // Notify implements alerting.Notifier.
@@ -75,36 +76,45 @@ func (n *Notifier) Notify(ctx context.Context, d alerting.Delivery) (string, err
 	}
 	_, err = n.cfg.Client.Publish(ctx, &sns.PublishInput{
 		TopicArn:          aws.String(n.cfg.TopicARN),
-		Subject:           aws.String(Subject(d.Notification)),
+		Subject:           aws.String(n.Subject(d.Notification)),
 		Message:           aws.String(string(body)),
 		MessageAttributes: Attributes(d.Notification),
 	})
 	return "", alerting.Classified(err)
 }
 
-// Subject is "ALARM: ..." or "OK: ...", printable ASCII, under 100
-// characters: what the PagerDuty integration reads first.
-func Subject(n alerting.Notification) string {
-	word := "ALARM: "
-	if n.Kind == alerting.KindResolve {
-		word = "OK: "
-	}
-	rest := n.Title()
-	if n.HasBudget() && n.Kind != alerting.KindResolve && n.Details.BudgetRemaining != nil {
-		rest += ", budget " + n.Details.Budget()
-	}
-	var b strings.Builder
-	b.WriteString(word)
-	for _, r := range rest {
-		if b.Len() >= MaxSubject-1 {
-			break
-		}
+// Subject is CloudWatch's: `ALARM: "nines/checkout/page" in EU (Ireland)`
+// or `OK: ...`, what the PagerDuty integration reads first. It is printable
+// ASCII under SNS's 100 characters: a long alarm name is cut, and ends in
+// "...", so the state and the region always show.
+func (n *Notifier) Subject(no alerting.Notification) string {
+	state, _ := states(no.Kind)
+	var name strings.Builder
+	for _, r := range no.DedupeKey {
 		if r < ' ' || r > '~' {
 			r = '?'
 		}
-		b.WriteRune(r)
+		name.WriteRune(r)
 	}
-	return b.String()
+	head, tail := state+`: "`, `" in `+RegionName(n.region)
+	room := MaxSubject - 1 - len(head) - len(tail)
+	alarm := name.String()
+	if len(alarm) > room {
+		alarm = alarm[:max(room-len("..."), 0)] + "..."
+	}
+	return head + alarm + tail
+}
+
+// states are the alarm's new and old state for a notification: nines
+// sends ALARM and OK, never INSUFFICIENT_DATA (no data fires as ALARM).
+func states(k alerting.Kind) (state, old string) {
+	switch k {
+	case alerting.KindResolve:
+		return "OK", "ALARM"
+	case alerting.KindRemind, alerting.KindEscalate:
+		return "ALARM", "ALARM"
+	}
+	return "ALARM", "OK"
 }
 
 // Attributes lets subscription filters route by severity and SLO.
@@ -119,19 +129,28 @@ func Attributes(n alerting.Notification) map[string]types.MessageAttributeValue 
 	}
 }
 
-// alarm is a CloudWatch alarm notification, as aws-lambda-go's
-// events.CloudWatchAlarmSNSPayload reads it, plus nines' details.
+// alarm is a CloudWatch alarm notification, field for field and in
+// CloudWatch's order (testdata/cloudwatch-alarm-notification.json), as
+// aws-lambda-go's events.CloudWatchAlarmSNSPayload reads it, plus nines'
+// details in "nines".
 type alarm struct {
-	AlarmName        string  `json:"AlarmName"`
-	AlarmDescription string  `json:"AlarmDescription"`
-	AWSAccountID     string  `json:"AWSAccountId"`
-	NewStateValue    string  `json:"NewStateValue"`
-	NewStateReason   string  `json:"NewStateReason"`
-	StateChangeTime  string  `json:"StateChangeTime"`
-	Region           string  `json:"Region"`
-	OldStateValue    string  `json:"OldStateValue"`
-	Trigger          trigger `json:"Trigger"`
-	Nines            details `json:"nines"`
+	AlarmName        string `json:"AlarmName"`
+	AlarmDescription string `json:"AlarmDescription"`
+	AWSAccountID     string `json:"AWSAccountId"`
+	// ConfigurationUpdated stands in with the time the incident fired:
+	// nines' alert rules have no update time of their own.
+	ConfigurationUpdated    string   `json:"AlarmConfigurationUpdatedTimestamp"`
+	NewStateValue           string   `json:"NewStateValue"`
+	NewStateReason          string   `json:"NewStateReason"`
+	StateChangeTime         string   `json:"StateChangeTime"`
+	Region                  string   `json:"Region"`
+	AlarmARN                string   `json:"AlarmArn"`
+	OldStateValue           string   `json:"OldStateValue"`
+	OKActions               []string `json:"OKActions"`
+	AlarmActions            []string `json:"AlarmActions"`
+	InsufficientDataActions []string `json:"InsufficientDataActions"`
+	Trigger                 trigger  `json:"Trigger"`
+	Nines                   details  `json:"nines"`
 }
 
 type trigger struct {
@@ -139,19 +158,27 @@ type trigger struct {
 	Namespace          string      `json:"Namespace"`
 	StatisticType      string      `json:"StatisticType"`
 	Statistic          string      `json:"Statistic"`
-	Unit               *string     `json:"Unit"`
+	Unit               string      `json:"Unit"`
 	Dimensions         []dimension `json:"Dimensions"`
 	Period             int64       `json:"Period"`
 	EvaluationPeriods  int64       `json:"EvaluationPeriods"`
 	ComparisonOperator string      `json:"ComparisonOperator"`
 	Threshold          float64     `json:"Threshold"`
 	TreatMissingData   string      `json:"TreatMissingData"`
+	// EvaluateLowSampleCountPercentile is "" as CloudWatch sends it for
+	// an alarm on a statistic that is not a percentile.
+	EvaluateLowSampleCountPercentile string `json:"EvaluateLowSampleCountPercentile"`
 }
 
+// dimension is written value first, as CloudWatch writes it.
 type dimension struct {
-	Name  string `json:"name"`
 	Value string `json:"value"`
+	Name  string `json:"name"`
 }
+
+// cloudWatchTime is CloudWatch's timestamp form in notifications:
+// 2025-03-02T12:01:00.000+0000.
+const cloudWatchTime = "2006-01-02T15:04:05.000-0700"
 
 type details struct {
 	DedupeKey string            `json:"dedupe_key"`
@@ -173,24 +200,25 @@ type details struct {
 // so. The last failure's first artifacts stay: they are what the reader
 // opens first.
 func (n *Notifier) Message(no alerting.Notification) ([]byte, error) {
-	state, old := "ALARM", "OK"
-	switch no.Kind {
-	case alerting.KindResolve:
-		state, old = "OK", "ALARM"
-	case alerting.KindRemind, alerting.KindEscalate:
-		old = "ALARM"
-	}
+	state, old := states(no.Kind)
 	period := int64(60)
 	if d, err := slo.ParseDuration(no.Details.LongWindow); err == nil {
 		period = int64(d / time.Second)
 	}
+	// The topic is where the alarm goes on ALARM and on OK; nines sends
+	// no INSUFFICIENT_DATA.
+	topic := []string{n.cfg.TopicARN}
 	a := alarm{
 		AlarmName: no.DedupeKey, AlarmDescription: no.Title(), AWSAccountID: n.account,
-		NewStateValue: state, NewStateReason: no.Details.Reason,
-		StateChangeTime: no.At.UTC().Format("2006-01-02T15:04:05.000+0000"),
-		Region:          n.region, OldStateValue: old,
+		ConfigurationUpdated: no.FiredAt.UTC().Format(cloudWatchTime),
+		NewStateValue:        state, NewStateReason: no.Details.Reason,
+		StateChangeTime: no.At.UTC().Format(cloudWatchTime),
+		Region:          RegionName(n.region),
+		AlarmARN:        "arn:" + n.partition + ":cloudwatch:" + n.region + ":" + n.account + ":alarm:" + no.DedupeKey,
+		OldStateValue:   old,
+		OKActions:       topic, AlarmActions: topic, InsufficientDataActions: []string{},
 		Trigger: trigger{
-			MetricName: "BurnRate", Namespace: n.cfg.Namespace, StatisticType: "Statistic", Statistic: "MAXIMUM",
+			MetricName: "BurnRate", Namespace: n.cfg.Namespace, StatisticType: "Statistic", Statistic: "MAXIMUM", Unit: "None",
 			Dimensions: []dimension{{Name: "SLO", Value: no.Key.Subject}, {Name: "Severity", Value: string(no.Key.Severity)}},
 			Period:     period, EvaluationPeriods: 1, ComparisonOperator: "GreaterThanThreshold",
 			Threshold: no.Details.Threshold, TreatMissingData: "notBreaching",
@@ -203,11 +231,11 @@ func (n *Notifier) Message(no alerting.Notification) ([]byte, error) {
 	}
 	switch {
 	case no.Key.Severity == alerting.NoData:
-		a.Trigger.MetricName, a.Trigger.Statistic = "SampleCount", "SAMPLE_COUNT"
+		a.Trigger.MetricName, a.Trigger.Statistic, a.Trigger.Unit = "SampleCount", "SAMPLE_COUNT", "Count"
 		a.Trigger.ComparisonOperator, a.Trigger.TreatMissingData = "LessThanOrEqualToThreshold", "breaching"
 	case no.Details.Rule == alerting.RuleCanaryFailures:
 		// Successes summed over the rule's span: it fires at none.
-		a.Trigger.MetricName, a.Trigger.Statistic = "Successes", "SUM"
+		a.Trigger.MetricName, a.Trigger.Statistic, a.Trigger.Unit = "Successes", "SUM", "Count"
 		a.Trigger.ComparisonOperator, a.Trigger.Threshold = "LessThanOrEqualToThreshold", 0
 	}
 	limit := MaxMessage - attributesSize(Attributes(no))

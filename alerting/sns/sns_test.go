@@ -3,9 +3,9 @@ package sns_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
-	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 	awssns "github.com/aws/aws-sdk-go-v2/service/sns"
@@ -59,10 +59,12 @@ func TestMessageReadsAsACloudWatchAlarm(t *testing.T) {
 		subject         string
 		state, oldState string
 	}{
-		{"A fire is ALARM from OK", alerting.KindFire, "ALARM: checkout: page (page_fast), budget 97.9%", "ALARM", "OK"},
-		{"A reminder is ALARM from ALARM", alerting.KindRemind, "ALARM: checkout: page (page_fast) still firing, budget 97.9%", "ALARM", "ALARM"},
-		{"A resolve is OK from ALARM", alerting.KindResolve, "OK: checkout: page (page_fast) resolved", "OK", "ALARM"},
-		{"A test is a marked ALARM", alerting.KindTest, "ALARM: [TEST] checkout: page (page_fast), budget 97.9%", "ALARM", "OK"},
+		{"A fire is ALARM from OK", alerting.KindFire, `ALARM: "nines/checkout/page" in EU (Ireland)`, "ALARM", "OK"},
+		{"A reminder is ALARM from ALARM", alerting.KindRemind, `ALARM: "nines/checkout/page" in EU (Ireland)`, "ALARM", "ALARM"},
+		{"A resolve is OK from ALARM", alerting.KindResolve, `OK: "nines/checkout/page" in EU (Ireland)`, "OK", "ALARM"},
+		// The subject is CloudWatch's and names only the alarm; the
+		// description and the nines object say it is a test.
+		{"A test is an ALARM", alerting.KindTest, `ALARM: "nines/checkout/page" in EU (Ireland)`, "ALARM", "OK"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -86,8 +88,11 @@ func TestMessageReadsAsACloudWatchAlarm(t *testing.T) {
 			if payload.AlarmName != "nines/checkout/page" || payload.NewStateValue != tc.state || payload.OldStateValue != tc.oldState {
 				t.Errorf("alarm %q %s from %s, want nines/checkout/page %s from %s", payload.AlarmName, payload.NewStateValue, payload.OldStateValue, tc.state, tc.oldState)
 			}
-			if payload.Region != "eu-west-1" || payload.AWSAccountID != "123456789012" || payload.StateChangeTime == "" || payload.NewStateReason == "" {
+			if payload.Region != "EU (Ireland)" || payload.AWSAccountID != "123456789012" || payload.StateChangeTime == "" || payload.NewStateReason == "" {
 				t.Errorf("region %q account %q time %q reason %q: all must be set", payload.Region, payload.AWSAccountID, payload.StateChangeTime, payload.NewStateReason)
+			}
+			if tc.kind == alerting.KindTest && !strings.HasPrefix(payload.AlarmDescription, "[TEST] ") {
+				t.Errorf("a test's description %q does not start [TEST]", payload.AlarmDescription)
 			}
 			if payload.Trigger.Threshold != 14.4 || payload.Trigger.Period != 3600 {
 				t.Errorf("trigger threshold %g period %d, want 14.4 and 3600", payload.Trigger.Threshold, payload.Trigger.Period)
@@ -125,19 +130,54 @@ func TestMessageReadsAsACloudWatchAlarm(t *testing.T) {
 	}
 }
 
+// A long alarm name is cut inside the quotes, so the subject keeps
+// CloudWatch's form, its state and its region, under SNS's 100 characters:
+// the cut subjects below are 99.
 func TestSubjectStaysUnder100PrintableCharacters(t *testing.T) {
-	n := notifiertest.Sample(alerting.KindFire)
-	n.Key.Subject = strings.Repeat("checkout-é-", 20)
-	s := sns.Subject(n)
-	if utf8.RuneCountInString(s) >= sns.MaxSubject {
-		t.Errorf("subject has %d characters, want under %d", utf8.RuneCountInString(s), sns.MaxSubject)
+	cases := []struct {
+		name, region, subject string
+		kind                  alerting.Kind
+		want                  string
+	}{
+		{"A short name is whole", "us-east-1", "checkout", alerting.KindFire,
+			`ALARM: "nines/checkout/page" in US East (N. Virginia)`},
+		{"A long name is cut to fit the longest region name", "ap-southeast-6", strings.Repeat("checkout-", 20), alerting.KindFire,
+			`ALARM: "nines/checkout-checkout-checkout-checkout-checkout-checko..." in Asia Pacific (New Zealand)`},
+		{"A long name is cut in an OK too", "eu-west-1", strings.Repeat("checkout-", 20), alerting.KindResolve,
+			`OK: "nines/checkout-checkout-checkout-checkout-checkout-checkout-checkout-check..." in EU (Ireland)`},
+		{"Characters SNS refuses become ?", "eu-west-1", "caf\u00e9\nbar", alerting.KindFire,
+			`ALARM: "nines/caf??bar/page" in EU (Ireland)`},
+		{"A region not in the table keeps its code", "us-gov-west-1", "checkout", alerting.KindFire,
+			`ALARM: "nines/checkout/page" in us-gov-west-1`},
 	}
-	if strings.ContainsFunc(s, func(r rune) bool { return r < ' ' || r > '~' }) {
-		t.Errorf("subject %q has characters SNS refuses", s)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			nt, err := sns.New(sns.Config{Client: noClient{}, TopicARN: "arn:aws:sns:" + tc.region + ":123456789012:pages"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := notifiertest.Sample(tc.kind)
+			n.Key.Subject = tc.subject
+			n.DedupeKey = n.Key.String()
+			s := nt.Subject(n)
+			if s != tc.want {
+				t.Errorf("subject\n %q\nwant\n %q", s, tc.want)
+			}
+			if len(s) >= sns.MaxSubject {
+				t.Errorf("subject has %d characters, want under %d", len(s), sns.MaxSubject)
+			}
+			if strings.ContainsFunc(s, func(r rune) bool { return r < ' ' || r > '~' }) {
+				t.Errorf("subject %q has characters SNS refuses", s)
+			}
+		})
 	}
-	if !strings.HasPrefix(s, "ALARM: ") {
-		t.Errorf("subject %q does not start with ALARM: ", s)
-	}
+}
+
+// noClient stands in where only the subject or body is built.
+type noClient struct{}
+
+func (noClient) Publish(context.Context, *awssns.PublishInput, ...func(*awssns.Options)) (*awssns.PublishOutput, error) {
+	return nil, errors.New("not reached")
 }
 
 func TestAHugeReasonIsCutToFitSNS(t *testing.T) {

@@ -66,7 +66,10 @@ func TestAlertTestSendsAMarkedNotificationThroughEachReceiver(t *testing.T) {
 		}
 	}
 	msgs := sns.Messages()
-	if len(msgs) != 1 || !strings.Contains(msgs[0].Subject, "[TEST]") || !strings.Contains(msgs[0].Body, `"test":true`) {
+	// The subject is CloudWatch's, which names only the alarm: the test's
+	// own key; the description and the nines object mark it.
+	if len(msgs) != 1 || !strings.HasPrefix(msgs[0].Subject, `ALARM: "nines/nines-test/page" in `) ||
+		!strings.Contains(msgs[0].Body, `"AlarmDescription":"[TEST] `) || !strings.Contains(msgs[0].Body, `"test":true`) {
 		t.Errorf("sns messages %+v, want one marked [TEST]", msgs)
 	}
 	posts := sl.Posts()

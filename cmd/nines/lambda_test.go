@@ -492,7 +492,7 @@ deploy:
 	if len(msgs) != 1 {
 		t.Fatalf("%d SNS messages, want one: catalog's failure page", len(msgs))
 	}
-	if s := msgs[0].Subject; s != "ALARM: failures/catalog: page" {
+	if s := msgs[0].Subject; s != `ALARM: "nines/failures/catalog/page" in US East (N. Virginia)` {
 		t.Errorf("subject %q, want an ALARM for failures/catalog", s)
 	}
 	for _, want := range []string{"failed in 1 of 2 regions: ap-southeast-2 0 of 6 failed, eu-west-1 6 of 6 failed", `"rule":"canary_failures"`, `no answer within 10s`, `"region":"eu-west-1"`} {
