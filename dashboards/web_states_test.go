@@ -1,7 +1,6 @@
 package dashboards
 
 import (
-	"context"
 	"errors"
 	"net/http/httptest"
 	"regexp"
@@ -12,26 +11,6 @@ import (
 	"github.com/nines-dev/nines/internal/clock"
 	"github.com/nines-dev/nines/slo"
 )
-
-// failingSource answers from a MemorySource but fails every query of the
-// canaries it names, as a query CloudWatch refuses does.
-type failingSource struct {
-	*slo.MemorySource
-	fail map[string]error
-}
-
-func (f failingSource) Counts(ctx context.Context, qs []slo.Query) ([]slo.Series, error) {
-	out, err := f.MemorySource.Counts(ctx, qs)
-	if err != nil {
-		return nil, err
-	}
-	for i, q := range qs {
-		if e, ok := f.fail[q.SLI.Canary]; ok {
-			out[i] = slo.Series{Err: e}
-		}
-	}
-	return out, nil
-}
 
 // blindError is the error of the SLO whose query fails; it has markup in
 // it, which the page must escape.
@@ -45,7 +24,8 @@ const blindError = `GetMetricData: <AccessDenied> not authorized for "Nines"`
 func statesFixture(t *testing.T) *httptest.Server {
 	t.Helper()
 	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
-	src := failingSource{MemorySource: slo.NewMemorySource(), fail: map[string]error{"ledger": errors.New(blindError)}}
+	src := slo.NewMemorySource()
+	src.Fail("ledger", errors.New(blindError))
 	sli := func(canary string, good float64) slo.SLI {
 		s := slo.SLI{Kind: slo.SLIAvailability, Canary: canary}
 		tr := slo.Trace{Start: now.Add(-24 * time.Hour), Step: time.Minute}

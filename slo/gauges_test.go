@@ -15,26 +15,6 @@ import (
 	"github.com/nines-dev/nines/slo"
 )
 
-// failingSource answers from a MemorySource but fails every query of the
-// canaries it names, as a query the source refuses does.
-type failingSource struct {
-	*slo.MemorySource
-	fail map[string]error
-}
-
-func (f failingSource) Counts(ctx context.Context, qs []slo.Query) ([]slo.Series, error) {
-	out, err := f.MemorySource.Counts(ctx, qs)
-	if err != nil {
-		return nil, err
-	}
-	for i, q := range qs {
-		if e, ok := f.fail[q.SLI.Canary]; ok {
-			out[i] = slo.Series{Err: e}
-		}
-	}
-	return out, nil
-}
-
 // statesRound evaluates, at the end of a day of one run a minute, four
 // SLOs: one over a canary that failed every run (page, budget exhausted),
 // one over a canary that never failed (none, healthy), one whose query
@@ -43,7 +23,8 @@ func (f failingSource) Counts(ctx context.Context, qs []slo.Query) ([]slo.Series
 func statesRound(t *testing.T) []slo.Decision {
 	t.Helper()
 	now := time.Date(2025, 3, 2, 12, 0, 0, 0, time.UTC)
-	src := failingSource{MemorySource: slo.NewMemorySource(), fail: map[string]error{"ledger": errors.New("GetMetricData: access denied")}}
+	src := slo.NewMemorySource()
+	src.Fail("ledger", errors.New("GetMetricData: access denied"))
 	run := func(canary string, good float64) slo.SLI {
 		sli := slo.SLI{Kind: slo.SLIAvailability, Canary: canary}
 		tr := slo.Trace{Start: now.Add(-24 * time.Hour), Step: time.Minute}

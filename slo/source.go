@@ -111,6 +111,7 @@ func (t Trace) validate() error {
 type MemorySource struct {
 	mu     sync.Mutex
 	traces map[string]*memTrace
+	fails  map[string]error // by canary: queries answered with this error
 }
 
 type memTrace struct {
@@ -151,6 +152,18 @@ func prefix(xs []float64) []float64 {
 	return p
 }
 
+// Fail makes every query of canary's SLIs fail alone with err, as a query
+// a source refuses does, while the other queries are answered: how tests
+// show one SLO's failure staying its own.
+func (m *MemorySource) Fail(canary string, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fails == nil {
+		m.fails = map[string]error{}
+	}
+	m.fails[canary] = err
+}
+
 // Counts answers queries from the traces. An SLI without a trace has no
 // events, which is "no data" to the evaluator, not an error.
 func (m *MemorySource) Counts(ctx context.Context, queries []Query) ([]Series, error) {
@@ -169,6 +182,10 @@ func (m *MemorySource) Counts(ctx context.Context, queries []Query) ([]Series, e
 		key := q.key
 		if key == "" {
 			key = q.SLI.String()
+		}
+		if err, ok := m.fails[q.SLI.Canary]; ok && q.SLI.Canary != "" {
+			out[i].Err = err
+			continue
 		}
 		if key != lastKey || last == nil {
 			last, lastKey = m.traces[key], key
