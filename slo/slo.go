@@ -451,7 +451,8 @@ func (s SLO) BurnWindows(now time.Time) []time.Duration {
 // can never fire because its burn rate needs more than 100% errors.
 func (s SLO) Warnings(now time.Time) []string {
 	p := s.policy()
-	tiers, err := p.Resolve(s.Window.Span(now))
+	// The tiers as the evaluator judges them: widened for a slow canary.
+	tiers, err := s.Tiers(now)
 	if err != nil {
 		return nil
 	}
@@ -469,7 +470,6 @@ func (s SLO) Warnings(now time.Time) []string {
 	// An absolute event guard the cadence can never meet silences a tier
 	// for good: the trap of a slow canary under min_events.
 	if p.MinEvents > 0 && s.Probes.Every > 0 {
-		tiers, _ = widen(tiers, s.probeUnit(s.Budgeting.withDefaults(s.Objective)), p.MinBad())
 		for _, t := range tiers {
 			n := s.Probes.Expected(t.LongWindow)
 			if s.Budgeting.Method == Timeslices {
