@@ -727,3 +727,26 @@ func (m *mapper) extraction(name string, xy extractYAML, path string) (canary.Ex
 	}
 	return x, true
 }
+
+// AgentRegions are the regions agents publish from: deploy.agent_regions,
+// else dashboards.regions, else agent.region. An SLI without regions of
+// its own sums these, and each evaluator reads them.
+func (c *Config) AgentRegions() []string {
+	var deploy []string
+	if c.Deploy != nil {
+		deploy = c.Deploy.AgentRegions
+	}
+	return agentRegions(deploy, c.Dashboards.Regions, c.Agent.Region)
+}
+
+func agentRegions(deploy, dashboards []string, agent string) []string {
+	switch {
+	case len(deploy) > 0:
+		return deploy
+	case len(dashboards) > 0:
+		return dashboards
+	case agent != "":
+		return []string{agent}
+	}
+	return nil
+}

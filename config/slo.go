@@ -282,14 +282,16 @@ func probesOf(sli slo.SLI, f *fileYAML, c *Config) slo.Probes {
 		}
 	}
 	regions := len(sli.Regions)
-	switch {
-	case regions > 0:
-	case f.Deploy != nil && len(f.Deploy.AgentRegions) > 0:
-		regions = len(f.Deploy.AgentRegions)
-	case f.Dashboards != nil && len(f.Dashboards.Regions) > 0:
-		regions = len(f.Dashboards.Regions)
-	default:
-		regions = 1
+	if regions == 0 {
+		// deploy: and dashboards: are mapped after the SLOs: read their YAML.
+		var deploy, dashboards []string
+		if f.Deploy != nil {
+			deploy = f.Deploy.AgentRegions
+		}
+		if f.Dashboards != nil {
+			dashboards = f.Dashboards.Regions
+		}
+		regions = max(len(agentRegions(deploy, dashboards, c.Agent.Region)), 1)
 	}
 	return slo.Probes{Every: every, PerRound: regions}
 }

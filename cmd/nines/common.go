@@ -63,19 +63,3 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	}
 	return nil, usageError("--log-format %q: use auto, text or json", format)
 }
-
-// agentRegions are the regions the agents probe from, which an SLI or an
-// agent watch without regions of its own sums over in CloudWatch:
-// deploy.agent_regions, else dashboards.regions, else the agent's own
-// region.
-func agentRegions(cfg *config.Config) []string {
-	switch {
-	case cfg.Deploy != nil && len(cfg.Deploy.AgentRegions) > 0:
-		return cfg.Deploy.AgentRegions
-	case len(cfg.Dashboards.Regions) > 0:
-		return cfg.Dashboards.Regions
-	case cfg.Agent.Region != "":
-		return []string{cfg.Agent.Region}
-	}
-	return nil
-}

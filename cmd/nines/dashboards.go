@@ -55,7 +55,7 @@ func runDashboards(ctx context.Context, e *env, args []string) error {
 	cwc := dashboards.CloudWatchConfig{Prefix: cfg.Dashboards.Prefix, Services: cfg.Dashboards.Services,
 		Regions: cfg.Dashboards.Regions, Alarms: cfg.Dashboards.Alarms}
 	if len(cwc.Regions) == 0 {
-		cwc.Regions = agentRegions(cfg)
+		cwc.Regions = cfg.AgentRegions()
 	}
 	regions := []string{*aws.region}
 	if cw := cfg.Metrics.CloudWatch; cw != nil {

@@ -160,7 +160,7 @@ func newEvaluator(ctx context.Context, cfg *config.Config, deps evaluatorDeps) (
 	}
 	regions := deps.Regions
 	if regions == nil {
-		regions = alerting.FixedRegions(agentRegions(cfg))
+		regions = alerting.FixedRegions(cfg.AgentRegions())
 	}
 	svc, err := alerting.NewService(alerting.ServiceConfig{
 		Evaluator: ev, SLOs: cfg.SLOs, Machine: machine, Pipeline: pipeline, Store: store,

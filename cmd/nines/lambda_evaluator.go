@@ -52,7 +52,7 @@ func (r *lambdaRoles) evaluator(ctx context.Context, inv lambdarun.Invocation) (
 		return nil, fmt.Errorf("no AWS region: set %s", envMetricsRegion)
 	}
 	cw := cloudwatch.NewFromConfig(awsCfg)
-	src, err := slo.NewCloudWatchSource(slo.CloudWatchConfig{Client: cw, Namespace: ns, Regions: agentRegions(cfg)})
+	src, err := slo.NewCloudWatchSource(slo.CloudWatchConfig{Client: cw, Namespace: ns, Regions: cfg.AgentRegions()})
 	if err != nil {
 		return nil, err
 	}

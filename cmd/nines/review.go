@@ -193,7 +193,7 @@ func cloudWatchReviewSources(ctx context.Context, cfg *config.Config, flags awsF
 		return nil, fmt.Errorf("review: %w", err)
 	}
 	region := awsCfg.Region
-	regions := agentRegions(cfg)
+	regions := cfg.AgentRegions()
 	if len(regions) == 0 {
 		return nil, fmt.Errorf("review: the agent regions to read are unknown: set deploy.agent_regions or dashboards.regions")
 	}

@@ -491,7 +491,7 @@ func (a *agent) sloSource(ctx context.Context) (slo.Source, error) {
 			return nil, err
 		}
 		return slo.NewCloudWatchSource(slo.CloudWatchConfig{Client: client, Namespace: cw.Namespace,
-			Regions: agentRegions(a.cfg), Clock: a.deps.clock})
+			Regions: a.cfg.AgentRegions(), Clock: a.deps.clock})
 	}
 	if len(a.cfg.SLOs) == 0 {
 		return nil, nil

@@ -337,7 +337,7 @@ func runSLOStatus(ctx context.Context, e *env, args []string) error {
 		client := newCloudWatchReader(awsCfg, *endpoint)
 		// An SLI without regions sums the regions agents publish from, as
 		// the evaluator does: --regions, else the config's.
-		rs := agentRegions(cfg)
+		rs := cfg.AgentRegions()
 		if *regions != "" {
 			rs = strings.Split(*regions, ",")
 		}
