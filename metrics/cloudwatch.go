@@ -95,12 +95,6 @@ func NewCloudWatchReader(ctx context.Context, region, endpoint string) (*cloudwa
 	return newCloudWatchClient(ctx, region, endpoint, "", nil)
 }
 
-// NewCloudWatchReaderFor is NewCloudWatchReader with a shared config
-// profile.
-func NewCloudWatchReaderFor(ctx context.Context, region, endpoint, profile string) (*cloudwatch.Client, error) {
-	return newCloudWatchClient(ctx, region, endpoint, profile, nil)
-}
-
 func newCloudWatchClient(ctx context.Context, region, endpoint, profile string, retryer func() aws.Retryer) (*cloudwatch.Client, error) {
 	var opts []func(*awsconfig.LoadOptions) error
 	if profile != "" {

@@ -486,11 +486,14 @@ func (a *agent) sloSource(ctx context.Context) (slo.Source, error) {
 		return slo.NewLocalSource(a.store)
 	}
 	if cw := a.cfg.Metrics.CloudWatch; cw != nil {
-		client, err := metrics.NewCloudWatchReaderFor(ctx, cw.Region, cw.Endpoint, cw.Profile)
+		awsCfg, err := loadAWS(ctx, cw.Profile, cw.Region)
+		if errors.Is(err, errNoRegion) {
+			return nil, fmt.Errorf("no AWS region for the SLOs' CloudWatch source: %s", noRegionHint)
+		}
 		if err != nil {
 			return nil, err
 		}
-		return slo.NewCloudWatchSource(slo.CloudWatchConfig{Client: client, Namespace: cw.Namespace,
+		return slo.NewCloudWatchSource(slo.CloudWatchConfig{Client: newCloudWatchReader(awsCfg, cw.Endpoint), Namespace: cw.Namespace,
 			Regions: a.cfg.AgentRegions(), Clock: a.deps.clock})
 	}
 	if len(a.cfg.SLOs) == 0 {
