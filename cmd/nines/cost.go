@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -66,10 +67,70 @@ func runCost(ctx context.Context, e *env, args []string) error {
 	if *format == "json" {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+		return enc.Encode(costJSONOf(cfg, in, rep, from))
 	}
 	printCost(e.stdout, cfg, in, rep, from)
 	return nil
+}
+
+// costJSON is the estimate as scripts read it: snake_case keys, durations
+// in seconds and dollar amounts rounded to a hundredth of a cent.
+type costJSON struct {
+	Config               string           `json:"config"`
+	AgentRegions         int              `json:"agent_regions"`
+	AgentRegionsFrom     string           `json:"agent_regions_from"`
+	PeriodSeconds        float64          `json:"period_seconds"`
+	SLOs                 int              `json:"slos"`
+	Prices               costPricesJSON   `json:"prices_usd"`
+	CustomMetrics        int              `json:"custom_metrics"`
+	MetricsUSD           float64          `json:"custom_metrics_usd"`
+	PutRequests          float64          `json:"put_requests"`
+	PutRequestsUSD       float64          `json:"put_requests_usd"`
+	PutRequestsPerPeriod int              `json:"put_requests_per_period"`
+	GetMetrics           float64          `json:"get_metrics"`
+	GetMetricsUSD        float64          `json:"get_metrics_usd"`
+	TotalUSD             float64          `json:"total_usd"`
+	SyntheticsRuns       float64          `json:"synthetics_runs"`
+	SyntheticsUSD        float64          `json:"synthetics_usd"`
+	Canaries             []costCanaryJSON `json:"canaries"`
+}
+
+type costPricesJSON struct {
+	MetricMonth        float64 `json:"metric_month"`
+	PutRequestsPer1000 float64 `json:"put_requests_per_1000"`
+	GetMetricsPer1000  float64 `json:"get_metrics_per_1000"`
+	SyntheticsRun      float64 `json:"synthetics_run"`
+}
+
+type costCanaryJSON struct {
+	Name                   string  `json:"name"`
+	EverySeconds           float64 `json:"every_seconds"`
+	Metrics                int     `json:"metrics"`
+	NinesUSD               float64 `json:"nines_usd"`
+	SyntheticsEverySeconds float64 `json:"synthetics_every_seconds"`
+	SyntheticsRuns         float64 `json:"synthetics_runs"`
+	SyntheticsUSD          float64 `json:"synthetics_usd"`
+}
+
+func costJSONOf(cfg *config.Config, in metrics.CostInput, rep metrics.CostReport, regionsFrom string) costJSON {
+	usd := func(v float64) float64 { return math.Round(v*1e4) / 1e4 }
+	out := costJSON{
+		Config: cfg.File, AgentRegions: in.Regions, AgentRegionsFrom: regionsFrom,
+		PeriodSeconds: in.Period.Seconds(), SLOs: len(in.SLOs),
+		Prices: costPricesJSON{MetricMonth: rep.Prices.MetricMonth, PutRequestsPer1000: rep.Prices.PutRequestsPer1000,
+			GetMetricsPer1000: rep.Prices.GetMetricsPer1000, SyntheticsRun: rep.Prices.SyntheticsRun},
+		CustomMetrics: rep.CustomMetrics, MetricsUSD: usd(rep.MetricsCost),
+		PutRequests: rep.PutRequests, PutRequestsUSD: usd(rep.PutRequestsCost), PutRequestsPerPeriod: rep.PutRequestsPerPeriod,
+		GetMetrics: rep.GetMetrics, GetMetricsUSD: usd(rep.GetMetricsCost), TotalUSD: usd(rep.Total),
+		SyntheticsRuns: rep.SyntheticsRuns, SyntheticsUSD: usd(rep.SyntheticsCost),
+		Canaries: make([]costCanaryJSON, len(rep.Canaries)),
+	}
+	for i, c := range rep.Canaries {
+		out.Canaries[i] = costCanaryJSON{Name: c.Name, EverySeconds: in.Canaries[i].Every.Seconds(), Metrics: c.Metrics,
+			NinesUSD: usd(c.Nines), SyntheticsEverySeconds: c.SyntheticsEvery.Seconds(),
+			SyntheticsRuns: c.SyntheticsRuns, SyntheticsUSD: usd(c.Synthetics)}
+	}
+	return out
 }
 
 // costRegions is how many agent regions run the config, and which part of

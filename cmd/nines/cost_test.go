@@ -44,11 +44,11 @@ slos:
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	var rep struct {
-		CustomMetrics  int
-		MetricsCost    float64
-		GetMetrics     float64
-		SyntheticsRuns float64
-		SyntheticsCost float64
+		CustomMetrics  int     `json:"custom_metrics"`
+		MetricsCost    float64 `json:"custom_metrics_usd"`
+		GetMetrics     float64 `json:"get_metrics"`
+		SyntheticsRuns float64 `json:"synthetics_runs"`
+		SyntheticsCost float64 `json:"synthetics_usd"`
 	}
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("%v:\n%s", err, out)
@@ -104,7 +104,9 @@ alerting:
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, errOut)
 		}
-		var rep struct{ GetMetrics float64 }
+		var rep struct {
+			GetMetrics float64 `json:"get_metrics"`
+		}
 		if err := json.Unmarshal([]byte(out), &rep); err != nil {
 			t.Fatal(err)
 		}
@@ -160,7 +162,9 @@ dashboards: { regions: [eu-west-1, us-west-2] }
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, errOut)
 			}
-			var rep struct{ CustomMetrics int }
+			var rep struct {
+				CustomMetrics int `json:"custom_metrics"`
+			}
 			if err := json.Unmarshal([]byte(out), &rep); err != nil {
 				t.Fatal(err)
 			}
@@ -192,8 +196,11 @@ canaries:
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	var rep struct {
-		SyntheticsRuns float64
-		Canaries       []struct{ SyntheticsRuns float64 }
+		SyntheticsRuns float64 `json:"synthetics_runs"`
+		Canaries       []struct {
+			SyntheticsRuns         float64 `json:"synthetics_runs"`
+			SyntheticsEverySeconds float64 `json:"synthetics_every_seconds"`
+		} `json:"canaries"`
 	}
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatal(err)
@@ -201,6 +208,10 @@ canaries:
 	month := float64(730 * time.Hour / time.Minute)
 	if rep.Canaries[0].SyntheticsRuns != month || rep.Canaries[1].SyntheticsRuns != month/5 {
 		t.Errorf("Synthetics runs %v and %v, want %v (once a minute) and %v", rep.Canaries[0].SyntheticsRuns, rep.Canaries[1].SyntheticsRuns, month, month/5)
+	}
+	// The JSON gives durations in seconds, not Go's nanoseconds.
+	if a, b := rep.Canaries[0].SyntheticsEverySeconds, rep.Canaries[1].SyntheticsEverySeconds; a != 60 || b != 300 {
+		t.Errorf("synthetics_every_seconds %v and %v, want 60 and 300", a, b)
 	}
 	code, out, errOut = run(t, context.Background(), "cost", "-c", cfg)
 	if code != 0 {
@@ -250,7 +261,9 @@ slos:
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, errOut)
 			}
-			var rep struct{ GetMetrics float64 }
+			var rep struct {
+				GetMetrics float64 `json:"get_metrics"`
+			}
 			if err := json.Unmarshal([]byte(out), &rep); err != nil {
 				t.Fatal(err)
 			}
