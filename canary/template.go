@@ -227,23 +227,51 @@ func (r *Redactor) add(forms []string) {
 }
 
 // secretForms are the ways v can be written in what nines sends and shows:
-// as it is, URL query and path escaped (and escaped strictly, as
-// JavaScript's encodeURIComponent does), base64, and quoted the way JSON,
-// %q, %+q and HTML quote it.
+// as it is or URL query and path escaped (by Go, strictly as JavaScript's
+// encodeURIComponent does, and as a browser escapes a URL), each of those
+// as it is and quoted the way JSON, %q, %+q and HTML quote it; and base64.
 func secretForms(v string) []string {
 	query := url.QueryEscape(v)
-	forms := []string{v, query, strings.ReplaceAll(query, "+", "%20"), url.PathEscape(v), (&url.URL{Path: v}).EscapedPath(),
-		quotedInner(strconv.Quote(v)), quotedInner(strconv.QuoteToASCII(v)), html.EscapeString(v)}
-	if js, err := json.Marshal(v); err == nil {
-		forms = append(forms, quotedInner(string(js)))
-	}
-	var plain bytes.Buffer
-	enc := json.NewEncoder(&plain)
-	enc.SetEscapeHTML(false)
-	if enc.Encode(v) == nil {
-		forms = append(forms, quotedInner(strings.TrimSuffix(plain.String(), "\n")))
+	escaped := []string{v, query, strings.ReplaceAll(query, "+", "%20"), url.PathEscape(v), (&url.URL{Path: v}).EscapedPath(),
+		browserEscape(v, browserQueryEscapes), browserEscape(v, browserPathEscapes)}
+	var forms []string
+	for _, e := range escaped {
+		// A page or a JSON body may show the escaped value, and an error
+		// quote it.
+		forms = append(forms, e, quotedInner(strconv.Quote(e)), quotedInner(strconv.QuoteToASCII(e)), html.EscapeString(e))
+		if js, err := json.Marshal(e); err == nil {
+			forms = append(forms, quotedInner(string(js)))
+		}
+		var plain bytes.Buffer
+		enc := json.NewEncoder(&plain)
+		enc.SetEscapeHTML(false)
+		if enc.Encode(e) == nil {
+			forms = append(forms, quotedInner(strings.TrimSuffix(plain.String(), "\n")))
+		}
 	}
 	return append(forms, base64Forms(v)...)
+}
+
+// The bytes a browser percent-encodes in a URL's query and path besides
+// controls, space and non-ASCII (the WHATWG URL standard's query and path
+// percent-encode sets): Chromium sends a secret written raw into a
+// navigate URL this way, and an echoing page shows it so.
+const (
+	browserQueryEscapes = "\"#<>'"
+	browserPathEscapes  = "\"#<>?`{}"
+)
+
+func browserEscape(v, extra string) string {
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(extra, c) >= 0 {
+			fmt.Fprintf(&b, "%%%02X", c)
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
 }
 
 func base64Forms(v string) []string {
