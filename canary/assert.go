@@ -98,6 +98,9 @@ type response struct {
 	elapsed  time.Duration
 	peerCert *x509.Certificate
 	now      time.Time
+	// redactor scrubs the run's secrets from a value before an error
+	// quotes or cuts it.
+	redactor *Redactor
 
 	parsed  bool
 	doc     any
@@ -127,7 +130,7 @@ func (a Assertion) check(r *response) (FailureClass, error) {
 	case AssertHeader:
 		vals, present := r.header[http.CanonicalHeaderKey(a.Header)]
 		v := strings.Join(vals, ", ")
-		return matchValue("header "+a.Header, v, present, a)
+		return matchValue("header "+a.Header, v, present, a, r.redactor)
 	case AssertBodyContains:
 		if bytes.Contains(r.body, []byte(a.Contains)) {
 			return "", nil
@@ -144,7 +147,7 @@ func (a Assertion) check(r *response) (FailureClass, error) {
 			return FailAssertion, err
 		}
 		v, present := a.Path.Lookup(doc)
-		return matchValue("JSON "+a.Path.String(), jsonText(v), present, a)
+		return matchValue("JSON "+a.Path.String(), jsonText(v), present, a, r.redactor)
 	case AssertLatencyUnder:
 		if r.elapsed < a.Under {
 			return "", nil
@@ -164,7 +167,11 @@ func (a Assertion) check(r *response) (FailureClass, error) {
 	return FailAssertion, fmt.Errorf("unknown assertion %q", a.Kind)
 }
 
-func matchValue(what, got string, present bool, a Assertion) (FailureClass, error) {
+// matchValue checks a header's or a JSON value's text. The value an error
+// shows is redacted before it is cut and quoted: a target that echoes the
+// request puts its credentials here.
+func matchValue(what, got string, present bool, a Assertion, red *Redactor) (FailureClass, error) {
+	show := func() string { return truncate(red.Redact(got), 80) }
 	switch {
 	case a.Exists != nil:
 		if present == *a.Exists {
@@ -180,12 +187,12 @@ func matchValue(what, got string, present bool, a Assertion) (FailureClass, erro
 		if got == *a.Equals {
 			return "", nil
 		}
-		return FailAssertion, fmt.Errorf("%s is %q, want %q", what, truncate(got, 80), *a.Equals)
+		return FailAssertion, fmt.Errorf("%s is %q, want %q", what, show(), *a.Equals)
 	case a.Matches != nil:
 		if a.Matches.MatchString(got) {
 			return "", nil
 		}
-		return FailAssertion, fmt.Errorf("%s is %q, want a match for /%s/", what, truncate(got, 80), a.Matches)
+		return FailAssertion, fmt.Errorf("%s is %q, want a match for /%s/", what, show(), a.Matches)
 	}
 	return "", nil
 }

@@ -420,7 +420,7 @@ func (j *journey) do(a BrowserAction) error {
 			return err
 		}
 		if res != "ok" {
-			return failf(FailAssertion, "%s has no option with value %q", a.Selector, value)
+			return failf(FailAssertion, "%s has no option with value %q", a.Selector, j.run.Redactor.Redact(value))
 		}
 		return nil
 	case ActionWaitVisible:
@@ -450,13 +450,13 @@ func (j *journey) do(a BrowserAction) error {
 		if err != nil {
 			return err
 		}
-		return checkString("url", loc, a)
+		return checkString("url", loc, a, j.run.Redactor)
 	case ActionAssertTitle:
 		title, err := evalIn[string](j, `document.title`)
 		if err != nil {
 			return err
 		}
-		return checkString("title", title, a)
+		return checkString("title", title, a, j.run.Redactor)
 	case ActionEval:
 		return j.eval(a)
 	case ActionScreenshot:
@@ -521,7 +521,7 @@ func (j *journey) navigate(a BrowserAction) error {
 		return failf(FailRequest, "url: %v", err)
 	}
 	if u, err := url.Parse(raw); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return failf(FailRequest, "url %q is not an absolute http or https URL", raw)
+		return failf(FailRequest, "url %q is not an absolute http or https URL", j.run.Redactor.Redact(raw))
 	}
 	ctx, cancel := j.tab.bound(j.ctx, a.Timeout)
 	defer cancel()
@@ -570,19 +570,21 @@ func (j *journey) assertText(a BrowserAction) error {
 		return err
 	}
 	if !strings.Contains(text, want) {
-		return failf(FailAssertion, "%s does not contain %q", where, want)
+		return failf(FailAssertion, "%s does not contain %q", where, j.run.Redactor.Redact(want))
 	}
 	return nil
 }
 
-func checkString(what, got string, a BrowserAction) error {
+// checkString checks a page's URL or title; what an error shows is
+// redacted before it is quoted.
+func checkString(what, got string, a BrowserAction, red *Redactor) error {
 	switch {
 	case a.Equals != nil && got != *a.Equals:
-		return failf(FailAssertion, "%s is %q, want %q", what, got, *a.Equals)
+		return failf(FailAssertion, "%s is %q, want %q", what, red.Redact(got), *a.Equals)
 	case a.Contains != "" && !strings.Contains(got, a.Contains):
-		return failf(FailAssertion, "%s %q does not contain %q", what, got, a.Contains)
+		return failf(FailAssertion, "%s %q does not contain %q", what, red.Redact(got), a.Contains)
 	case a.Matches != nil && !a.Matches.MatchString(got):
-		return failf(FailAssertion, "%s %q does not match %s", what, got, a.Matches)
+		return failf(FailAssertion, "%s %q does not match %s", what, red.Redact(got), a.Matches)
 	}
 	return nil
 }
@@ -595,7 +597,7 @@ func (j *journey) eval(a BrowserAction) error {
 	if err != nil {
 		return err
 	}
-	got := jsValueText(obj)
+	got := jsValueText(obj, j.run.Redactor)
 	if a.Equals == nil {
 		if !jsTruthy(obj) {
 			return failf(FailAssertion, "%s is %s, want a truthy value", truncate(a.Expression, 60), got)
@@ -608,8 +610,9 @@ func (j *journey) eval(a BrowserAction) error {
 	return nil
 }
 
-// jsValueText shows a result as JSON, or undefined.
-func jsValueText(o *cdpruntime.RemoteObject) string {
+// jsValueText shows a result as JSON, or undefined, redacted before it is
+// cut.
+func jsValueText(o *cdpruntime.RemoteObject, red *Redactor) string {
 	if o == nil || o.Type == "undefined" {
 		return "undefined"
 	}
@@ -619,7 +622,7 @@ func jsValueText(o *cdpruntime.RemoteObject) string {
 		}
 		return "null"
 	}
-	return truncate(string(o.Value), 200)
+	return truncate(red.Redact(string(o.Value)), 200)
 }
 
 func jsTruthy(o *cdpruntime.RemoteObject) bool {
@@ -674,7 +677,7 @@ func (j *journey) checkErrors() *stepFailure {
 	j.ev.mu.Lock()
 	defer j.ev.mu.Unlock()
 	if j.spec.NoConsoleErrors && j.ev.consoleErrors > 0 {
-		return failf(FailJSError, "%d console error(s), the first: %s", j.ev.consoleErrors, truncate(j.ev.firstConsoleError, 300))
+		return failf(FailJSError, "%d console error(s), the first: %s", j.ev.consoleErrors, truncate(j.run.Redactor.Redact(j.ev.firstConsoleError), 300))
 	}
 	if j.spec.NoFailedRequests && j.ev.failedRequests > 0 {
 		return failf(FailNetwork, "%d failed request(s), the first: %s", j.ev.failedRequests, j.ev.firstFailed)

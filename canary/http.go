@@ -189,6 +189,7 @@ func runHTTP(ctx context.Context, spec StepSpec, run *RunState) StepResult {
 	}
 
 	r := &response{status: resp.StatusCode, header: resp.Header, body: body, elapsed: sr.Duration, now: time.Now()}
+	r.redactor = run.Redactor
 	if resp.TLS != nil && len(resp.TLS.PeerCertificates) > 0 {
 		r.peerCert = resp.TLS.PeerCertificates[0]
 	}
@@ -277,7 +278,7 @@ func (s *HTTPSpec) buildRequest(ctx context.Context, run *RunState) (*http.Reque
 		if err != nil {
 			return nil, fmt.Errorf("basic_auth.password: %v", err)
 		}
-		run.Redactor.Add(pass)
+		run.Redactor.AddBasicAuth(user, pass)
 		req.SetBasicAuth(user, pass)
 	}
 	if !s.Bearer.IsZero() {
