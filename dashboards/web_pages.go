@@ -161,8 +161,12 @@ func (w *Web) budgetLines(ctx context.Context, specs []slo.SLO, now time.Time, p
 	out := make([]budgetLine, len(specs))
 	queries := make([]slo.Query, len(specs))
 	for i, s := range specs {
+		// Steps start at round times, so each reads whole hourly and daily
+		// rollups: the first step may begin before the window does, by
+		// less than a step.
 		from, _ := s.Window.Bounds(now)
 		step := stepFor(now.Sub(from), points)
+		from = from.Truncate(step)
 		queries[i] = slo.Query{SLI: s.SLI, From: from, To: now, Step: step}
 		out[i].From = from
 	}

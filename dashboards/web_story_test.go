@@ -1,17 +1,21 @@
 package dashboards
 
 import (
+	"context"
+	"fmt"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/nines-dev/nines/canary"
+	"github.com/nines-dev/nines/internal/clock"
+	"github.com/nines-dev/nines/metrics"
 	"github.com/nines-dev/nines/slo"
 )
 
@@ -407,4 +411,69 @@ func TestWebAnswersOnlyToItsOwnHostNames(t *testing.T) {
 	}
 }
 
-var _ = strconv.Itoa
+// BenchmarkWebOverview is the server time of the overview with 100 SLOs
+// and 300 canary-regions (100 canaries in 3 regions) over a 30-day store:
+// hourly periods (one run each 10 minutes) up to the last two hours, then
+// one run a minute. The SLOs' evaluation is cached as the agent caches
+// it, so this is the page's own work.
+func BenchmarkWebOverview(b *testing.B) {
+	ctx := context.Background()
+	store, err := metrics.OpenStore(ctx, metrics.StoreConfig{Path: filepath.Join(b.TempDir(), "nines.db"), Clock: clock.NewFake(storeNow)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer store.Close(ctx)
+	var slos []slo.SLO
+	var names []string
+	recent := storeNow.Add(-2 * time.Hour)
+	for i := range 100 {
+		name := fmt.Sprintf("canary-%03d", i)
+		names = append(names, name)
+		slos = append(slos, slo.SLO{Name: name + "-availability", Objective: 0.999, Window: slo.RollingWindow(30 * 24 * time.Hour),
+			SLI: slo.SLI{Kind: slo.SLIAvailability, Canary: name}})
+		for _, region := range []string{"eu-west-1", "us-east-1", "ap-southeast-2"} {
+			var batch metrics.Batch
+			for _, part := range []struct {
+				from, to time.Time
+				every    time.Duration
+				period   time.Duration
+			}{{storeNow.Add(-30 * 24 * time.Hour), recent, 10 * time.Minute, time.Hour}, {recent, storeNow, time.Minute, time.Minute}} {
+				rec, _ := metrics.NewRecorder(metrics.RecorderConfig{Region: region, Period: part.period})
+				k := 0
+				for at := part.from; at.Before(part.to); at = at.Add(part.every) {
+					k++
+					res := canary.Result{Canary: name, Scheduled: at, Start: at, OK: k%(50+i) != 0, Duration: time.Duration(20+k%80) * time.Millisecond}
+					if !res.OK {
+						res.Failure = canary.FailTimeout
+					}
+					rec.Observe(res)
+				}
+				batch.Aggregates = append(batch.Aggregates, rec.FlushAll()...)
+			}
+			if err := store.Write(ctx, batch); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	src, _ := slo.NewLocalSource(store)
+	ev, _ := slo.NewEvaluator(slo.EvaluatorConfig{Source: src, Clock: clock.NewFake(storeNow)})
+	// As `nines run` wires it: one evaluation serves the views of the
+	// next 10 s; the first view below pays for it.
+	decisions := &CachedDecisions{Source: EvaluatorDecisions{Evaluator: ev, SLOs: slos}, MaxAge: 10 * time.Second, Now: func() time.Time { return storeNow }}
+	w, err := NewWeb(WebConfig{SLOs: slos, Canaries: names, Decisions: decisions, Source: src,
+		Latency: StoreSources{Store: store}, Counts: StoreSources{Store: store}, Failures: StoreSources{Store: store},
+		Now: func() time.Time { return storeNow }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := httptest.NewRequest("GET", "/", nil)
+	req.Host = "127.0.0.1"
+	b.ResetTimer()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		w.ServeHTTP(rec, req)
+		if rec.Code != 200 || strings.Count(rec.Body.String(), `<tr class="region">`) != 300 {
+			b.Fatalf("status %d, %d canary rows", rec.Code, strings.Count(rec.Body.String(), `<tr class="region">`))
+		}
+	}
+}

@@ -153,6 +153,7 @@ func BenchmarkWebSLOList(b *testing.B) {
 	ev, _ := slo.NewEvaluator(slo.EvaluatorConfig{Source: src, Clock: clock.NewFake(now)})
 	w, _ := NewWeb(WebConfig{SLOs: slos, Decisions: EvaluatorDecisions{Evaluator: ev, SLOs: slos}})
 	req := httptest.NewRequest("GET", "/", nil)
+	req.Host = "127.0.0.1"
 	ctx := context.Background()
 	for b.Loop() {
 		rec := httptest.NewRecorder()
