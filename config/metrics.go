@@ -36,6 +36,9 @@ type Metrics struct {
 	// ListenDefault says Listen is the default, not the user's choice, so
 	// a busy port is a warning rather than an error.
 	ListenDefault bool
+	// UIHosts are the names, besides loopback and the listen host, the
+	// web UI answers to (a name, or name:port), e.g. behind a proxy.
+	UIHosts []string
 	// Prices are what `nines cost` charges.
 	Prices metrics.Prices
 }
@@ -75,7 +78,8 @@ type spoolYAML struct {
 }
 
 type serverYAML struct {
-	Listen *string `yaml:"listen"`
+	Listen  *string  `yaml:"listen"`
+	UIHosts []string `yaml:"ui_hosts"`
 }
 
 type costYAML struct {
@@ -211,6 +215,15 @@ func (m *mapper) metrics(f *fileYAML, agent Agent, out *Metrics) {
 			out.Listen = ""
 		} else if _, port, err := net.SplitHostPort(out.Listen); err != nil || port == "" {
 			m.d.errorAt("server.listen", "%q: want host:port, e.g. 127.0.0.1:9642 (or 0.0.0.0:9642 for a scraper elsewhere), or off", out.Listen)
+		}
+	}
+	if f.Server != nil {
+		for i, h := range f.Server.UIHosts {
+			if h == "" || strings.ContainsAny(h, "/?#@ ") {
+				m.d.errorAt(fmt.Sprintf("server.ui_hosts[%d]", i), "%q: want a host name or host:port the UI is reached by, e.g. nines.internal:9642", h)
+				continue
+			}
+			out.UIHosts = append(out.UIHosts, h)
 		}
 	}
 

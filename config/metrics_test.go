@@ -24,6 +24,7 @@ var _ = func() int {
 		{"A spool under 1MiB is rejected", "spool-max-bytes"},
 		{"A spool size in words is rejected", "spool-max-bytes-unit"},
 		{"A listen address without a host is rejected", "server-listen"},
+		{"A UI host name that is a URL is rejected", "server-ui-hosts"},
 		{"A negative price is rejected", "cost-negative"},
 	}...)
 	return 0

@@ -19,6 +19,8 @@ import (
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/nines-dev/nines/slo"
 )
 
 // chromium finds Debian's Chromium, or skips the test when it is missing,
@@ -46,6 +48,11 @@ func TestPagesRenderInARealBrowser(t *testing.T) {
 	path := chromium(t)
 	srv := webFixture(t, "checkout-availability")
 	states := statesFixture(t)
+	store, slos, comps, canaries := monthFixture(t)
+	month := storeWeb(t, store, slos, comps, canaries, "", nil)
+	emptySLO := slo.SLO{Name: "api-availability", Objective: 0.999, Window: slo.RollingWindow(30 * 24 * time.Hour),
+		SLI: slo.SLI{Kind: slo.SLIAvailability, Canary: "api"}}
+	empty := storeWeb(t, writeStore(t, nil), []slo.SLO{emptySLO}, nil, []string{"api"}, "", nil)
 	rv, err := BuildReview(context.Background(), reviewFixture(t, "checkout-availability"))
 	if err != nil {
 		t.Fatal(err)
@@ -99,6 +106,19 @@ func TestPagesRenderInARealBrowser(t *testing.T) {
 		{name: "ui-slo-error", url: states.URL + "/slo/ledger-blind",
 			shows: []string{"error", "This SLO could not be evaluated.", blindError, "query_failed", "the query failed: " + blindError},
 			never: regexp.MustCompile(`healthy`)},
+		// 30 days of data; its ledger has spent its budget 2.78 times over
+		// (120 of its 1440 runs of the last day failed: 8.333%).
+		{name: "month-overview", url: month.URL + "/", shows: []string{"checkout-journey", "98.901%", "no successful runs", "75.0 ms"},
+			never: regexp.MustCompile(`\b0\.0 ms`)},
+		{name: "month-slo", url: month.URL + "/slo/checkout-availability", minLines: 4, shows: []string{"checkout-journey"}},
+		{name: "month-slo-negative", url: month.URL + "/slo/ledger-availability", minLines: 4, shows: []string{"-177.778% left", "8.333%"}},
+		{name: "month-composition", url: month.URL + "/slo/checkout-journey", shows: []string{"98.901%", "99.224%"}},
+		{name: "month-canary", url: month.URL + "/canary/checkout-api", minLines: 7, shows: []string{"eu-west-1", "us-east-1", "timeout"}},
+		{name: "month-canary-down", url: month.URL + "/canary/ledger", minLines: 2, shows: []string{"no successful runs"},
+			never: regexp.MustCompile(`\b0\.0 ms`)},
+		{name: "empty-overview", url: empty.URL + "/", shows: []string{"no runs", "no data"}, never: regexp.MustCompile(`0\.0 ms|NaN`)},
+		{name: "empty-slo", url: empty.URL + "/slo/api-availability", never: regexp.MustCompile(`NaN`)},
+		{name: "empty-canary", url: empty.URL + "/canary/api", shows: []string{"no runs"}, never: regexp.MustCompile(`NaN`)},
 	}
 	for _, p := range pages {
 		t.Run(p.name, func(t *testing.T) {
@@ -138,6 +158,31 @@ func TestPagesRenderInARealBrowser(t *testing.T) {
 			}
 			if drawn < p.minLines {
 				t.Errorf("%d charts drew a line with data, want at least %d", drawn, p.minLines)
+			}
+			// Each chart drew its points inside its plot, and every label
+			// lies inside the picture, none clipped.
+			outside, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`(() => {
+				const bad = [];
+				for (const svg of document.querySelectorAll("svg")) {
+					const vb = svg.viewBox.baseVal, spark = svg.classList.contains("spark");
+					const [l, r, t, b] = spark ? [3, vb.width - 3, 3, vb.height - 3] : [64, vb.width - 16, 28, vb.height - 40];
+					for (const pl of svg.querySelectorAll("polyline")) {
+						for (const p of pl.points) {
+							if (p.x < l - 0.2 || p.x > r + 0.2 || p.y < t - 0.2 || p.y > b + 0.2) bad.push(svg.getAttribute("aria-label") + ": point " + p.x + "," + p.y);
+						}
+					}
+					for (const tx of svg.querySelectorAll("text")) {
+						const bb = tx.getBBox();
+						if (bb.x < 0 || bb.x + bb.width > vb.width + 0.5 || bb.y < 0 || bb.y + bb.height > vb.height + 0.5) bad.push(svg.getAttribute("aria-label") + ": label " + tx.textContent + " clipped");
+					}
+				}
+				return bad;
+			})()`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, o := range outside {
+				t.Error(o)
 			}
 			text, err := chromedp.Run(ctx, chromedp.Evaluate[string](
 				`(document.querySelector("main") ? [...document.querySelectorAll("main > :not(figure)")] : [document.body]).map(e => e.innerText).join("\n")`))

@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"html/template"
 	"log/slog"
-	"math"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -15,7 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nines-dev/nines/canary"
 	"github.com/nines-dev/nines/slo"
 )
 
@@ -77,23 +76,52 @@ func (c *CachedDecisions) Decisions(ctx context.Context) ([]slo.Decision, error)
 // WebConfig configures the local web UI. SLOs and Decisions are required;
 // the rest adds pages or panels when present.
 type WebConfig struct {
-	SLOs      []slo.SLO
-	Canaries  []string
-	Decisions DecisionSource
-	Source    slo.Source
-	Latency   LatencySource
-	Alerts    AlertSource
-	Runs      *RunLog
+	SLOs         []slo.SLO
+	Compositions []slo.Composition
+	Canaries     []string
+	Decisions    DecisionSource
+	// Source gives the SLOs' events over time: the budget and burn-rate
+	// charts.
+	Source slo.Source
+	// Latency, Counts and Failures give each canary's runs per region: its
+	// latency over successful runs, its success rate and its failures by
+	// class.
+	Latency  LatencySource
+	Counts   RunCountSource
+	Failures FailureSource
+	Alerts   AlertSource
+	Runs     *RunLog
 	// ArtifactDir is served read-only under /artifacts/.
 	ArtifactDir string
-	Now         func() time.Time
-	Logger      *slog.Logger
+	// Listen is the address the UI is served on (127.0.0.1:9642). The UI
+	// answers only to a Host header naming it: 127.0.0.1, localhost or
+	// [::1] at its port, its listen host, or one of Hosts (a name, or
+	// name:port). Without Listen, loopback names at any port.
+	Listen string
+	Hosts  []string
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// RunCountSource counts a canary's runs per region and bucket of every
+// over [from, to): buckets start at from, and a bucket without runs is
+// zeros or absent.
+type RunCountSource interface {
+	RunCounts(ctx context.Context, canary string, from, to time.Time, every time.Duration) (map[string][]RunCount, error)
+}
+
+// RunCount is how many runs a bucket holds and how many succeeded.
+type RunCount struct {
+	Start               time.Time
+	Attempts, Successes int64
 }
 
 // Web is the local, read-only web UI.
 type Web struct {
-	cfg WebConfig
-	mux *http.ServeMux
+	cfg         WebConfig
+	mux         *http.ServeMux
+	hosts       hostRule
+	artifactDir string
 }
 
 // NewWeb returns the UI's handler.
@@ -107,18 +135,31 @@ func NewWeb(cfg WebConfig) (*Web, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	w := &Web{cfg: cfg, mux: http.NewServeMux()}
-	w.mux.HandleFunc("GET /{$}", w.sloList)
+	hosts, err := newHostRule(cfg.Listen, cfg.Hosts)
+	if err != nil {
+		return nil, err
+	}
+	w := &Web{cfg: cfg, mux: http.NewServeMux(), hosts: hosts}
+	w.mux.HandleFunc("GET /{$}", w.overview)
 	w.mux.HandleFunc("GET /slo/{name}", w.sloPage)
+	w.mux.HandleFunc("GET /slo/{$}", w.sloPage)
 	w.mux.HandleFunc("GET /canary/{name}", w.canaryPage)
+	w.mux.HandleFunc("GET /canary/{$}", w.canaryPage)
 	if cfg.ArtifactDir != "" {
-		w.mux.Handle("GET /artifacts/", http.StripPrefix("/artifacts/", artifactServer(cfg.ArtifactDir)))
+		// Links name files relative to the directory, whatever the
+		// working directory: an absolute path is the one stable base.
+		dir, err := filepath.Abs(cfg.ArtifactDir)
+		if err != nil {
+			return nil, fmt.Errorf("web: artifact directory %q: %w", cfg.ArtifactDir, err)
+		}
+		w.artifactDir = dir
+		w.mux.Handle("GET /artifacts/", http.StripPrefix("/artifacts/", artifactServer(dir)))
 	}
 	return w, nil
 }
 
-// ServeHTTP sets the security headers on every response and refuses
-// anything but reading.
+// ServeHTTP answers only to the UI's own host names, sets the security
+// headers on every response and refuses anything but reading.
 func (w *Web) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	h := rw.Header()
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
@@ -126,6 +167,14 @@ func (w *Web) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Cache-Control", "no-store")
+	// A page on another site that rebinds its name to this address gets
+	// here with its own name in Host: refusing it keeps the UI's figures
+	// on this origin.
+	if !w.hosts.allows(r.Host) {
+		http.Error(rw, "nines: this UI answers only to "+w.hosts.String()+
+			"; to reach it by another name, list that name under server.ui_hosts in the config", http.StatusMisdirectedRequest)
+		return
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		h.Set("Allow", "GET, HEAD")
 		http.Error(rw, "the nines UI is read-only", http.StatusMethodNotAllowed)
@@ -134,18 +183,91 @@ func (w *Web) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	w.mux.ServeHTTP(rw, r)
 }
 
-// artifactServer serves files under dir, never outside it, and never a
-// directory listing.
+// hostRule is the Host names the UI answers to.
+type hostRule struct {
+	port  string          // the listen port; "" is any
+	names map[string]bool // names at port
+	exact map[string]bool // name:port or a name at any port, from Hosts
+}
+
+var loopbackNames = []string{"127.0.0.1", "localhost", "::1"}
+
+func newHostRule(listen string, extra []string) (hostRule, error) {
+	r := hostRule{names: map[string]bool{}, exact: map[string]bool{}}
+	for _, n := range loopbackNames {
+		r.names[n] = true
+	}
+	if listen != "" {
+		host, port, err := net.SplitHostPort(listen)
+		if err != nil {
+			return r, fmt.Errorf("web: listen address %q: want host:port", listen)
+		}
+		r.port = port
+		if ip := net.ParseIP(host); host != "" && (ip == nil || !ip.IsUnspecified()) {
+			r.names[strings.ToLower(host)] = true
+		}
+	}
+	for i, h := range extra {
+		h = strings.ToLower(strings.TrimSpace(h))
+		if h == "" || strings.ContainsAny(h, "/?#@ ") {
+			return r, fmt.Errorf("web: ui_hosts[%d] %q: want a host name or host:port, e.g. nines.internal:9642", i, extra[i])
+		}
+		r.exact[h] = true
+	}
+	return r, nil
+}
+
+func (r hostRule) allows(hostHeader string) bool {
+	h := strings.ToLower(hostHeader)
+	if r.exact[h] {
+		return true
+	}
+	name, port, err := net.SplitHostPort(h)
+	if err != nil {
+		name, port = strings.Trim(h, "[]"), ""
+	}
+	if r.exact[name] && !strings.Contains(name, ":") {
+		return true
+	}
+	if !r.names[name] {
+		return false
+	}
+	return r.port == "" || port == r.port
+}
+
+func (r hostRule) String() string {
+	var out []string
+	for n := range r.names {
+		if strings.Contains(n, ":") {
+			n = "[" + n + "]"
+		}
+		if r.port != "" {
+			n += ":" + r.port
+		}
+		out = append(out, n)
+	}
+	for n := range r.exact {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
+}
+
+// artifactServer serves regular files under dir and nothing else: no
+// directory listing, no path out of dir, and no symbolic link anywhere on
+// the way, so a link planted in the directory cannot serve another file.
+// os.Root confines every open to dir even if a link appears between the
+// check and the open.
 func artifactServer(dir string) http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		rel := filepath.Clean("/" + r.URL.Path)
-		full := filepath.Join(dir, rel)
-		st, err := os.Stat(full)
-		if err != nil || st.IsDir() || !strings.HasPrefix(full, filepath.Clean(dir)+string(filepath.Separator)) {
+		rel := strings.TrimPrefix(filepath.Clean("/"+r.URL.Path), "/")
+		f, st, err := openArtifact(dir, rel)
+		if err != nil {
 			http.NotFound(rw, r)
 			return
 		}
-		switch strings.ToLower(filepath.Ext(full)) {
+		defer f.Close()
+		switch strings.ToLower(filepath.Ext(rel)) {
 		case ".png":
 			rw.Header().Set("Content-Type", "image/png")
 		case ".json":
@@ -154,17 +276,95 @@ func artifactServer(dir string) http.Handler {
 			// Saved pages are shown as text, never rendered on this origin.
 			rw.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		}
-		http.ServeFile(rw, r, full)
+		http.ServeContent(rw, r, "", st.ModTime(), f)
 	})
 }
 
-type sloRow struct {
-	Name, SLI   string
-	States      states
-	Objective   float64
-	Remaining   *float64
-	Burns       string
-	ExhaustedAt *time.Time
+// openArtifact opens rel under dir when every component of it is a plain
+// directory or, the last, a regular file.
+func openArtifact(dir, rel string) (*os.File, os.FileInfo, error) {
+	if rel == "" || rel == "." {
+		return nil, nil, errors.New("no file named")
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer root.Close()
+	parts := strings.Split(filepath.ToSlash(rel), "/")
+	for i := range parts {
+		st, err := root.Lstat(filepath.Join(parts[:i+1]...))
+		if err != nil {
+			return nil, nil, err
+		}
+		last := i == len(parts)-1
+		if st.Mode()&os.ModeSymlink != 0 || (!last && !st.IsDir()) || (last && !st.Mode().IsRegular()) {
+			return nil, nil, fmt.Errorf("%s is not a plain file or directory", rel)
+		}
+	}
+	f, err := root.Open(rel)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		return nil, nil, errors.New("not a regular file")
+	}
+	return f, st, nil
+}
+
+// artifactLink is an artifact as the pages show it: a link under
+// /artifacts/ when the file is in the served directory, its name alone
+// otherwise (an upload's URL, or a file elsewhere).
+type artifactLink struct {
+	Href, Text string
+}
+
+// artifactLinks links each artifact by its path relative to the served
+// directory, each segment escaped, so the link works with an absolute or
+// a relative directory and never names a path outside it.
+func (w *Web) artifactLinks(paths []string) []artifactLink {
+	var out []artifactLink
+	for _, p := range paths {
+		l := artifactLink{Text: p}
+		if w.artifactDir != "" && !strings.Contains(p, "://") {
+			abs := p
+			if !filepath.IsAbs(abs) {
+				abs = filepath.Join(w.artifactDir, p)
+			}
+			if rel, err := filepath.Rel(w.artifactDir, filepath.Clean(abs)); err == nil && rel != "." && !filepath.IsAbs(rel) &&
+				rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+				segs := strings.Split(filepath.ToSlash(rel), "/")
+				for i, s := range segs {
+					segs[i] = url.PathEscape(s)
+				}
+				l.Href, l.Text = "/artifacts/"+strings.Join(segs, "/"), filepath.ToSlash(rel)
+			}
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// pathURL is a page's link: prefix and the name as one escaped path
+// segment, so a name with "/" or ".." in it stays one segment of that
+// page. A name that is all dots would be a dot segment to a browser even
+// escaped, so it goes in the query instead.
+func pathURL(prefix, name string) string {
+	if name == "." || name == ".." {
+		return prefix + "?name=" + url.QueryEscape(name)
+	}
+	return prefix + url.PathEscape(name)
+}
+
+// pageName is the name a page is asked for: its path segment, or the
+// query's name on the prefix alone.
+func pageName(r *http.Request) string {
+	if n := r.PathValue("name"); n != "" {
+		return n
+	}
+	return r.URL.Query().Get("name")
 }
 
 // states is how an SLO's two states read on a page, as `nines slo status`
@@ -218,344 +418,3 @@ func tone[W ~string](word W) string {
 	}
 	return "neutral"
 }
-
-func (w *Web) decisions(ctx context.Context) (map[string]slo.Decision, error) {
-	ds, err := w.cfg.Decisions.Decisions(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]slo.Decision{}
-	for _, d := range ds {
-		out[d.SLO] = d
-	}
-	return out, nil
-}
-
-func (w *Web) sloList(rw http.ResponseWriter, r *http.Request) {
-	ds, err := w.decisions(r.Context())
-	if err != nil {
-		w.fail(rw, "evaluating SLOs", err)
-		return
-	}
-	var rows []sloRow
-	for _, s := range w.cfg.SLOs {
-		d, ok := ds[s.Name]
-		row := sloRow{Name: s.Name, SLI: s.SLI.String(), Objective: s.Objective, States: statesOf(d, ok)}
-		if ok {
-			row.ExhaustedAt = d.ExhaustedAt
-			if !d.Budget.NoData {
-				rem := d.Budget.Remaining
-				row.Remaining = &rem
-			}
-			row.Burns = burnSummary(d)
-		}
-		rows = append(rows, row)
-	}
-	// Least budget first; then those that could not be evaluated; no data
-	// last.
-	sort.SliceStable(rows, func(i, j int) bool {
-		a, b := rows[i].Remaining, rows[j].Remaining
-		switch {
-		case a == nil && b == nil:
-			if ei, ej := rows[i].States.Error != "", rows[j].States.Error != ""; ei != ej {
-				return ei
-			}
-			return rows[i].Name < rows[j].Name
-		case a == nil:
-			return false
-		case b == nil:
-			return true
-		}
-		return *a < *b
-	})
-	w.render(rw, "list", map[string]any{"Title": "SLOs", "SLOs": rows, "Canaries": w.cfg.Canaries})
-}
-
-func burnSummary(d slo.Decision) string {
-	var parts []string
-	for _, b := range d.Burns {
-		if b.NoData {
-			parts = append(parts, slo.FormatDuration(b.Window)+" -")
-			continue
-		}
-		parts = append(parts, fmt.Sprintf("%s %.2fx", slo.FormatDuration(b.Window), b.BurnRate))
-	}
-	return strings.Join(parts, "  ")
-}
-
-func (w *Web) sloPage(rw http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("name")
-	var spec *slo.SLO
-	for i := range w.cfg.SLOs {
-		if w.cfg.SLOs[i].Name == name {
-			spec = &w.cfg.SLOs[i]
-		}
-	}
-	if spec == nil {
-		w.notFound(rw, "no SLO is named "+name)
-		return
-	}
-	ctx := r.Context()
-	ds, err := w.decisions(ctx)
-	if err != nil {
-		w.fail(rw, "evaluating SLOs", err)
-		return
-	}
-	d, ok := ds[name]
-	now := w.cfg.Now()
-	data := map[string]any{"Title": name, "SLO": spec, "Decision": d, "States": statesOf(d, ok), "Objective": slo.Percent(spec.Objective)}
-	if ok && !d.Budget.NoData {
-		data["Remaining"] = slo.Percent(d.Budget.Remaining)
-	}
-
-	// Budget burn-down over the window, hour by hour.
-	if w.cfg.Source != nil {
-		data["BurnDown"] = template.HTML(w.burnDownChart(ctx, *spec, now).SVG())
-	}
-	// Burn rates against the tiers, and why each fires or not. The short
-	// window is the one judged, which Widened explains when it is not the
-	// policy's.
-	var burnRows []map[string]any
-	for _, t := range d.Tiers {
-		short := t.Short.Window
-		if short == 0 {
-			short = t.ShortWindow
-		}
-		burnRows = append(burnRows, map[string]any{"Name": t.Name, "Severity": string(t.Severity), "Threshold": t.BurnRate,
-			"Long": fmtBurn(t.Long), "Short": fmtBurn(t.Short), "LongWindow": slo.FormatDuration(t.LongWindow),
-			"ShortWindow": slo.FormatDuration(short), "Status": string(t.Status), "StatusTone": tone(t.Status),
-			"Reason": t.Reason, "Widened": t.Widened})
-	}
-	data["Tiers"] = burnRows
-	if w.cfg.Latency != nil && spec.SLI.Canary != "" {
-		lat, err := w.cfg.Latency.Percentiles(ctx, spec.SLI.Canary, now.Add(-24*time.Hour), now, []float64{50, 99, 99.9, 99.99})
-		if err != nil {
-			w.cfg.Logger.Warn("web: latency", "slo", name, "err", err)
-		}
-		var regions []string
-		for reg := range lat {
-			regions = append(regions, reg)
-		}
-		sort.Strings(regions)
-		var rows []map[string]any
-		for _, reg := range regions {
-			rows = append(rows, map[string]any{"Region": reg, "P": lat[reg]})
-		}
-		data["Latency"] = rows
-	}
-	if w.cfg.Runs != nil && spec.SLI.Canary != "" {
-		fails := w.cfg.Runs.Failures(spec.SLI.Canary)
-		if len(fails) > 20 {
-			fails = fails[:20]
-		}
-		data["Failures"] = failureRows(fails)
-	}
-	if w.cfg.Alerts != nil {
-		alerts, err := w.cfg.Alerts.Alerts(ctx, now.Add(-30*24*time.Hour), now)
-		if err != nil {
-			w.cfg.Logger.Warn("web: alerts", "err", err)
-		}
-		var mine []AlertRecord
-		for _, a := range alerts {
-			if a.SLO == name {
-				mine = append(mine, a)
-			}
-		}
-		data["Alerts"] = mine
-	}
-	w.render(rw, "slo", data)
-}
-
-func fmtBurn(b slo.Burn) string {
-	if b.NoData {
-		return "no data"
-	}
-	return fmt.Sprintf("%.2fx", b.BurnRate)
-}
-
-func (w *Web) burnDownChart(ctx context.Context, s slo.SLO, now time.Time) Chart {
-	from, _ := s.Window.Bounds(now)
-	from = from.Truncate(time.Hour)
-	to := now.Truncate(time.Hour).Add(time.Hour)
-	c := Chart{Title: "Budget remaining over the window", Unit: "%", YMax: 100, Width: 720,
-		Thresholds: []Threshold{{Label: "exhausted", Value: 0}}}
-	series, err := w.cfg.Source.Counts(ctx, []slo.Query{{SLI: s.SLI, From: from, To: to, Step: time.Hour}})
-	if err != nil || len(series) == 0 {
-		return c
-	}
-	budget := 1 - s.Objective
-	var good, total float64
-	var pts []Point
-	for _, b := range series[0].Buckets {
-		good += b.Good
-		total += b.Total
-		if total > 0 {
-			pts = append(pts, Point{T: b.Start.Add(time.Hour), V: 100 * (1 - (total-good)/(budget*total))})
-		}
-	}
-	c.Lines = []Line{{Label: "budget remaining", Points: pts}}
-	for _, p := range pts {
-		c.YMin = math.Min(c.YMin, p.V)
-	}
-	return c
-}
-
-type failureRow struct {
-	When      time.Time
-	Class     string
-	Error     string
-	Artifacts []string
-}
-
-func failureRows(rs []canary.Result) []failureRow {
-	var out []failureRow
-	for _, r := range rs {
-		row := failureRow{When: r.Start, Class: string(r.Failure), Error: r.Error}
-		for _, s := range r.Steps {
-			row.Artifacts = append(row.Artifacts, s.Artifacts...)
-		}
-		out = append(out, row)
-	}
-	return out
-}
-
-func (w *Web) canaryPage(rw http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("name")
-	known := false
-	for _, c := range w.cfg.Canaries {
-		known = known || c == name
-	}
-	if !known {
-		w.notFound(rw, "no canary is named "+name)
-		return
-	}
-	var runs []canary.Result
-	if w.cfg.Runs != nil {
-		runs = w.cfg.Runs.Recent(name)
-	}
-	var rows []map[string]any
-	var lat []Point
-	for _, run := range runs {
-		rows = append(rows, map[string]any{"Run": run, "Artifacts": failureRows([]canary.Result{run})[0].Artifacts})
-		if run.OK {
-			lat = append(lat, Point{T: run.Start, V: float64(run.Duration.Microseconds()) / 1000})
-		}
-	}
-	sort.Slice(lat, func(i, j int) bool { return lat[i].T.Before(lat[j].T) })
-	chart := Chart{Title: "Duration of the last successful runs", Unit: "ms", Width: 720, Lines: []Line{{Label: name, Points: lat}}}
-	w.render(rw, "canary", map[string]any{"Title": name, "Name": name, "Runs": rows, "Chart": template.HTML(chart.SVG())})
-}
-
-func (w *Web) render(rw http.ResponseWriter, page string, data map[string]any) {
-	rw.Header().Set("Content-Type", "text/html; charset=utf-8")
-	if err := webTemplates.ExecuteTemplate(rw, page, data); err != nil {
-		w.cfg.Logger.Error("web: rendering", "page", page, "err", err)
-	}
-}
-
-func (w *Web) notFound(rw http.ResponseWriter, msg string) {
-	rw.Header().Set("Content-Type", "text/html; charset=utf-8")
-	rw.WriteHeader(http.StatusNotFound)
-	webTemplates.ExecuteTemplate(rw, "message", map[string]any{"Title": "Not found", "Message": msg})
-}
-
-func (w *Web) fail(rw http.ResponseWriter, what string, err error) {
-	w.cfg.Logger.Error("web: "+what, "err", err)
-	rw.Header().Set("Content-Type", "text/html; charset=utf-8")
-	rw.WriteHeader(http.StatusInternalServerError)
-	webTemplates.ExecuteTemplate(rw, "message", map[string]any{"Title": "Error", "Message": what + " failed; see the agent's log"})
-}
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d.Microseconds())/1000) }
-
-var webTemplates = template.Must(template.New("web").Funcs(template.FuncMap{
-	"pct": slo.Percent, "optPct": optPct, "ms": ms,
-	"when": func(t time.Time) string { return t.UTC().Format("Jan 2 15:04:05 UTC") },
-	"whenp": func(t *time.Time) string {
-		if t == nil {
-			return "-"
-		}
-		return t.UTC().Format("Jan 2 15:04 UTC")
-	},
-	"f1": func(f float64) string { return fmt.Sprintf("%.1f", f) },
-	"resolved": func(a AlertRecord) string {
-		if a.ResolvedAt.IsZero() {
-			return "firing"
-		}
-		return a.ResolvedAt.UTC().Format("Jan 2 15:04 UTC")
-	},
-}).Parse(`
-{{define "head"}}<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}} · nines</title><link rel="icon" href="data:,">
-<style>
-body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#111827;margin:0}
-header{background:#111827;color:#fff;padding:.6rem 1.5rem}header a{color:#fff;text-decoration:none;font-weight:600}
-main{max-width:1100px;margin:1.2rem auto;padding:0 1rem}
-table{border-collapse:collapse;width:100%;margin:.6rem 0}th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #f3f4f6;vertical-align:top}
-th{background:#f9fafb}.page{color:#b91c1c;font-weight:600}.ticket{color:#b45309;font-weight:600}.ok{color:#15803d}.no_data{color:#6b7280}
-.muted{color:#6b7280}.chart{max-width:100%;height:auto}code{font-size:12px}.bad{color:#b91c1c;font-weight:600}
-.badge{display:inline-block;padding:0 .55rem;border:1px solid;border-radius:999px;font-size:12px;font-weight:600;line-height:1.6;white-space:nowrap}
-.tone-bad{background:#fee2e2;color:#991b1b;border-color:#fecaca}.tone-warn{background:#fef3c7;color:#92400e;border-color:#fde68a}
-.tone-good{background:#dcfce7;color:#166534;border-color:#bbf7d0}.tone-neutral{background:#f3f4f6;color:#374151;border-color:#e5e7eb}
-.tone-quiet{background:#fff;color:#6b7280;border-color:#d1d5db;border-style:dashed}.tone-error{background:#ede9fe;color:#5b21b6;border-color:#ddd6fe}
-.states{display:flex;flex-wrap:wrap;gap:.5rem 2rem;margin:.8rem 0}.states .label{color:#6b7280;margin-right:.4rem}
-.error{background:#f5f3ff;border:1px solid #ddd6fe;border-left:4px solid #7c3aed;border-radius:4px;padding:.6rem .8rem;margin:.8rem 0}
-.error pre{margin:.4rem 0 0;white-space:pre-wrap;word-break:break-word;font-size:12px}.note{font-size:12px}
-</style></head><body><header><a href="/">nines</a></header><main>{{end}}
-{{define "foot"}}</main></body></html>{{end}}
-
-{{define "list"}}{{template "head" .}}
-<h1>SLOs, least budget first</h1>
-<table id="slos"><tr><th>SLO</th><th>SLI</th><th>objective</th><th>alert</th><th>budget</th><th>budget remaining</th><th>burn rates</th><th>budget exhausted at</th></tr>
-{{range .SLOs}}{{$s := .States}}<tr><td><a href="/slo/{{.Name}}">{{.Name}}</a></td><td>{{.SLI}}</td><td>{{pct .Objective}}</td>
-<td class="alert" title="{{$s.Reason}}"><span class="badge tone-{{$s.AlertTone}}">{{$s.Alert}}</span></td>
-<td class="budget"><span class="badge tone-{{$s.BudgetTone}}">{{$s.Budget}}</span></td>
-<td{{if $s.Exhausted}} class="bad"{{end}}>{{optPct .Remaining}}</td><td><code>{{.Burns}}</code></td><td>{{whenp .ExhaustedAt}}</td></tr>
-{{else}}<tr><td colspan="8">No SLOs are configured.</td></tr>{{end}}</table>
-{{if .Canaries}}<h2>Canaries</h2><ul>{{range .Canaries}}<li><a href="/canary/{{.}}">{{.}}</a></li>{{end}}</ul>{{end}}
-{{template "foot"}}{{end}}
-
-{{define "slo"}}{{template "head" .}}
-<h1>{{.SLO.Name}}</h1>
-<p>{{.SLO.SLI.String}}, objective {{.Objective}} over {{.SLO.Window.String}}.</p>
-{{$s := .States}}<div class="states" id="states">
-<div><span class="label">alert</span><span class="badge tone-{{$s.AlertTone}}">{{$s.Alert}}</span></div>
-<div><span class="label">budget</span><span class="badge tone-{{$s.BudgetTone}}">{{$s.Budget}}</span>
-{{with .Remaining}} <span{{if $s.Exhausted}} class="bad"{{end}}>{{.}}</span> left{{end}}{{with .Decision.ExhaustedAt}}<span class="muted">, {{if $s.Exhausted}}spent{{else}}runs out{{end}} at {{whenp .}}</span>{{end}}</div>
-</div>
-{{if $s.Error}}<div class="error" id="slo-error"><strong>This SLO could not be evaluated.</strong> Its figures are unknown until its query succeeds again.<pre>{{$s.Error}}</pre></div>
-{{else}}<p id="reason">{{$s.Reason}}.</p>{{end}}
-{{with .BurnDown}}<figure>{{.}}</figure>{{end}}
-<h2>Burn rates</h2>
-<table id="burns"><tr><th>tier</th><th>severity</th><th>threshold</th><th>long window</th><th>burn</th><th>short window</th><th>burn</th><th>status</th><th>why</th></tr>
-{{range .Tiers}}<tr><td>{{.Name}}</td><td>{{.Severity}}</td><td>{{.Threshold}}x</td><td>{{.LongWindow}}</td><td>{{.Long}}</td><td>{{.ShortWindow}}</td><td>{{.Short}}</td>
-<td><span class="badge tone-{{.StatusTone}}">{{.Status}}</span></td><td>{{.Reason}}{{with .Widened}}<div class="muted note">{{.}}</div>{{end}}</td></tr>
-{{else}}<tr><td colspan="9" class="muted">No evaluation yet.</td></tr>{{end}}</table>
-{{if .Latency}}<h2>Latency, last 24 hours (ms)</h2>
-<table id="latency"><tr><th>region</th><th>p50</th><th>p99</th><th>p99.9</th><th>p99.99</th></tr>
-{{range .Latency}}<tr><td>{{.Region}}</td>{{range .P}}<td>{{f1 .}}</td>{{end}}</tr>{{end}}</table>{{end}}
-<h2>Recent failures</h2>
-{{if .Failures}}<table id="failures"><tr><th>when</th><th>class</th><th>error</th><th>artifacts</th></tr>
-{{range .Failures}}<tr><td>{{when .When}}</td><td>{{.Class}}</td><td>{{.Error}}</td><td>{{range .Artifacts}}<a href="/artifacts/{{.}}">{{.}}</a> {{end}}</td></tr>{{end}}</table>
-{{else}}<p class="muted">No recent failures.</p>{{end}}
-<h2>Alert history</h2>
-{{if .Alerts}}<table id="alerts"><tr><th>severity</th><th>tier</th><th>fired</th><th>resolved</th></tr>
-{{range .Alerts}}<tr><td>{{.Severity}}</td><td>{{.Tier}}</td><td>{{when .FiredAt}}</td><td>{{resolved .}}</td></tr>{{end}}</table>
-{{else}}<p class="muted">No alerts in the last 30 days.</p>{{end}}
-{{template "foot"}}{{end}}
-
-{{define "canary"}}{{template "head" .}}
-<h1>{{.Name}}</h1>
-<figure>{{.Chart}}</figure>
-<h2>Last runs</h2>
-<table id="runs"><tr><th>started</th><th>attempt</th><th>result</th><th>duration ms</th><th>steps: dns / connect / tls / ttfb / transfer ms</th></tr>
-{{range .Runs}}{{$r := .Run}}<tr><td>{{when $r.Start}}</td><td>{{$r.Attempt}}</td>
-<td>{{if $r.OK}}<span class="ok">ok</span>{{else}}<span class="page">{{$r.Failure}}</span> {{$r.Error}}{{end}}</td><td>{{ms $r.Duration}}</td>
-<td>{{range $r.Steps}}<div><strong>{{.Name}}</strong> {{ms .Phases.DNS}} / {{ms .Phases.Connect}} / {{ms .Phases.TLS}} / {{ms .Phases.TTFB}} / {{ms .Phases.Transfer}}{{if .Status}} <span class="muted">HTTP {{.Status}}</span>{{end}}</div>{{end}}
-{{range .Artifacts}}<div><a href="/artifacts/{{.}}">{{.}}</a></div>{{end}}</td></tr>
-{{else}}<tr><td colspan="5" class="muted">No runs yet.</td></tr>{{end}}</table>
-{{template "foot"}}{{end}}
-
-{{define "message"}}{{template "head" .}}<h1>{{.Title}}</h1><p>{{.Message}}</p>{{template "foot"}}{{end}}
-`))

@@ -510,8 +510,11 @@ func (a *agent) webUI() (http.Handler, func(), error) {
 	for _, c := range a.cfg.Canaries {
 		canaries = append(canaries, c.Name)
 	}
-	wc := dashboards.WebConfig{SLOs: a.cfg.SLOs, Canaries: canaries, Runs: a.runs, Logger: a.deps.logger,
+	wc := dashboards.WebConfig{SLOs: a.cfg.SLOs, Compositions: a.cfg.Compositions, Canaries: canaries, Runs: a.runs, Logger: a.deps.logger,
 		ArtifactDir: a.cfg.Browser.Artifacts.Dir, Now: a.deps.clock.Now}
+	if a.deps.listener != nil {
+		wc.Listen, wc.Hosts = a.deps.listener.Addr().String(), a.cfg.Metrics.UIHosts
+	}
 	src, err := a.sloSource(context.Background())
 	if err != nil {
 		return nil, closeFn, err
@@ -536,6 +539,7 @@ func (a *agent) webUI() (http.Handler, func(), error) {
 	}
 	if a.store != nil {
 		wc.Latency = dashboards.StoreSources{Store: a.store}
+		wc.Counts, wc.Failures = dashboards.StoreSources{Store: a.store}, dashboards.StoreSources{Store: a.store}
 		if evaluates(a.cfg) {
 			if st, err := alerting.OpenSQLite(context.Background(), a.store.Path()); err == nil {
 				wc.Alerts, closeFn = dashboards.IncidentSource{Store: st}, func() { st.Close() }
