@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nines-dev/nines/canary"
 	"github.com/nines-dev/nines/config"
 	"github.com/nines-dev/nines/internal/awsfake"
 	"github.com/nines-dev/nines/internal/clock"
@@ -178,6 +179,75 @@ func TestHealthReady(t *testing.T) {
 			code, out, errOut := run(t, context.Background(), append([]string{"health"}, tc.args...)...)
 			if code != tc.code || !strings.Contains(out+errOut, tc.output) {
 				t.Errorf("exit %d, output %q%q; want exit %d and %q", code, out, errOut, tc.code, tc.output)
+			}
+		})
+	}
+}
+
+// What was seen: the web UI served /artifacts/ even with no browser canary,
+// so any file that came to be in the directory was on the UI. The route is
+// there only when a browser canary can write to it.
+func TestTheArtifactRouteNeedsABrowserCanary(t *testing.T) {
+	const page = "<html>the failed page</html>"
+	tests := []struct {
+		name    string
+		step    string
+		browser bool
+		want    int
+	}{
+		{"with only HTTP canaries there is no /artifacts/", `- http: { url: "https://shop.example.com/health" }`, false, http.StatusNotFound},
+		{"with a browser canary /artifacts/ serves its files", `- browser: { actions: [ { navigate: "https://shop.example.com/" } ] }`, true, http.StatusOK},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := canary.FindChromium(); tc.browser && err != nil {
+				if os.Getenv("NINES_REQUIRE_BROWSER") == "1" {
+					t.Fatalf("NINES_REQUIRE_BROWSER=1 but %v", err)
+				}
+				t.Skipf("skipping: %v", err)
+			}
+			dir := t.TempDir()
+			art := filepath.Join(dir, "artifacts")
+			run := filepath.Join(art, "shop", "20300102T120000.000Z")
+			if err := os.MkdirAll(run, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(run, "page.html"), []byte(page), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			p := writeConfig(t, fmt.Sprintf(`
+server: { listen: off }
+store: { path: %q }
+browser: { artifacts: { dir: %q } }
+canaries:
+  - name: shop
+    every: 1m
+    steps:
+      %s
+`, filepath.Join(dir, "agent.db"), art, tc.step))
+			cfg, err := config.Load(p, config.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			a, err := newAgent(ctx, cfg, agentDeps{env: &env{stdout: io.Discard, stderr: io.Discard, lookupEnv: os.LookupEnv},
+				clock: clock.NewFake(time.Date(2030, 1, 2, 12, 0, 0, 0, time.UTC)), print: "none"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.pipeline.Close(ctx)
+			if a.browsers != nil {
+				defer a.browsers.Close()
+			}
+			web, closeWeb, err := a.webUI()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer closeWeb()
+			rec := httptest.NewRecorder()
+			web.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/artifacts/shop/20300102T120000.000Z/page.html", nil))
+			if rec.Code != tc.want || (tc.want == http.StatusOK) != strings.Contains(rec.Body.String(), page) {
+				t.Errorf("GET /artifacts/... = %d %q, want %d", rec.Code, rec.Body.String(), tc.want)
 			}
 		})
 	}

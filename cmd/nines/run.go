@@ -535,8 +535,13 @@ func (a *agent) webUI() (http.Handler, func(), error) {
 	for _, c := range a.cfg.Canaries {
 		canaries = append(canaries, c.Name)
 	}
-	wc := dashboards.WebConfig{SLOs: a.cfg.SLOs, Canaries: canaries, Runs: a.runs, Logger: a.deps.logger,
-		ArtifactDir: a.cfg.Browser.Artifacts.Dir, Now: a.deps.clock.Now}
+	wc := dashboards.WebConfig{SLOs: a.cfg.SLOs, Canaries: canaries, Runs: a.runs, Logger: a.deps.logger, Now: a.deps.clock.Now}
+	if a.browsers != nil {
+		// Only a browser canary writes artifacts, into the directory its
+		// pool checked is the agent's own; without one, /artifacts/ has
+		// nothing to serve and is not there.
+		wc.ArtifactDir = a.cfg.Browser.Artifacts.Dir
+	}
 	src, err := a.sloSource(context.Background())
 	if err != nil {
 		return nil, closeFn, err
