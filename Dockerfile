@@ -20,10 +20,14 @@ RUN CGO_ENABLED=0 go build -trimpath \
 FROM gcr.io/distroless/static-debian12:nonroot AS agent
 COPY --from=build /out/nines /usr/local/bin/nines
 USER nonroot:nonroot
-# The spool and the local store live here; mount a volume to keep them.
+# The agent's state: point spool.dir, store.path and browser.artifacts.dir
+# here (relative paths are read from the config's own directory, and
+# /etc/nines is no place to write), and mount a volume to keep them.
 WORKDIR /var/lib/nines
 EXPOSE 9642
-# The agent's own health endpoint, checked by the binary itself (no curl).
+# Liveness, checked by the binary itself (no curl): /healthz answers 200
+# while the agent runs, through a CloudWatch outage too. Readiness is
+# /readyz (`nines health --ready`), for alerting rather than restarts.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["/usr/local/bin/nines", "health", "--url", "http://127.0.0.1:9642/healthz"]
 # SIGTERM (docker stop, ECS, Kubernetes) lets runs in flight finish and
@@ -47,6 +51,7 @@ WORKDIR /var/lib/nines
 # namespaces add --no-sandbox to browser.flags in the config instead.
 ENV HOME=/var/lib/nines
 EXPOSE 9642
+# Liveness, as in the agent image.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["/usr/local/bin/nines", "health", "--url", "http://127.0.0.1:9642/healthz"]
 STOPSIGNAL SIGTERM

@@ -27,7 +27,9 @@ const (
 // ArtifactConfig says where the files of failed browser runs go and how
 // long they stay.
 type ArtifactConfig struct {
-	// Dir is the local directory; $TMPDIR/nines-artifacts when empty.
+	// Dir is the local directory, required: the agent's own, created
+	// 0700 when missing (config's default is nines-artifacts beside the
+	// config file, as the store and the spool are).
 	Dir string
 	// MaxAge and MaxPerCanary bound what stays in Dir: older runs, and
 	// runs beyond the newest MaxPerCanary of a canary, are deleted after
@@ -130,17 +132,14 @@ func newArtifactStore(cfg ArtifactConfig) (*artifactStore, error) {
 		uploader:     cfg.Uploader,
 		now:          time.Now,
 	}
-	if s.dir == "" {
-		s.dir = filepath.Join(os.TempDir(), "nines-artifacts")
-	}
 	if s.maxAge <= 0 {
 		s.maxAge = DefaultArtifactMaxAge
 	}
 	if s.maxPerCanary <= 0 {
 		s.maxPerCanary = DefaultArtifactMaxPerCanary
 	}
-	if err := os.MkdirAll(s.dir, 0o750); err != nil {
-		return nil, fmt.Errorf("artifacts.dir: %w", err)
+	if err := privateDir(s.dir); err != nil {
+		return nil, err
 	}
 	// Paths go into alerts, read far from the agent's working directory.
 	if abs, err := filepath.Abs(s.dir); err == nil {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"reflect"
@@ -147,6 +148,12 @@ type s3ArtifactsYAML struct {
 	Endpoint string `yaml:"endpoint"`
 }
 
+// DefaultArtifactDir is where failed browser runs' files go, relative to
+// the config file's directory like the store and the spool: a directory of
+// the agent's own (see canary.ArtifactConfig), never a shared name under
+// the temp directory.
+const DefaultArtifactDir = "nines-artifacts"
+
 // browser maps the browser: section, applying its defaults. The section is
 // optional: without it, browser canaries get the defaults.
 func (m *mapper) browser(b *browserYAML, out *canary.BrowserConfig) {
@@ -171,7 +178,7 @@ func (m *mapper) browser(b *browserYAML, out *canary.BrowserConfig) {
 		MaxConcurrent: orDefault(b.MaxConcurrent, canary.DefaultBrowserMaxConcurrent),
 		StartTimeout:  time.Duration(orDefault(b.StartTimeout, Duration(canary.DefaultBrowserStartTimeout))),
 		Artifacts: canary.ArtifactConfig{
-			Dir:          m.fromConfigDir(art.Dir),
+			Dir:          m.fromConfigDir(cmp.Or(art.Dir, DefaultArtifactDir)),
 			MaxAge:       time.Duration(orDefault(art.Retention, Duration(canary.DefaultArtifactMaxAge))),
 			MaxPerCanary: orDefault(art.MaxPerCanary, canary.DefaultArtifactMaxPerCanary),
 		},

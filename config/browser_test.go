@@ -104,7 +104,9 @@ func TestBrowserSection(t *testing.T) {
 			name: "No browser section gives the defaults",
 			want: canary.BrowserConfig{
 				Viewport: canary.Viewport{Width: 1280, Height: 800}, MaxConcurrent: 2, StartTimeout: 30 * time.Second,
-				Artifacts: canary.ArtifactConfig{MaxAge: 7 * 24 * time.Hour, MaxPerCanary: 20},
+				// Beside the config file (valid.yaml), as the store and the
+				// spool are: never a shared name under the temp directory.
+				Artifacts: canary.ArtifactConfig{Dir: "nines-artifacts", MaxAge: 7 * 24 * time.Hour, MaxPerCanary: 20},
 			},
 		},
 		{

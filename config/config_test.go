@@ -678,8 +678,8 @@ func TestWrittenPathsResolveAgainstTheConfigDirectory(t *testing.T) {
 		spool     string
 		artifacts string
 	}{
-		{"The default store and spool sit beside the config", "", nil,
-			filepath.Join(dir, DefaultStorePath), filepath.Join(dir, DefaultSpoolDir), ""},
+		{"The default store, spool and artifact directory sit beside the config", "", nil,
+			filepath.Join(dir, DefaultStorePath), filepath.Join(dir, DefaultSpoolDir), filepath.Join(dir, "nines-artifacts")},
 		{"Relative store, spool and artifact paths are read from the config's directory",
 			"store: { path: data/n.db }\nspool: { dir: sp }\nbrowser: { artifacts: { dir: art } }\n", nil,
 			filepath.Join(dir, "data", "n.db"), filepath.Join(dir, "sp"), filepath.Join(dir, "art")},
@@ -688,7 +688,7 @@ func TestWrittenPathsResolveAgainstTheConfigDirectory(t *testing.T) {
 			abs + ".db", abs, abs},
 		{"NINES_STORE comes from the shell and stays relative to the working directory", "",
 			map[string]string{"NINES_STORE": "from-env.db"},
-			"from-env.db", filepath.Join(dir, DefaultSpoolDir), ""},
+			"from-env.db", filepath.Join(dir, DefaultSpoolDir), filepath.Join(dir, "nines-artifacts")},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

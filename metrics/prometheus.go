@@ -191,6 +191,26 @@ func writeHealth(w io.Writer, h HealthSnapshot) {
 	fmt.Fprintf(w, "# HELP nines_spool_batches Batches waiting in the on-disk spool.\n# TYPE nines_spool_batches gauge\nnines_spool_batches %d\n", h.SpoolFiles)
 	fmt.Fprintf(w, "# HELP nines_spool_points Aggregates and heartbeats waiting in the on-disk spool.\n# TYPE nines_spool_points gauge\nnines_spool_points %d\n", h.SpoolPoints)
 	fmt.Fprintf(w, "# HELP nines_spool_bytes Size of the on-disk spool.\n# TYPE nines_spool_bytes gauge\nnines_spool_bytes %d\n", h.SpoolBytes)
+	if !h.LastDropped.IsZero() {
+		fmt.Fprintf(w, "# HELP nines_last_dropped_timestamp_seconds When points were last dropped.\n# TYPE nines_last_dropped_timestamp_seconds gauge\nnines_last_dropped_timestamp_seconds %d\n", h.LastDropped.Unix())
+	}
+	fmt.Fprintf(w, "# HELP nines_live 1 while the agent's scheduler runs: what /healthz answers.\n# TYPE nines_live gauge\nnines_live %d\n", boolGauge(h.Live))
+	fmt.Fprintf(w, "# HELP nines_ready 1 while the agent's data gets where it goes: what /readyz answers.\n# TYPE nines_ready gauge\nnines_ready %d\n", boolGauge(h.Readiness.Ready))
+	fmt.Fprintf(w, "# HELP nines_not_ready 1 for each reason the agent is not ready.\n# TYPE nines_not_ready gauge\n")
+	for _, r := range []string{NotReadySinkFailing, NotReadySpoolBacklog, NotReadyPointsDropped} {
+		on := false
+		for _, nr := range h.Readiness.Reasons {
+			on = on || nr.Reason == r
+		}
+		fmt.Fprintf(w, "nines_not_ready{%s} %d\n", labels("reason", r), boolGauge(on))
+	}
+}
+
+func boolGauge(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func sortedKeys[V any](m map[string]V) []string {

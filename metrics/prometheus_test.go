@@ -5,6 +5,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/nines-dev/nines/internal/clock"
 )
 
 func TestPrometheusExposition(t *testing.T) {
@@ -38,6 +41,11 @@ func TestPrometheusExposition(t *testing.T) {
 		`nines_dropped_points_total{reason="expired"} 0`,
 		`nines_spool_points 30`,
 		`nines_spool_bytes 4096`,
+		`nines_live 0`,
+		`nines_ready 0`,
+		`nines_not_ready{reason="sink_failing"} 1`,
+		`nines_not_ready{reason="spool_backlog"} 1`,
+		`nines_not_ready{reason="points_dropped"} 1`,
 	} {
 		if !strings.Contains(body, want+"\n") {
 			t.Errorf("missing %s", want)
@@ -45,5 +53,37 @@ func TestPrometheusExposition(t *testing.T) {
 	}
 	if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/plain; version=0.0.4") {
 		t.Errorf("Content-Type %q", ct)
+	}
+}
+
+// Readiness and liveness are on /metrics as gauges, the same judgement as
+// /readyz and /healthz give.
+func TestPrometheusReadiness(t *testing.T) {
+	start := time.Date(2030, 1, 2, 12, 0, 0, 0, time.UTC)
+	clk := clock.NewFake(start)
+	health := NewHealthWith(HealthConfig{Clock: clk, DropWindow: time.Minute})
+	health.SetLive(true)
+	p := NewPrometheus(health, nil)
+	scrape := func() string {
+		var b strings.Builder
+		if err := p.Write(&b); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	health.Dropped(DropExpired, 3)
+	body := scrape()
+	for _, want := range []string{"nines_live 1", "nines_ready 0", `nines_not_ready{reason="points_dropped"} 1`,
+		`nines_not_ready{reason="sink_failing"} 0`, "nines_last_dropped_timestamp_seconds 1893585600"} {
+		if !strings.Contains(body, want+"\n") {
+			t.Errorf("missing %s in\n%s", want, body)
+		}
+	}
+	clk.Advance(time.Minute)
+	body = scrape()
+	for _, want := range []string{"nines_ready 1", `nines_not_ready{reason="points_dropped"} 0`, `nines_dropped_points_total{reason="expired"} 3`} {
+		if !strings.Contains(body, want+"\n") {
+			t.Errorf("a minute later, missing %s", want)
+		}
 	}
 }

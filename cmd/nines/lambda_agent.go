@@ -66,7 +66,9 @@ func (r *lambdaRoles) agent(ctx context.Context, inv lambdarun.Invocation) (any,
 	if err != nil {
 		return nil, err
 	}
-	runner, err := canary.NewRunner(canary.RunnerConfig{LookupEnv: r.env.lookupEnv, Logger: log, ArtifactDir: "/tmp/nines-artifacts"})
+	// No browser here, so no artifacts: a browser step needs the
+	// sidecar's Chromium and its private artifact directory.
+	runner, err := canary.NewRunner(canary.RunnerConfig{LookupEnv: r.env.lookupEnv, Logger: log})
 	if err != nil {
 		return nil, err
 	}

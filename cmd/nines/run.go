@@ -166,7 +166,7 @@ func newAgent(ctx context.Context, cfg *config.Config, deps agentDeps) (*agent, 
 	if err != nil {
 		return nil, err
 	}
-	a := &agent{cfg: cfg, deps: deps, rec: rec, health: metrics.NewHealth(), sinkName: cfg.Metrics.Sink,
+	a := &agent{cfg: cfg, deps: deps, rec: rec, health: metrics.NewHealthWith(metrics.HealthConfig{Clock: deps.clock}), sinkName: cfg.Metrics.Sink,
 		stdout: &lineWriter{w: deps.env.stdout}}
 	a.prom = metrics.NewPrometheus(a.health, nil)
 	a.sloGauges = &slo.Gauges{}
@@ -291,6 +291,8 @@ func (a *agent) run(ctx context.Context) error {
 	if a.browsers != nil {
 		defer a.browsers.Close() // after the scheduler's runs in flight end
 	}
+	// Live from here until the scheduler, started below, returns.
+	a.health.SetLive(true)
 	stopServer, err := a.serve()
 	if err != nil {
 		_ = a.pipeline.Close(context.Background())
@@ -319,6 +321,7 @@ func (a *agent) run(ctx context.Context) error {
 		go func() { evalDone <- runEvaluator(ctx, a.cfg, a.evaluatorDeps(src)) }()
 	}
 	err = a.sched.Run(ctx) // returns once ctx is done and runs in flight finished
+	a.health.SetLive(false)
 	if eerr := <-evalDone; eerr != nil && !errors.Is(eerr, context.Canceled) && err == nil {
 		err = fmt.Errorf("evaluator: %w", eerr)
 	}
@@ -362,6 +365,7 @@ func (a *agent) serve() (stop func(), err error) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", a.prom)
 	mux.HandleFunc("GET /healthz", a.healthz)
+	mux.HandleFunc("GET /readyz", a.readyz)
 	web, closeWeb, err := a.webUI()
 	if err != nil {
 		a.deps.logger.Warn("web UI not served", "err", err)
@@ -377,7 +381,8 @@ func (a *agent) serve() (stop func(), err error) {
 		}
 	}()
 	a.deps.logger.Info("agent server listening", "ui", "http://"+ln.Addr().String()+"/",
-		"metrics", "http://"+ln.Addr().String()+"/metrics", "healthz", "http://"+ln.Addr().String()+"/healthz")
+		"metrics", "http://"+ln.Addr().String()+"/metrics", "healthz", "http://"+ln.Addr().String()+"/healthz",
+		"readyz", "http://"+ln.Addr().String()+"/readyz")
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -389,25 +394,45 @@ func (a *agent) serve() (stop func(), err error) {
 	}, nil
 }
 
-// healthz answers 200 while the sink takes data, and 503 when data waits
-// in the spool or has been dropped since the start.
+// healthz is liveness: 200 while the agent's scheduler runs, whatever
+// its sink does. An orchestrator restarts a container whose liveness
+// fails, and a restart cures no CloudWatch outage: the spool already
+// carries the data through one. How the data fares is readiness, on
+// /readyz and /metrics.
 func (a *agent) healthz(w http.ResponseWriter, _ *http.Request) {
 	snap := a.health.Snapshot()
-	status := "ok"
-	code := http.StatusOK
-	switch {
-	case snap.SpoolPoints > 0:
-		status, code = "degraded: points wait in the spool", http.StatusServiceUnavailable
-	case snap.DroppedTotal() > 0:
-		status, code = "degraded: points were dropped", http.StatusServiceUnavailable
+	status, code := "ok", http.StatusOK
+	if !snap.Live {
+		status, code = "not_running", http.StatusServiceUnavailable
 	}
 	runs, failed, overlapped := a.counter.totals()
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(map[string]any{
-		"status": status, "sink": a.sinkName, "runs": runs, "failed": failed, "overlapped": overlapped,
+	writeJSON(w, code, map[string]any{"status": status, "runs": runs, "failed": failed, "overlapped": overlapped})
+}
+
+// readyz is readiness: 200 while the agent's data gets where it goes, 503
+// with the reasons while the sink fails, points wait in the spool, or
+// points were dropped within the last metrics.DefaultDropWindow.
+func (a *agent) readyz(w http.ResponseWriter, _ *http.Request) {
+	snap := a.health.Snapshot()
+	status, code := "ready", http.StatusOK
+	if !snap.Readiness.Ready {
+		status, code = "not_ready", http.StatusServiceUnavailable
+	}
+	reasons := snap.Readiness.Reasons
+	if reasons == nil {
+		reasons = []metrics.NotReady{}
+	}
+	writeJSON(w, code, map[string]any{
+		"status": status, "reasons": reasons, "sink": a.sinkName,
 		"spool_points": snap.SpoolPoints, "dropped_points": snap.Dropped, "published_points": snap.Published,
 	})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
 }
 
 // lineWriter serializes writes to one stream, so lines written by
@@ -511,9 +536,15 @@ func (a *agent) webUI() (http.Handler, func(), error) {
 		canaries = append(canaries, c.Name)
 	}
 	wc := dashboards.WebConfig{SLOs: a.cfg.SLOs, Compositions: a.cfg.Compositions, Canaries: canaries, Runs: a.runs, Logger: a.deps.logger,
-		ArtifactDir: a.cfg.Browser.Artifacts.Dir, Now: a.deps.clock.Now}
+		Now: a.deps.clock.Now}
 	if a.deps.listener != nil {
 		wc.Listen, wc.Hosts = a.deps.listener.Addr().String(), a.cfg.Metrics.UIHosts
+	}
+	if a.browsers != nil {
+		// Only a browser canary writes artifacts, into the directory its
+		// pool checked is the agent's own; without one, /artifacts/ has
+		// nothing to serve and is not there.
+		wc.ArtifactDir = a.cfg.Browser.Artifacts.Dir
 	}
 	src, err := a.sloSource(context.Background())
 	if err != nil {
