@@ -256,7 +256,14 @@ func (s *Spool) appendJournalLocked(records []byte, n int) error {
 	serr := f.Sync()
 	cerr := f.Close()
 	if err := errors.Join(werr, serr, cerr); err != nil {
-		return fmt.Errorf("spool: recording what was sent: %w", err)
+		// Part of a line may have gone out, and a record appended after
+		// it would be lost with it: write the whole journal afresh
+		// instead, from what is settled in memory.
+		s.journalLines = max(s.journalLines, 0)
+		if cerr := s.compactLocked(); cerr != nil {
+			return fmt.Errorf("spool: recording what was sent: %w", err)
+		}
+		return nil
 	}
 	if s.journalLines < 0 {
 		syncDir(s.cfg.Dir) // the journal's own name
