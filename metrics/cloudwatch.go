@@ -189,6 +189,17 @@ func (c *CloudWatch) Close(context.Context) error { return nil }
 // for `nines cost` and the benchmarks.
 func (c *CloudWatch) Requests(b Batch) int { return len(c.plan(b)) }
 
+// SplitRequests cuts b into the parts Publish sends in one PutMetricData
+// call each, in order: the replay settles the spool after each call.
+func (c *CloudWatch) SplitRequests(b Batch) []Batch {
+	puts := c.plan(b)
+	parts := make([]Batch, len(puts))
+	for i, p := range puts {
+		parts[i] = p.part
+	}
+	return parts
+}
+
 func (c *CloudWatch) plan(b Batch) []put {
 	var puts []put
 	cur := put{}

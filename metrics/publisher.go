@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"sync"
 	"time"
 
@@ -213,37 +214,121 @@ func (p *Publisher) replayLocked(ctx context.Context) (int, error) {
 	}
 	sent := 0
 	for {
-		taken, b := p.cfg.Spool.peek(p.cfg.ReplayPoints)
-		if len(taken) == 0 {
+		c := p.cfg.Spool.peek(p.cfg.ReplayPoints)
+		if c.Empty() {
 			if sent > 0 {
 				p.cfg.Logger.Info("spool replayed", "sink", p.cfg.Name, "points", sent)
 			}
 			return sent, nil
 		}
-		var expired int
-		if p.cfg.MaxAge > 0 {
-			b, expired = b.since(p.cfg.Clock.Now().Add(-p.cfg.MaxAge))
-			if expired > 0 {
-				p.cfg.Health.Dropped(DropExpired, expired)
-				p.cfg.Logger.Error("spool: dropped periods older than the sink accepts", "sink", p.cfg.Name,
-					"points", expired, "max_age", p.cfg.MaxAge.String())
-			}
-		}
-		var rest Batch
-		var err error
-		if !b.Empty() {
-			rest, err = p.send(ctx, b, 1)
-		}
-		sent += b.Points() - rest.Points()
-		untouched := expired == 0 && rest.Points() == b.Points()
-		if serr := p.cfg.Spool.settle(taken, rest, untouched); serr != nil {
-			return sent, serr
-		}
+		n, err := p.replayChunk(ctx, c)
+		sent += n
 		if err != nil {
 			return sent, err
 		}
 	}
 }
+
+// requestSplitter is a Sink that sends a batch in several requests. The
+// replay sends the spool one request at a time and settles each in the
+// spool as soon as the sink accepted it, so a kill re-sends at most the
+// request in flight.
+type requestSplitter interface {
+	// SplitRequests cuts b into the parts Publish sends in one request
+	// each, in the order it sends them: b's aggregates, then its
+	// heartbeats, each part taking up where the one before ended.
+	SplitRequests(b Batch) []Batch
+}
+
+// replayChunk sends one chunk of the spool request by request, settling
+// each request's points before the next goes, and returns how many points
+// the sink took. Periods too old for the sink are dropped, counted as they
+// are settled.
+func (p *Publisher) replayChunk(ctx context.Context, c spoolChunk) (int, error) {
+	var cutoff time.Time
+	if p.cfg.MaxAge > 0 {
+		cutoff = p.cfg.Clock.Now().Add(-p.cfg.MaxAge)
+	}
+	live, at := c.since(cutoff)
+	// settled is how much of c, in its order, is settled; through settles
+	// up to the first done points of live, and the expired ones among them.
+	settled := 0
+	through := func(done int) error {
+		n := c.Points()
+		if done < live.Points() {
+			n = 0
+			if done > 0 {
+				n = at[done-1] + 1
+			}
+		}
+		if n <= settled {
+			return nil
+		}
+		if expired := (n - settled) - countBelow(at, n) + countBelow(at, settled); expired > 0 {
+			p.cfg.Health.Dropped(DropExpired, expired)
+			p.cfg.Logger.Error("spool: dropped periods older than the sink accepts", "sink", p.cfg.Name,
+				"points", expired, "max_age", p.cfg.MaxAge.String())
+		}
+		if err := p.cfg.Spool.settle(c, n); err != nil {
+			return err
+		}
+		settled = n
+		return nil
+	}
+	parts := []Batch{live}
+	if s, ok := p.cfg.Sink.(requestSplitter); ok && !live.Empty() {
+		parts = s.SplitRequests(live)
+	}
+	// done counts the points of live sent or refused, a prefix of it.
+	done := 0
+	var refused error
+	for _, part := range parts {
+		if part.Empty() {
+			continue
+		}
+		rest, err := p.send(ctx, part, 1)
+		done += part.Points() - rest.Points()
+		if serr := through(done); serr != nil {
+			// The Pipeline only counts a failed replay; this is where
+			// the reason is known.
+			p.cfg.Logger.Error("spool: could not record what was sent; it will be sent again", "sink", p.cfg.Name, "err", serr)
+			return done, serr
+		}
+		if !rest.Empty() {
+			return done, err
+		}
+		if err != nil && refused == nil {
+			refused = err // dropped and counted by send; the rest goes on
+		}
+	}
+	if err := through(live.Points()); err != nil {
+		return done, err
+	}
+	return done, refused
+}
+
+// since returns the part of c whose periods start at or after cutoff, in
+// c's order, and where each of its points is in c.
+func (c spoolChunk) since(cutoff time.Time) (Batch, []int) {
+	var out Batch
+	var at []int
+	for i, a := range c.Aggregates {
+		if !a.Start.Before(cutoff) {
+			out.Aggregates = append(out.Aggregates, a)
+			at = append(at, i)
+		}
+	}
+	for i, h := range c.Heartbeats {
+		if !h.Start.Before(cutoff) {
+			out.Heartbeats = append(out.Heartbeats, h)
+			at = append(at, len(c.Aggregates)+i)
+		}
+	}
+	return out, at
+}
+
+// countBelow counts the values of the ascending at under n.
+func countBelow(at []int, n int) int { return sort.SearchInts(at, n) }
 
 // Close closes the sink.
 func (p *Publisher) Close(ctx context.Context) error { return p.cfg.Sink.Close(ctx) }

@@ -312,19 +312,19 @@ func TestSpoolBoundsAndReplay(t *testing.T) {
 		f.cw.ClearFaults()
 		replayed := 0
 		for range 4 {
-			taken, b := p.cfg.Spool.peek(6)
-			if err := f.sink.Publish(context.Background(), b); err != nil {
+			c := p.cfg.Spool.peek(6)
+			if err := f.sink.Publish(context.Background(), c.Batch); err != nil {
 				t.Fatal(err)
 			}
-			if err := p.cfg.Spool.settle(taken, Batch{}, false); err != nil {
+			if err := p.cfg.Spool.settle(c, c.Points()); err != nil {
 				t.Fatal(err)
 			}
 			replayed++
 		}
 		// A fifth is read and sent, and the process dies before it is
 		// settled: its file stays.
-		_, b := p.cfg.Spool.peek(6)
-		if err := f.sink.Publish(context.Background(), b); err != nil {
+		c := p.cfg.Spool.peek(6)
+		if err := f.sink.Publish(context.Background(), c.Batch); err != nil {
 			t.Fatal(err)
 		}
 		// Restart: a new spool and publisher on the same directory.

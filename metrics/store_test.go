@@ -201,12 +201,17 @@ func TestStoreListsTheRegionsThatRanACanary(t *testing.T) {
 	}
 }
 
-// The child half of the crash test: with NINES_STORE_CRASH_CHILD set to a
-// path, the test binary writes batches forever and prints each one's
-// number once its transaction has committed.
+// The child halves of the crash tests: with NINES_STORE_CRASH_CHILD set to
+// a path, the test binary writes batches forever and prints each one's
+// number once its transaction has committed; with NINES_SPOOL_CRASH_CHILD
+// set to a spool directory, it replays that spool.
 func TestMain(m *testing.M) {
 	if path := os.Getenv("NINES_STORE_CRASH_CHILD"); path != "" {
 		storeCrashChild(path)
+		return
+	}
+	if dir := os.Getenv("NINES_SPOOL_CRASH_CHILD"); dir != "" {
+		spoolReplayChild(dir, os.Getenv("NINES_SPOOL_CRASH_ENDPOINT"))
 		return
 	}
 	os.Exit(m.Run())
