@@ -150,6 +150,7 @@ var invalidCases = []struct {
 	{"A retention of zero and max_per_canary of 0 are rejected", "browser-retention"},
 	{"An unknown key in the browser section suggests the closest", "browser-unknown-key"},
 	{"Type errors and validation errors are reported in one run", "type-and-rule-errors"},
+	{"Aliases that expand 4 KB to 16 million nodes are refused at the alias that passes the limit", "alias-expansion"},
 }
 
 func TestInvalidConfigs(t *testing.T) {
