@@ -499,6 +499,7 @@ func (m *mapper) http(sy *stepYAML, path string, extracted map[string]bool) *can
 		FollowRedirects: orDefault(h.FollowRedirects, true),
 		MaxRedirects:    orDefault(h.MaxRedirects, canary.DefaultMaxRedirects),
 		MaxBodyBytes:    orDefault(h.MaxBodyBytes, int64(canary.DefaultMaxBodyBytes)),
+		MaxHeaderBytes:  orDefault(h.MaxHeaderBytes, int64(canary.DefaultMaxHeaderBytes)),
 	}
 	if s.Method == "" {
 		s.Method = "GET"
