@@ -82,13 +82,15 @@ const (
 	FailHTTPStatus   FailureClass = "http_status"
 	FailAssertion    FailureClass = "assertion"
 	FailBodyTooLarge FailureClass = "body_too_large"
-	FailRedirect     FailureClass = "redirect"
-	FailExtract      FailureClass = "extract"
-	FailRequest      FailureClass = "request" // the request could not be built
-	FailNetwork      FailureClass = "network" // reset or closed mid-exchange
-	FailBrowser      FailureClass = "browser"
-	FailJSError      FailureClass = "js_error" // the page threw or logged a console error
-	FailCanceled     FailureClass = "canceled"
+	// FailHeadersTooLarge: the response headers passed max_header_bytes.
+	FailHeadersTooLarge FailureClass = "headers_too_large"
+	FailRedirect        FailureClass = "redirect"
+	FailExtract         FailureClass = "extract"
+	FailRequest         FailureClass = "request" // the request could not be built
+	FailNetwork         FailureClass = "network" // reset or closed mid-exchange
+	FailBrowser         FailureClass = "browser"
+	FailJSError         FailureClass = "js_error" // the page threw or logged a console error
+	FailCanceled        FailureClass = "canceled"
 )
 
 // Phases are the httptrace timings of a step: summed over redirect hops in a

@@ -12,6 +12,7 @@ import (
 	"net/http/httptrace"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -33,10 +34,14 @@ type HTTPSpec struct {
 	// FollowRedirects is on by default; MaxRedirects caps the hops.
 	FollowRedirects bool
 	MaxRedirects    int
-	// MaxBodyBytes caps how much of the body is read.
+	// MaxBodyBytes caps how much of the body is read, after decompression;
+	// at most MaxBodyBytesLimit.
 	MaxBodyBytes int64
-	Assert       []Assertion
-	Extract      []Extraction
+	// MaxHeaderBytes caps the response headers (0: DefaultMaxHeaderBytes);
+	// at most MaxHeaderBytesLimit.
+	MaxHeaderBytes int64
+	Assert         []Assertion
+	Extract        []Extraction
 
 	tlsOnce sync.Once
 	tlsConf *tls.Config
@@ -53,9 +58,24 @@ type TLSOptions struct {
 
 // Defaults for HTTP steps; config applies them in one place.
 const (
-	DefaultMaxRedirects = 10
-	DefaultMaxBodyBytes = 1 << 20
+	DefaultMaxRedirects   = 10
+	DefaultMaxBodyBytes   = 1 << 20
+	DefaultMaxHeaderBytes = 64 << 10
 )
+
+// The most a step may read of one response. A run holds its body in
+// memory, and the agent runs agent.max_concurrent steps at once (64 by
+// default), so these bound the agent's memory: 64 runs at the limits hold
+// about 64 × (16 + 1) MiB. Go's own bound on headers is 10 MB.
+const (
+	MaxBodyBytesLimit   = 16 << 20
+	MaxHeaderBytesLimit = 1 << 20
+)
+
+// readChunk is how much of a body is read between looks at the deadline:
+// a gzip body inflates in memory with no network wait, so the transport
+// alone would not stop it when the deadline passes.
+const readChunk = 32 << 10
 
 // Kind implements StepSpec.
 func (s *HTTPSpec) Kind() string { return "http" }
@@ -76,6 +96,15 @@ func (s *HTTPSpec) Validate() error {
 	}
 	if s.MaxBodyBytes <= 0 {
 		return fmt.Errorf("http.max_body_bytes: must be positive")
+	}
+	if s.MaxBodyBytes > MaxBodyBytesLimit {
+		return fmt.Errorf("http.max_body_bytes: %d is more than %d (16 MiB), the most a step reads: a canary checks a response, it does not download files", s.MaxBodyBytes, MaxBodyBytesLimit)
+	}
+	if s.MaxHeaderBytes < 0 {
+		return fmt.Errorf("http.max_header_bytes: must not be negative")
+	}
+	if s.MaxHeaderBytes > MaxHeaderBytesLimit {
+		return fmt.Errorf("http.max_header_bytes: %d is more than %d (1 MiB), the most a step reads", s.MaxHeaderBytes, MaxHeaderBytesLimit)
 	}
 	if (s.TLS.CertFile == "") != (s.TLS.KeyFile == "") {
 		return fmt.Errorf("http.tls: give both cert_file and key_file for a client certificate")
@@ -153,6 +182,8 @@ func runHTTP(ctx context.Context, spec StepSpec, run *RunState) StepResult {
 		DisableCompression:    false,
 		ResponseHeaderTimeout: 0, // the run's context bounds every phase
 	}
+	// Go's default allows 10 MB of headers to every run at once.
+	transport.MaxResponseHeaderBytes = s.maxHeaderBytes()
 	defer transport.CloseIdleConnections()
 	client := &http.Client{
 		Transport: &tracingTransport{base: transport, tracer: tracer},
@@ -172,10 +203,13 @@ func runHTTP(ctx context.Context, spec StepSpec, run *RunState) StepResult {
 	resp, err := client.Do(req)
 	if err != nil {
 		sr.Hops, sr.Phases = tracer.result(run.Redactor)
+		if headersTooLarge(err) {
+			return fail(FailHeadersTooLarge, fmt.Errorf("response headers are larger than max_header_bytes (%d)", s.maxHeaderBytes()))
+		}
 		return fail(classifyHTTPError(err), cleanURLError(err))
 	}
 	defer resp.Body.Close()
-	body, readErr := io.ReadAll(io.LimitReader(resp.Body, s.MaxBodyBytes+1))
+	body, readErr := readBody(ctx, resp.Body, s.MaxBodyBytes)
 	done := time.Now()
 	tracer.finish(done)
 	sr.Hops, sr.Phases = tracer.result(run.Redactor)
@@ -186,6 +220,9 @@ func runHTTP(ctx context.Context, spec StepSpec, run *RunState) StepResult {
 	}
 	if int64(len(body)) > s.MaxBodyBytes {
 		return fail(FailBodyTooLarge, fmt.Errorf("body is larger than max_body_bytes (%d)", s.MaxBodyBytes))
+	}
+	if err := ctx.Err(); err != nil {
+		return fail(classifyHTTPError(err), fmt.Errorf("the canary's timeout passed while the body was read"))
 	}
 
 	r := &response{status: resp.StatusCode, header: resp.Header, body: body, elapsed: sr.Duration, now: time.Now()}
@@ -218,6 +255,42 @@ func runHTTP(ctx context.Context, spec StepSpec, run *RunState) StepResult {
 	}
 	sr.OK = true
 	return sr
+}
+
+func (s *HTTPSpec) maxHeaderBytes() int64 {
+	if s.MaxHeaderBytes == 0 {
+		return DefaultMaxHeaderBytes
+	}
+	return s.MaxHeaderBytes
+}
+
+// readBody reads up to max+1 bytes of body, so a longer body shows as one
+// byte over. It looks at the deadline before each chunk: once it passes,
+// reading stops with the context's error, however fast the bytes come.
+func readBody(ctx context.Context, body io.Reader, max int64) ([]byte, error) {
+	var buf []byte
+	limited := io.LimitReader(body, max+1)
+	for {
+		if err := ctx.Err(); err != nil {
+			return buf, err
+		}
+		buf = slices.Grow(buf, readChunk)
+		n, err := limited.Read(buf[len(buf) : len(buf)+readChunk])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
+// headersTooLarge reports whether err is the transport refusing response
+// headers over MaxResponseHeaderBytes; net/http has no error value for it.
+func headersTooLarge(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "server response headers exceeded") || strings.Contains(msg, "response header list larger than")
 }
 
 func (s *HTTPSpec) buildRequest(ctx context.Context, run *RunState) (*http.Request, error) {

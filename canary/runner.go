@@ -119,6 +119,12 @@ func (r *Runner) runStep(ctx context.Context, step Step, state *RunState) StepRe
 	if sr.Duration == 0 {
 		sr.Duration = time.Since(began)
 	}
+	if sr.OK && ctx.Err() != nil {
+		// A step that finished after the run's deadline (a body still
+		// inflating when it passed) did not pass within the timeout.
+		sr.OK = false
+		sr.Error = ""
+	}
 	if !sr.OK {
 		// The run's deadline wins over whatever error it caused inside the
 		// step, so a hung server is a timeout rather than a read error.

@@ -120,7 +120,7 @@ func Parse(name string, data []byte, opts Options) (*Config, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, Errors{{File: name, Msg: "the file is empty; see examples/quickstart.yaml for a start"}}
 		}
-		return nil, Errors{yamlSyntaxError(name, data, err)}
+		return nil, echoed(Errors{yamlSyntaxError(name, data, err)})
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
@@ -130,6 +130,9 @@ func Parse(name string, data []byte, opts Options) (*Config, error) {
 	}
 	var f fileYAML
 	d.decode(&root, reflectValue(&f), "")
+	if d.refused {
+		return nil, echoed(d.errs)
+	}
 	// Validation runs even after type errors, so one run reports every
 	// problem; what it says about a field that failed to decode (or about
 	// the parts around it) is dropped, since the decode error says it better.
@@ -145,9 +148,10 @@ func Parse(name string, data []byte, opts Options) (*Config, error) {
 	d.errs = append(decodeErrs, withoutRelated(d.errs, seen)...)
 	if len(d.errs) > 0 {
 		d.sortErrors()
-		return nil, d.errs
+		return nil, echoed(d.errs)
 	}
-	c.Warnings = append(m.literalReferences(&root), c.SLOWarnings...)
+	c.SLOWarnings = echoed(c.SLOWarnings)
+	c.Warnings = echoed(append(m.literalReferences(&root), c.SLOWarnings...))
 	sort.SliceStable(c.Warnings, func(i, j int) bool { return c.Warnings[i].Line < c.Warnings[j].Line })
 	return c, nil
 }
@@ -495,6 +499,7 @@ func (m *mapper) http(sy *stepYAML, path string, extracted map[string]bool) *can
 		FollowRedirects: orDefault(h.FollowRedirects, true),
 		MaxRedirects:    orDefault(h.MaxRedirects, canary.DefaultMaxRedirects),
 		MaxBodyBytes:    orDefault(h.MaxBodyBytes, int64(canary.DefaultMaxBodyBytes)),
+		MaxHeaderBytes:  orDefault(h.MaxHeaderBytes, int64(canary.DefaultMaxHeaderBytes)),
 	}
 	if s.Method == "" {
 		s.Method = "GET"

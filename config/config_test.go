@@ -150,6 +150,9 @@ var invalidCases = []struct {
 	{"A retention of zero and max_per_canary of 0 are rejected", "browser-retention"},
 	{"An unknown key in the browser section suggests the closest", "browser-unknown-key"},
 	{"Type errors and validation errors are reported in one run", "type-and-rule-errors"},
+	{"A max_body_bytes of 2e9 is refused: a step reads at most 16 MiB", "http-max-body-bytes"},
+	{"A max_header_bytes over 1 MiB is refused", "http-max-header-bytes"},
+	{"Aliases that expand 4 KB to 16 million nodes are refused at the alias that passes the limit", "alias-expansion"},
 }
 
 func TestInvalidConfigs(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -36,6 +37,88 @@ func (e Error) Error() string {
 	return b.String()
 }
 
+// maxEcho is how much of one value from the file an error quotes: enough
+// to find it, not so much that a 10 MB value makes a 10 MB error.
+const maxEcho = 64
+
+// maxMessage bounds the whole text of a message or a path, for what is
+// shown without quotes (a key in a path, a list of names).
+const maxMessage = 1024
+
+// echo returns an error's text as it is shown: each quoted value in it
+// ("...", as %q writes them) cut to its first maxEcho bytes and followed by
+// its length, and the whole text cut to maxMessage bytes. Every error and
+// warning of a load passes through it (Parse), so no rule has to remember
+// to cut what it quotes.
+func echo(text string) string {
+	if !strings.Contains(text, `"`) && len(text) <= maxMessage {
+		return text
+	}
+	var b strings.Builder
+	for i := 0; i < len(text); {
+		q := strings.IndexByte(text[i:], '"')
+		if q < 0 {
+			b.WriteString(text[i:])
+			break
+		}
+		b.WriteString(text[i : i+q])
+		i += q
+		end := closingQuote(text, i)
+		if end < 0 {
+			// No later quote can close either: the rest is text.
+			b.WriteString(text[i:])
+			break
+		}
+		quoted := text[i : end+1]
+		i = end + 1
+		value, err := strconv.Unquote(quoted)
+		if err != nil || len(value) <= maxEcho {
+			b.WriteString(quoted)
+			continue
+		}
+		fmt.Fprintf(&b, "%s... (%d bytes)", strconv.Quote(cutAt(value, maxEcho)), len(value))
+	}
+	out := b.String()
+	if len(out) > maxMessage {
+		out = fmt.Sprintf("%s... (%d bytes)", cutAt(out, maxMessage), len(out))
+	}
+	return out
+}
+
+// closingQuote returns the index of the quote that closes the one at
+// text[open], skipping escaped ones, or -1.
+func closingQuote(text string, open int) int {
+	for i := open + 1; i < len(text); i++ {
+		switch text[i] {
+		case '\\':
+			i++
+		case '"':
+			return i
+		}
+	}
+	return -1
+}
+
+// cutAt returns the longest prefix of s of at most n bytes that does not
+// split a UTF-8 character.
+func cutAt(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// echoed returns errs with their messages and paths passed through echo.
+func echoed(errs Errors) Errors {
+	for i := range errs {
+		errs[i].Msg, errs[i].Path = echo(errs[i].Msg), echo(errs[i].Path)
+	}
+	return errs
+}
+
 // Errors is every problem found in a file, in file order.
 type Errors []Error
 
@@ -58,6 +141,9 @@ type decoder struct {
 	// misspelt holds the paths of keys that an unknown key probably meant,
 	// so validation does not also report them missing.
 	misspelt []string
+	// refused is set when a document was not read at all (its aliases
+	// expand too far), so its one error is the only one worth reporting.
+	refused bool
 }
 
 func newDecoder(file string) *decoder {
@@ -111,6 +197,15 @@ func join(path, key string) string {
 }
 
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind == yaml.DocumentNode {
+		// Every document is sized before it is read: the walk below
+		// follows aliases, so it must not start on one that they blow up.
+		if err := checkAliases(d.file, n, maxAliasNodes); err != nil {
+			d.errs = append(d.errs, *err)
+			d.refused = true
+			return
+		}
+	}
 	for n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
 		n = n.Content[0]
 	}
@@ -234,6 +329,120 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	}
 }
 
+// maxAliasNodes is how many nodes aliases may add to a YAML document. The
+// decoder, validation and the reference check each walk the document as
+// its aliases expand it, so a few kilobytes of nested aliases would be
+// millions of nodes of work (16 million for 4 KB, in the fixture
+// testdata/invalid-alias-expansion.yaml). A config that repeats a step or a
+// block of headers by alias adds hundreds or thousands; 100,000 is about
+// 0.1 s of reading.
+const maxAliasNodes = 100_000
+
+// checkAliases counts the nodes that doc's aliases add when expanded, the
+// way YAML libraries guard against a "billion laughs", and refuses the
+// document at the alias that takes the count past limit, or at an alias
+// inside the node it names (which would expand without end). Each node's
+// expanded size is computed once, so the check costs as much as the
+// document is long, however far its aliases would expand it.
+func checkAliases(file string, doc *yaml.Node, limit int64) *Error {
+	g := aliasGuard{sizes: map[*yaml.Node]int64{}, open: map[*yaml.Node]bool{}}
+	var added int64
+	var refused *Error
+	var walk func(n *yaml.Node, path string)
+	walk = func(n *yaml.Node, path string) {
+		if refused != nil {
+			return
+		}
+		switch n.Kind {
+		case yaml.AliasNode:
+			size := g.size(n)
+			if g.inside != nil {
+				refused = &Error{File: file, Line: n.Line, Path: path,
+					Msg: fmt.Sprintf("the alias *%s is inside the node &%s it names (line %d), so it would repeat without end; remove it", n.Value, g.inside.Anchor, g.inside.Line)}
+				return
+			}
+			added = addNodes(added, size-1)
+			if added > limit {
+				refused = &Error{File: file, Line: n.Line, Path: path,
+					Msg: fmt.Sprintf("the alias *%s expands to %s nodes; with the aliases before it, aliases add %s nodes to this file, more than the %d allowed, which bound the work of reading a config: write the repeated parts out, or use fewer aliases",
+						n.Value, nodeCount(size), nodeCount(added), limit)}
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				walk(n.Content[i], path)
+				walk(n.Content[i+1], join(path, n.Content[i].Value))
+			}
+		case yaml.SequenceNode:
+			for i, c := range n.Content {
+				walk(c, fmt.Sprintf("%s[%d]", path, i))
+			}
+		case yaml.DocumentNode:
+			for _, c := range n.Content {
+				walk(c, path)
+			}
+		}
+	}
+	walk(doc, "")
+	return refused
+}
+
+// aliasGuard sizes nodes as their aliases expand them.
+type aliasGuard struct {
+	sizes map[*yaml.Node]int64 // the expanded size of each list and mapping
+	open  map[*yaml.Node]bool  // the nodes being sized, to find an alias inside its own node
+	// inside is the node an alias was found inside of, once one is.
+	inside *yaml.Node
+}
+
+// size returns how many nodes n is once its aliases are expanded: one for
+// itself and the sizes of its children, an alias counting as the node it
+// names.
+func (g *aliasGuard) size(n *yaml.Node) int64 {
+	if n.Kind == yaml.AliasNode {
+		if n.Alias == nil {
+			return 1
+		}
+		n = n.Alias
+	}
+	if len(n.Content) == 0 {
+		return 1
+	}
+	if s, ok := g.sizes[n]; ok {
+		return s
+	}
+	if g.open[n] {
+		if g.inside == nil {
+			g.inside = n
+		}
+		return 1
+	}
+	g.open[n] = true
+	total := int64(1)
+	for _, c := range n.Content {
+		total = addNodes(total, g.size(c))
+	}
+	delete(g.open, n)
+	g.sizes[n] = total
+	return total
+}
+
+// addNodes adds node counts, stopping at the largest int64: a hundred
+// levels of ten aliases would be 10^100 nodes.
+func addNodes(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
+}
+
+// nodeCount shows a count that may have stopped at the largest int64.
+func nodeCount(n int64) string {
+	if n == math.MaxInt64 {
+		return "more than 2^63"
+	}
+	return strconv.FormatInt(n, 10)
+}
+
 func (d *decoder) scalar(n *yaml.Node, path, want string) bool {
 	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
 		d.errorf(n, path, "want %s, got %s", want, describe(n))
@@ -330,11 +539,23 @@ func suggest(got string, names []string) string {
 func closest(got string, names []string) string {
 	best, bestDist := "", 3
 	for _, n := range names {
+		if abs(len(got)-len(n)) >= bestDist {
+			// Each differing byte of length is an edit: too far already,
+			// and a 10 MB key is not compared byte by byte.
+			continue
+		}
 		if dist := editDistance(got, n); dist < bestDist {
 			best, bestDist = n, dist
 		}
 	}
 	return best
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
 }
 
 func editDistance(a, b string) int {

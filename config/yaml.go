@@ -77,6 +77,7 @@ type httpYAML struct {
 	FollowRedirects *bool             `yaml:"follow_redirects"`
 	MaxRedirects    *int              `yaml:"max_redirects"`
 	MaxBodyBytes    *int64            `yaml:"max_body_bytes"`
+	MaxHeaderBytes  *int64            `yaml:"max_header_bytes"`
 }
 
 type basicAuthYAML struct {
