@@ -92,8 +92,8 @@ func TestMetricsShowEachSLOsAlertAndBudgetState(t *testing.T) {
 		budgetOne string
 	}{
 		{
-			name:     "A canary failing every run pages, its budget exhausted and below zero, never ok",
-			want:     []string{`nines_slo_tier_firing{slo="checkout",tier="page_fast",status="firing"} 1`},
+			name: "A canary failing every run pages, its budget exhausted and below zero, never ok",
+			want: []string{`nines_slo_tier_firing{slo="checkout",tier="page_fast",status="firing"} 1`},
 			// Every run of the day failed: each window's error rate is 1, its
 			// burn 1/(1-0.995) = 200; remaining 1 - 1440/(0.005 x 1440) = -199.
 			figures: map[string]float64{`nines_slo_budget_remaining{slo="checkout"}`: -199, `nines_slo_budget_remaining_ratio{slo="checkout"}`: -199,
@@ -102,7 +102,7 @@ func TestMetricsShowEachSLOsAlertAndBudgetState(t *testing.T) {
 			alertOne: `nines_slo_alert_state{slo="checkout",state="page"}`, budgetOne: `nines_slo_budget_state{slo="checkout",state="exhausted"}`,
 		},
 		{
-			name:    "A canary that never fails alerts nothing and its budget is healthy, each tier saying why",
+			name: "A canary that never fails alerts nothing and its budget is healthy, each tier saying why",
 			figures: map[string]float64{`nines_slo_budget_remaining{slo="search"}`: 1, `nines_slo_budget_remaining_ratio{slo="search"}`: 1,
 				`nines_slo_burn_rate{slo="search",window="5m"}`: 0, `nines_slo_burn_rate{slo="search",window="6h"}`: 0},
 			want: []string{
