@@ -304,25 +304,43 @@ func buildReview(ctx context.Context, cfg ReviewConfig) (*Review, error) {
 		SLOs: []SLOReview{}, Nines: []NinesRow{}, Alerts: []AlertReview{}, Latency: []LatencyReview{},
 		Failures: []FailureCount{}, Compositions: []CompositionReview{}}
 
-	// One Counts call: for each SLO, hourly buckets from the start of its
-	// window at Until to Until (for the budget and the burn-down), and
-	// minute buckets over the week to Until (for what was observed).
+	// One Counts call for each SLO's hourly buckets, from the start of its
+	// window at Until to Until (the budget, the burn-down and the week's
+	// counts); then one for the minutes of the hours at the edges of each
+	// stretch of observed hours, so the time observed is exact to the
+	// minute where data begins or ends without reading every minute.
 	var queries []slo.Query
 	for _, s := range cfg.SLOs {
 		wstart, _ := s.Window.Bounds(until)
 		if wstart.After(from) {
 			wstart = from
 		}
-		queries = append(queries,
-			slo.Query{SLI: s.SLI, From: wstart.Truncate(time.Hour), To: ceil(until, time.Hour), Step: time.Hour},
-			slo.Query{SLI: s.SLI, From: from, To: ceil(until, time.Minute), Step: time.Minute})
+		queries = append(queries, slo.Query{SLI: s.SLI, From: wstart.Truncate(time.Hour), To: ceil(until, time.Hour), Step: time.Hour})
 	}
 	series, err := cfg.Source.Counts(ctx, queries)
 	if err != nil {
 		return nil, fmt.Errorf("review: reading SLO events: %w", err)
 	}
+	var edgeQueries []slo.Query
+	var owner []int
 	for i, s := range cfg.SLOs {
-		rv.SLOs = append(rv.SLOs, sloWeek(s, queries[2*i], series[2*i], series[2*i+1], from, to, until))
+		for h := range edgeHours(series[i], from, until) {
+			edgeQueries = append(edgeQueries, slo.Query{SLI: s.SLI, From: h, To: earliest(h.Add(time.Hour), ceil(until, time.Minute)), Step: time.Minute})
+			owner = append(owner, i)
+		}
+	}
+	minutes := make([]slo.Series, len(cfg.SLOs))
+	if len(edgeQueries) > 0 {
+		ms, err := cfg.Source.Counts(ctx, edgeQueries)
+		if err != nil {
+			return nil, fmt.Errorf("review: reading SLO events: %w", err)
+		}
+		for k, m := range ms {
+			minutes[owner[k]].Buckets = append(minutes[owner[k]].Buckets, m.Buckets...)
+		}
+	}
+	for i, s := range cfg.SLOs {
+		rv.SLOs = append(rv.SLOs, sloWeek(s, queries[i], series[i], minutes[i], from, to, until))
 	}
 	rv.Nines = ninesTable(cfg.SLOs, rv.SLOs, from)
 
@@ -396,22 +414,61 @@ func ceil(t time.Time, d time.Duration) time.Time {
 	return t
 }
 
-// sloWeek works out one SLO's figures from its hourly buckets (hourly,
-// asked by q, covering the window at until) and its minute buckets over
-// [from, until).
+func earliest(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// edgeHours are the hours of [from, until) with events where a stretch of
+// observed hours begins or ends (the hour before or after has none), and
+// the hour that holds until. Time observed is counted to the minute in
+// them and taken as the whole hour in the others.
+func edgeHours(hourly slo.Series, from, until time.Time) map[time.Time]bool {
+	has := map[time.Time]bool{}
+	for _, b := range hourly.Buckets {
+		if b.Total > 0 {
+			has[b.Start] = true
+		}
+	}
+	edges := map[time.Time]bool{}
+	for h := from; h.Before(until); h = h.Add(time.Hour) {
+		if has[h] && (!has[h.Add(-time.Hour)] || !has[h.Add(time.Hour)] || h.Add(time.Hour).After(until)) {
+			edges[h] = true
+		}
+	}
+	return edges
+}
+
+// sloWeek works out one SLO's figures from its hourly buckets (asked by
+// q, covering the window at until) and the minutes of its edge hours.
 func sloWeek(s slo.SLO, q slo.Query, hourly, minutes slo.Series, from, to, until time.Time) SLOReview {
 	out := SLOReview{Name: s.Name, SLI: s.SLI.String(), Objective: s.Objective, Window: s.Window.String(), BurnDown: []Point{},
 		SpanS: to.Sub(from).Seconds(), WindowSpanS: s.Window.Span(until).Seconds()}
-	// What the week observed, minute by minute.
-	var downtime float64
+	// What the week observed, hour by hour: the whole hour inside a
+	// stretch of data, the minutes with events at its edges. Downtime is
+	// each hour's share of bad events times the time observed in it.
+	observedMinutes := map[time.Time]float64{}
 	for _, b := range minutes.Buckets {
+		if b.Total > 0 && !b.Start.Before(from) && b.Start.Before(until) {
+			observedMinutes[b.Start.Truncate(time.Hour)] += time.Minute.Seconds()
+		}
+	}
+	edges := edgeHours(hourly, from, until)
+	var downtime float64
+	for _, b := range hourly.Buckets {
 		if b.Total <= 0 || b.Start.Before(from) || !b.Start.Before(until) {
 			continue
 		}
+		seen := time.Hour.Seconds()
+		if edges[b.Start] {
+			seen = observedMinutes[b.Start]
+		}
 		out.Good += b.Good
 		out.Total += b.Total
-		out.ObservedS += time.Minute.Seconds()
-		downtime += (b.Total - b.Good) / b.Total * time.Minute.Seconds()
+		out.ObservedS += seen
+		downtime += (b.Total - b.Good) / b.Total * seen
 	}
 	budget := 1 - s.Objective
 	if out.Total > 0 {
@@ -460,9 +517,13 @@ func sloWeek(s slo.SLO, q slo.Query, hourly, minutes slo.Series, from, to, until
 	}
 	if ws.After(from) { // a calendar window that began inside the week
 		out.WindowObservedS = 0
-		for _, b := range minutes.Buckets {
-			if b.Total > 0 && !b.Start.Before(ws) && b.Start.Before(until) {
-				out.WindowObservedS += time.Minute.Seconds()
+		for i := idx(ws); i < n; i++ {
+			if h := q.From.Add(time.Duration(i) * time.Hour); perHour[i][1] > 0 {
+				seen := time.Hour.Seconds()
+				if edges[h] {
+					seen = observedMinutes[h]
+				}
+				out.WindowObservedS += seen
 			}
 		}
 	}

@@ -168,18 +168,10 @@ func localReviewSources(ctx context.Context, cfg *config.Config, file string, rc
 	}
 	rc.Source = src
 	rc.Latency, rc.Failures = dashboards.StoreSources{Store: store}, dashboards.StoreSources{Store: store}
-	series, err := store.Series(ctx)
-	if err != nil {
+	if rc.Regions, err = (dashboards.StoreSources{Store: store}).Regions(ctx); err != nil {
 		store.Close(ctx)
 		alerts.Close()
 		return nil, fmt.Errorf("review: %w", err)
-	}
-	seen := map[string]bool{}
-	for _, se := range series {
-		if !seen[se.Region] {
-			seen[se.Region] = true
-			rc.Regions = append(rc.Regions, se.Region)
-		}
 	}
 	rc.Alerts = dashboards.IncidentSource{Store: alerts}
 	return func() { alerts.Close(); store.Close(ctx) }, nil
