@@ -627,7 +627,9 @@ func latencyWeek(ctx context.Context, cfg ReviewConfig, from, until time.Time) (
 	percents := []float64{99.9, 99.99}
 	var queries []slo.Query
 	for _, c := range cfg.Canaries {
-		cur, err := cfg.Latency.Percentiles(ctx, c, from, until, percents)
+		// Sources read whole minutes (CloudWatch's periods are); the minute
+		// that holds until has no data after it.
+		cur, err := cfg.Latency.Percentiles(ctx, c, from, ceil(until, time.Minute), percents)
 		if err != nil {
 			return nil, fmt.Errorf("review: latency of %s: %w", c, err)
 		}

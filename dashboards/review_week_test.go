@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"math"
 	"strings"
 	"testing"
@@ -308,4 +309,26 @@ func TestReviewTailLatencyIsOverSuccessfulRunsWithTheFailureRateBeside(t *testin
 		}
 	}
 	mustContain(t, h.String(), "p99.9 (successful runs)", "no successful runs", "Percentiles are over successful runs only")
+}
+
+// minuteLatency refuses a range that is not whole minutes, as CloudWatch
+// does.
+type minuteLatency struct{ fixedLatency }
+
+func (m minuteLatency) Percentiles(ctx context.Context, canary string, from, to time.Time, percents []float64) (map[string][]float64, error) {
+	if from.Truncate(time.Minute) != from || to.Truncate(time.Minute) != to {
+		return nil, errors.New("periods are whole minutes")
+	}
+	return m.fixedLatency.Percentiles(ctx, canary, from, to, percents)
+}
+
+// A review of the week so far, at a moment between minutes, asks the
+// latency source for whole minutes.
+func TestReviewOfThisWeekAsksForWholeMinutes(t *testing.T) {
+	_, err := BuildReview(context.Background(), ReviewConfig{SLOs: []slo.SLO{handSLO()}, Source: slo.NewMemorySource(),
+		Canaries: []string{"checkout-api"}, Latency: minuteLatency{fixedLatency{}},
+		Week: "2026-W47", Now: week47.Add(10*time.Hour + 30*time.Second + 7)})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
