@@ -139,6 +139,9 @@ type StepResult struct {
 	Timings map[string]time.Duration
 	// Counts holds kind-specific counts, such as a browser's failed requests.
 	Counts map[string]int
+	// CertExpiry is when the earliest certificate the server sent expires,
+	// for a step that spoke TLS; zero otherwise.
+	CertExpiry time.Time
 }
 
 // Result is one attempt of one canary.

@@ -209,6 +209,13 @@ func runHTTP(ctx context.Context, spec StepSpec, run *RunState) StepResult {
 		return fail(classifyHTTPError(err), cleanURLError(err))
 	}
 	defer resp.Body.Close()
+	if resp.TLS != nil {
+		for _, c := range resp.TLS.PeerCertificates {
+			if sr.CertExpiry.IsZero() || c.NotAfter.Before(sr.CertExpiry) {
+				sr.CertExpiry = c.NotAfter
+			}
+		}
+	}
 	body, readErr := readBody(ctx, resp.Body, s.MaxBodyBytes)
 	done := time.Now()
 	tracer.finish(done)

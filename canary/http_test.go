@@ -587,3 +587,24 @@ func noDNSResolver() *net.Resolver {
 		return nil, &net.OpError{Op: "dial", Net: network, Err: errors.New("no DNS server in this test")}
 	}}
 }
+
+// A step over TLS records when the server's certificate expires, even when
+// the step fails a check after the handshake; a plain HTTP step records
+// nothing.
+func TestHTTPStepRecordsTheCertificateExpiry(t *testing.T) {
+	notAfter := time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC)
+	srv := newTLSServer(t, time.Now().Add(-time.Hour), notAfter)
+	defer srv.Close()
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer plain.Close()
+	r := newTestRunner(t, nil)
+	spec := get(srv.URL, Assertion{Kind: AssertBodyContains, Contains: "not in the body"})
+	spec.TLS = TLSOptions{InsecureSkipVerify: true}
+	res := runOnce(t, r, 5*time.Second, httpStep("s", spec))
+	if res.OK || !res.Steps[0].CertExpiry.Equal(notAfter) {
+		t.Errorf("ok %v, certificate expiry %s, want a failed run that still records %s", res.OK, res.Steps[0].CertExpiry, notAfter)
+	}
+	if res := runOnce(t, r, 5*time.Second, httpStep("s", get(plain.URL))); !res.Steps[0].CertExpiry.IsZero() {
+		t.Errorf("plain HTTP recorded a certificate expiry %s", res.Steps[0].CertExpiry)
+	}
+}

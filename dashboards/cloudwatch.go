@@ -202,8 +202,13 @@ func (r *renderer) slo(s slo.SLO) error {
 	window := isoDuration(span)
 	budget := 1 - s.Objective
 	r.newRow()
-	r.add(24, 1, "text", map[string]any{"markdown": fmt.Sprintf("## %s\n%s, objective %s over %s",
-		s.Name, s.SLI.String(), pct(s.Objective), s.Window.String())})
+	note := ""
+	if s.SLI.Kind != slo.SLIRatio {
+		note = " Latency percentiles are over successful runs: a failed or timed-out run has no latency, and shows in the failed runs beside them." +
+			" CloudWatch holds no failure classes; each agent's log lines name them."
+	}
+	r.add(24, 2, "text", map[string]any{"markdown": fmt.Sprintf("## %s\n%s, objective %s over %s.%s",
+		s.Name, s.SLI.String(), pct(s.Objective), s.Window.String(), note)})
 
 	// Budget remaining and the SLI over the window: one value each, over the
 	// whole window.
@@ -269,7 +274,7 @@ func (r *renderer) slo(s slo.SLO) error {
 	}
 	// Latency percentiles per region, computed by CloudWatch from the
 	// published distributions, and the raw counts.
-	var latRows, countRows []any
+	var latRows, countRows, failRows []any
 	stats := []string{"p50", "p99", "p99.9", "p99.99"}
 	if len(s.SLI.Regions) == 0 {
 		s.SLI.Regions = r.cfg.Regions
@@ -277,18 +282,23 @@ func (r *renderer) slo(s slo.SLO) error {
 	if len(s.SLI.Regions) == 0 {
 		for i, st := range stats {
 			latRows = append(latRows, expr(fmt.Sprintf(`SEARCH('{%s,Canary,Region} MetricName="Latency" Canary="%s"', '%s', 300)`,
-				r.cfg.Namespace, s.SLI.Canary, st), fmt.Sprintf("l%d", i), st+" in each region"))
+				r.cfg.Namespace, s.SLI.Canary, st), fmt.Sprintf("l%d", i), st+" in each region (successful runs)"))
 		}
 		countRows = append(countRows,
 			expr(fmt.Sprintf(`SEARCH('{%s,Canary,Region} MetricName="Attempts" Canary="%s"', 'Sum', 300)`, r.cfg.Namespace, s.SLI.Canary), "att", "Attempts"),
 			expr(fmt.Sprintf(`SEARCH('{%s,Canary,Region} MetricName="Successes" Canary="%s"', 'Sum', 300)`, r.cfg.Namespace, s.SLI.Canary), "suc", "Successes"))
+		// Without a list of regions the searches cannot be paired region by
+		// region; the share is over all of them.
+		failRows = append(failRows, renameIDs(append([]any(nil), countRows...), "_f")...)
+		hide(failRows)
+		failRows = append(failRows, expr("100*(SUM(att_f)-SUM(suc_f))/SUM(att_f)", "fail", "all regions failed %"))
 	} else {
 		regions := append([]string(nil), s.SLI.Regions...)
 		sort.Strings(regions)
 		for i, reg := range regions {
 			for j, st := range stats {
 				row := metric(r.cfg.Namespace, "Latency", st, fmt.Sprintf("l%d_%d", i, j), "Canary", s.SLI.Canary, "Region", reg)
-				row[len(row)-1].(map[string]any)["label"] = reg + " " + st
+				row[len(row)-1].(map[string]any)["label"] = reg + " " + st + " (successful runs)"
 				latRows = append(latRows, row)
 			}
 			a := metric(r.cfg.Namespace, "Attempts", "Sum", fmt.Sprintf("att%d", i), "Canary", s.SLI.Canary, "Region", reg)
@@ -296,11 +306,20 @@ func (r *renderer) slo(s slo.SLO) error {
 			su := metric(r.cfg.Namespace, "Successes", "Sum", fmt.Sprintf("suc%d", i), "Canary", s.SLI.Canary, "Region", reg)
 			su[len(su)-1].(map[string]any)["label"] = reg + " Successes"
 			countRows = append(countRows, a, su)
+			fa := metric(r.cfg.Namespace, "Attempts", "Sum", fmt.Sprintf("att%d", i), "Canary", s.SLI.Canary, "Region", reg)
+			fs := metric(r.cfg.Namespace, "Successes", "Sum", fmt.Sprintf("suc%d", i), "Canary", s.SLI.Canary, "Region", reg)
+			rows := []any{fa, fs}
+			hide(rows)
+			failRows = append(failRows, append(rows, expr(fmt.Sprintf("100*(att%d-suc%d)/att%d", i, i, i), fmt.Sprintf("fail%d", i), reg+" failed %"))...)
 		}
 	}
 	r.add(12, 6, "metric", map[string]any{
-		"title": "Latency p50, p99, p99.9, p99.99 per region (ms)", "view": "timeSeries", "region": r.cfg.Region,
+		"title": "Latency of successful runs: p50, p99, p99.9, p99.99 per region (ms)", "view": "timeSeries", "region": r.cfg.Region,
 		"metrics": latRows, "period": 300,
+	})
+	r.add(12, 6, "metric", map[string]any{
+		"title": "Failed runs per region (%), beside the latency of the successful ones", "view": "timeSeries", "region": r.cfg.Region,
+		"metrics": failRows, "period": 300, "stat": "Sum", "yAxis": map[string]any{"left": map[string]any{"min": 0, "max": 100}},
 	})
 	r.add(12, 6, "metric", map[string]any{
 		"title": "Attempts and Successes", "view": "timeSeries", "region": r.cfg.Region,

@@ -126,7 +126,8 @@ func TestDashboardsUseOnlyTheSchema(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"Budget remaining", "Burn rate against the alert thresholds", "Latency p50, p99, p99.9, p99.99 per region", "Attempts and Successes", "Alarms"} {
+	for _, want := range []string{"Budget remaining", "Burn rate against the alert thresholds", "Latency of successful runs: p50, p99, p99.9, p99.99 per region",
+		"Failed runs per region", "Attempts and Successes", "Alarms"} {
 		if titles[want] == 0 {
 			t.Errorf("no %q widget", want)
 		}
@@ -163,5 +164,55 @@ func TestApplyThroughTheSDK(t *testing.T) {
 	}
 	if cw.Calls("PutDashboard") != len(ds) {
 		t.Errorf("PutDashboard calls = %d, want %d", cw.Calls("PutDashboard"), len(ds))
+	}
+}
+
+// The latency widgets say their percentiles are over successful runs, and
+// each region's share of failed runs sits beside them: for checkout-api in
+// eu-west-1 that is 100*(Attempts-Successes)/Attempts of that region.
+func TestLatencyWidgetsAreOverSuccessfulRunsWithTheFailedShareBeside(t *testing.T) {
+	cfg := testConfig()
+	cfg.Services = nil
+	ds, err := RenderCloudWatch(cfg, testSLOs()[:1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b struct {
+		Widgets []struct {
+			Properties struct {
+				Title    string  `json:"title"`
+				Markdown string  `json:"markdown"`
+				Metrics  [][]any `json:"metrics"`
+			} `json:"properties"`
+		} `json:"widgets"`
+	}
+	if err := json.Unmarshal(ds[0].Body, &b); err != nil {
+		t.Fatal(err)
+	}
+	var latency, failed, text bool
+	for _, w := range b.Widgets {
+		p := w.Properties
+		text = text || strings.Contains(p.Markdown, "over successful runs") && strings.Contains(p.Markdown, "no failure classes")
+		switch {
+		case strings.Contains(p.Title, "p99.9"):
+			latency = strings.Contains(p.Title, "successful runs")
+			for _, row := range p.Metrics {
+				if l, _ := row[len(row)-1].(map[string]any)["label"].(string); !strings.HasSuffix(l, "(successful runs)") {
+					t.Errorf("latency line %q does not say it is over successful runs", l)
+				}
+			}
+		case strings.HasPrefix(p.Title, "Failed runs per region"):
+			want := map[string]string{"100*(att0-suc0)/att0": "eu-west-1 failed %", "100*(att1-suc1)/att1": "us-east-1 failed %"}
+			for _, row := range p.Metrics {
+				opts := row[len(row)-1].(map[string]any)
+				if e, ok := opts["expression"].(string); ok && want[e] == opts["label"] {
+					delete(want, e)
+				}
+			}
+			failed = len(want) == 0
+		}
+	}
+	if !latency || !failed || !text {
+		t.Errorf("latency labelled %v, failed share per region %v, the note %v", latency, failed, text)
 	}
 }

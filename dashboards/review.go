@@ -18,9 +18,15 @@ import (
 // HTML, Markdown or JSON. Ratios are ratios (0.999), durations are seconds in
 // JSON, and a figure with no data behind it is null.
 type Review struct {
-	Week         string              `json:"week"`
-	From         time.Time           `json:"from"`
-	To           time.Time           `json:"to"`
+	Week string    `json:"week"`
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+	// Until is where the observed part of the week ends: To for a week
+	// that is over, the time of the review for the week still running.
+	// Nothing after it is counted, extrapolated or drawn.
+	Until time.Time `json:"until"`
+	// Partial is set when the week is still running.
+	Partial      bool                `json:"partial"`
 	GeneratedAt  time.Time           `json:"generated_at"`
 	SLOs         []SLOReview         `json:"slos"`
 	Nines        []NinesRow          `json:"nines_table"`
@@ -36,38 +42,54 @@ type Review struct {
 	Unavailable map[string]string `json:"unavailable,omitempty"`
 }
 
-// SLOReview is one SLO's week.
+// SLOReview is one SLO's week. Every figure is over the time observed:
+// the minutes of the week that hold events, up to Until.
 type SLOReview struct {
 	Name      string  `json:"slo"`
 	SLI       string  `json:"sli"`
 	Objective float64 `json:"objective"`
 	Window    string  `json:"window"`
+	// ObservedS is how much of the week held events (to the minute), of
+	// SpanS, the week's length.
+	ObservedS float64 `json:"observed_s"`
+	SpanS     float64 `json:"span_s"`
 	// Availability is the week's good/total; MetObjective compares it with
 	// the objective.
 	Availability *float64 `json:"availability"`
 	MetObjective *bool    `json:"met_objective"`
 	Good         float64  `json:"good"`
 	Total        float64  `json:"total"`
+	// DowntimeS is each observed minute's share of bad events times the
+	// minute, summed: the downtime seen, never scaled to unobserved time.
+	DowntimeS *float64 `json:"downtime_observed_s"`
 	// BudgetConsumedWeek is the share of the window's error budget that the
-	// week's bad events used; BudgetRemaining is what is left of it at the
-	// end of the week.
+	// week's bad events used; BudgetRemaining is what is left of it at
+	// Until. Both count events, so both are over the observed part of the
+	// window: WindowObservedS of WindowSpanS (the minutes of the week and
+	// the hours before it that hold events).
 	BudgetConsumedWeek *float64 `json:"budget_consumed_week"`
 	BudgetRemaining    *float64 `json:"budget_remaining"`
-	// BurnDown is the budget remaining at each hour of the week.
+	WindowObservedS    float64  `json:"window_observed_s"`
+	WindowSpanS        float64  `json:"window_span_s"`
+	// BurnDown is the budget remaining at each hour of the week up to
+	// Until, and at Until; hours with no events in the window are left out.
 	BurnDown []Point `json:"burn_down"`
 }
 
 // NinesRow is a row of the nines table: the downtime an objective allows,
-// and, for an SLO, the downtime observed (unavailability times the span).
+// and, for an SLO, the time observed this week, the downtime seen in it and
+// what the objective allows in that same time, so the two compare without
+// extrapolating to the unobserved rest of the week.
 type NinesRow struct {
-	Label               string   `json:"label"`
-	Objective           float64  `json:"objective"`
-	AllowedPerYearS     float64  `json:"allowed_per_year_s"`
-	AllowedPerWindowS   float64  `json:"allowed_per_window_s"`
-	Window              string   `json:"window"`
-	ObservedThisWeekS   *float64 `json:"observed_this_week_s"`
-	AllowedPerWeekS     float64  `json:"allowed_per_week_s"`
-	ObservedWindowToNow *float64 `json:"observed_window_s"`
+	Label             string   `json:"label"`
+	Objective         float64  `json:"objective"`
+	AllowedPerYearS   float64  `json:"allowed_per_year_s"`
+	AllowedPerWindowS float64  `json:"allowed_per_window_s"`
+	Window            string   `json:"window"`
+	AllowedPerWeekS   float64  `json:"allowed_per_week_s"`
+	ObservedS         *float64 `json:"observed_s"`
+	DowntimeS         *float64 `json:"downtime_observed_s"`
+	AllowedObservedS  *float64 `json:"allowed_in_observed_s"`
 }
 
 // AlertRecord is one alert from the alert history.
@@ -101,14 +123,22 @@ type Reliability struct {
 }
 
 // LatencyReview is the week's tail latency of a canary in a region, beside
-// the previous week's.
+// the previous week's. The percentiles are over successful runs only (the
+// histograms keep no others); FailureRate, beside them, is the share of
+// runs that failed or timed out. With no successful run the percentiles are
+// null: "no successful runs", never 0 ms.
 type LatencyReview struct {
-	Canary     string   `json:"canary"`
-	Region     string   `json:"region"`
-	P999Ms     float64  `json:"p99_9_ms"`
-	P9999Ms    float64  `json:"p99_99_ms"`
-	PrevP999Ms *float64 `json:"prev_p99_9_ms"`
-	PrevP9999  *float64 `json:"prev_p99_99_ms"`
+	Canary string `json:"canary"`
+	Region string `json:"region"`
+	// Attempts and Successes count the week's runs; FailureRate is
+	// 1 - Successes/Attempts, null when the source gave no counts.
+	Attempts    float64  `json:"attempts"`
+	Successes   float64  `json:"successes"`
+	FailureRate *float64 `json:"failure_rate"`
+	P999Ms      *float64 `json:"p99_9_ms"`
+	P9999Ms     *float64 `json:"p99_99_ms"`
+	PrevP999Ms  *float64 `json:"prev_p99_9_ms"`
+	PrevP9999   *float64 `json:"prev_p99_99_ms"`
 	// ChangeP999 is the relative week-over-week change of p99.9.
 	ChangeP999 *float64 `json:"change_p99_9"`
 }
@@ -168,6 +198,10 @@ type ReviewConfig struct {
 	Compositions []slo.Composition
 	// Canaries lists the canaries whose latency the review shows.
 	Canaries []string
+	// Regions are where the agents run. A canary-region with runs but no
+	// successful one has no latency to show, and is listed from here with
+	// its failure rate.
+	Regions  []string
 	Source   slo.Source
 	Latency  LatencySource // optional
 	Failures FailureSource // optional
@@ -215,7 +249,9 @@ func LastFullWeek(now time.Time) string {
 	return ISOWeekOf(now.AddDate(0, 0, -7))
 }
 
-// BuildReview gathers a week's review from the sources.
+// BuildReview gathers a week's review from the sources. With no Week it
+// reviews the last complete week when any SLO has events in it, else the
+// current week so far, marked partial: a new install has something to read.
 func BuildReview(ctx context.Context, cfg ReviewConfig) (*Review, error) {
 	if cfg.Source == nil {
 		return nil, errors.New("review: a Source is required")
@@ -226,34 +262,85 @@ func BuildReview(ctx context.Context, cfg ReviewConfig) (*Review, error) {
 	if cfg.Now.IsZero() {
 		cfg.Now = time.Now()
 	}
-	if cfg.Week == "" {
-		cfg.Week = LastFullWeek(cfg.Now.In(cfg.Location))
-	}
 	if cfg.TopFailures == 0 {
 		cfg.TopFailures = 10
 	}
+	if cfg.Week != "" {
+		return buildReview(ctx, cfg)
+	}
+	cfg.Week = LastFullWeek(cfg.Now.In(cfg.Location))
+	rv, err := buildReview(ctx, cfg)
+	if err != nil || rv.hasEvents() {
+		return rv, err
+	}
+	cfg.Week = ISOWeekOf(cfg.Now.In(cfg.Location))
+	return buildReview(ctx, cfg)
+}
+
+func (rv *Review) hasEvents() bool {
+	for _, s := range rv.SLOs {
+		if s.Total > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func buildReview(ctx context.Context, cfg ReviewConfig) (*Review, error) {
 	from, err := ParseISOWeek(cfg.Week, cfg.Location)
 	if err != nil {
 		return nil, err
 	}
 	to := from.AddDate(0, 0, 7)
-	rv := &Review{Week: cfg.Week, From: from, To: to, GeneratedAt: cfg.Now,
+	if !cfg.Now.After(from) {
+		return nil, fmt.Errorf("review: week %s has not begun (now is in %s): review %s for the week so far, or an earlier week",
+			cfg.Week, ISOWeekOf(cfg.Now.In(cfg.Location)), ISOWeekOf(cfg.Now.In(cfg.Location)))
+	}
+	until := to
+	if cfg.Now.Before(to) {
+		until = cfg.Now
+	}
+	rv := &Review{Week: cfg.Week, From: from, To: to, Until: until, Partial: until.Before(to), GeneratedAt: cfg.Now,
 		SLOs: []SLOReview{}, Nines: []NinesRow{}, Alerts: []AlertReview{}, Latency: []LatencyReview{},
 		Failures: []FailureCount{}, Compositions: []CompositionReview{}}
 
-	// One Counts call: for each SLO, hourly buckets from the start of the
-	// earliest window that ends in the week to the end of the week.
+	// One Counts call for each SLO's hourly buckets, from the start of its
+	// window at Until to Until (the budget, the burn-down and the week's
+	// counts); then one for the minutes of the hours at the edges of each
+	// stretch of observed hours, so the time observed is exact to the
+	// minute where data begins or ends without reading every minute.
 	var queries []slo.Query
 	for _, s := range cfg.SLOs {
-		wstart, _ := s.Window.Bounds(from)
-		queries = append(queries, slo.Query{SLI: s.SLI, From: wstart.Truncate(time.Hour), To: to, Step: time.Hour})
+		wstart, _ := s.Window.Bounds(until)
+		if wstart.After(from) {
+			wstart = from
+		}
+		queries = append(queries, slo.Query{SLI: s.SLI, From: wstart.Truncate(time.Hour), To: ceil(until, time.Hour), Step: time.Hour})
 	}
 	series, err := cfg.Source.Counts(ctx, queries)
 	if err != nil {
 		return nil, fmt.Errorf("review: reading SLO events: %w", err)
 	}
+	var edgeQueries []slo.Query
+	var owner []int
 	for i, s := range cfg.SLOs {
-		rv.SLOs = append(rv.SLOs, sloWeek(s, queries[i], series[i], from, to))
+		for h := range edgeHours(series[i], from, until) {
+			edgeQueries = append(edgeQueries, slo.Query{SLI: s.SLI, From: h, To: earliest(h.Add(time.Hour), ceil(until, time.Minute)), Step: time.Minute})
+			owner = append(owner, i)
+		}
+	}
+	minutes := make([]slo.Series, len(cfg.SLOs))
+	if len(edgeQueries) > 0 {
+		ms, err := cfg.Source.Counts(ctx, edgeQueries)
+		if err != nil {
+			return nil, fmt.Errorf("review: reading SLO events: %w", err)
+		}
+		for k, m := range ms {
+			minutes[owner[k]].Buckets = append(minutes[owner[k]].Buckets, m.Buckets...)
+		}
+	}
+	for i, s := range cfg.SLOs {
+		rv.SLOs = append(rv.SLOs, sloWeek(s, queries[i], series[i], minutes[i], from, to, until))
 	}
 	rv.Nines = ninesTable(cfg.SLOs, rv.SLOs, from)
 
@@ -270,22 +357,22 @@ func BuildReview(ctx context.Context, cfg ReviewConfig) (*Review, error) {
 		}
 	}
 	if cfg.Alerts != nil {
-		alerts, err := cfg.Alerts.Alerts(ctx, from, to)
+		alerts, err := cfg.Alerts.Alerts(ctx, from, until)
 		if err != nil {
 			return nil, fmt.Errorf("review: reading the alert history: %w", err)
 		}
 		if err := burnStarts(ctx, cfg.Source, cfg.SLOs, alerts); err != nil {
 			return nil, err
 		}
-		rv.Alerts, rv.Reliability = alertsWeek(alerts, from, to)
+		rv.Alerts, rv.Reliability = alertsWeek(alerts, from, until)
 	}
 	if cfg.Latency != nil {
-		if rv.Latency, err = latencyWeek(ctx, cfg.Latency, cfg.Canaries, from, to); err != nil {
+		if rv.Latency, err = latencyWeek(ctx, cfg, from, until); err != nil {
 			return nil, err
 		}
 	}
 	if cfg.Failures != nil {
-		fs, err := cfg.Failures.Failures(ctx, from, to)
+		fs, err := cfg.Failures.Failures(ctx, from, until)
 		if err != nil {
 			return nil, fmt.Errorf("review: reading failures: %w", err)
 		}
@@ -319,50 +406,135 @@ func BuildReview(ctx context.Context, cfg ReviewConfig) (*Review, error) {
 	return rv, nil
 }
 
-func sloWeek(s slo.SLO, q slo.Query, ser slo.Series, from, to time.Time) SLOReview {
-	out := SLOReview{Name: s.Name, SLI: s.SLI.String(), Objective: s.Objective, Window: s.Window.String(), BurnDown: []Point{}}
-	// Hourly good/total from q.From to the end of the week.
-	n := int(to.Sub(q.From) / time.Hour)
-	good, total := make([]float64, n+1), make([]float64, n+1) // prefix sums
-	hourly := make([][2]float64, n)
-	for _, b := range ser.Buckets {
-		i := int(b.Start.Sub(q.From) / time.Hour)
-		if i >= 0 && i < n {
-			hourly[i][0] += b.Good
-			hourly[i][1] += b.Total
+// ceil rounds t up to a multiple of d.
+func ceil(t time.Time, d time.Duration) time.Time {
+	if c := t.Truncate(d); !c.Equal(t) {
+		return c.Add(d)
+	}
+	return t
+}
+
+func earliest(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// edgeHours are the hours of [from, until) with events where a stretch of
+// observed hours begins or ends (the hour before or after has none), and
+// the hour that holds until. Time observed is counted to the minute in
+// them and taken as the whole hour in the others.
+func edgeHours(hourly slo.Series, from, until time.Time) map[time.Time]bool {
+	has := map[time.Time]bool{}
+	for _, b := range hourly.Buckets {
+		if b.Total > 0 {
+			has[b.Start] = true
+		}
+	}
+	edges := map[time.Time]bool{}
+	for h := from; h.Before(until); h = h.Add(time.Hour) {
+		if has[h] && (!has[h.Add(-time.Hour)] || !has[h.Add(time.Hour)] || h.Add(time.Hour).After(until)) {
+			edges[h] = true
+		}
+	}
+	return edges
+}
+
+// sloWeek works out one SLO's figures from its hourly buckets (asked by
+// q, covering the window at until) and the minutes of its edge hours.
+func sloWeek(s slo.SLO, q slo.Query, hourly, minutes slo.Series, from, to, until time.Time) SLOReview {
+	out := SLOReview{Name: s.Name, SLI: s.SLI.String(), Objective: s.Objective, Window: s.Window.String(), BurnDown: []Point{},
+		SpanS: to.Sub(from).Seconds(), WindowSpanS: s.Window.Span(until).Seconds()}
+	// What the week observed, hour by hour: the whole hour inside a
+	// stretch of data, the minutes with events at its edges. Downtime is
+	// each hour's share of bad events times the time observed in it.
+	observedMinutes := map[time.Time]float64{}
+	for _, b := range minutes.Buckets {
+		if b.Total > 0 && !b.Start.Before(from) && b.Start.Before(until) {
+			observedMinutes[b.Start.Truncate(time.Hour)] += time.Minute.Seconds()
+		}
+	}
+	edges := edgeHours(hourly, from, until)
+	var downtime float64
+	for _, b := range hourly.Buckets {
+		if b.Total <= 0 || b.Start.Before(from) || !b.Start.Before(until) {
+			continue
+		}
+		seen := time.Hour.Seconds()
+		if edges[b.Start] {
+			seen = observedMinutes[b.Start]
+		}
+		out.Good += b.Good
+		out.Total += b.Total
+		out.ObservedS += seen
+		downtime += (b.Total - b.Good) / b.Total * seen
+	}
+	budget := 1 - s.Objective
+	if out.Total > 0 {
+		a := out.Good / out.Total
+		met := a >= s.Objective-1e-12
+		out.Availability, out.MetObjective, out.DowntimeS = &a, &met, &downtime
+	}
+
+	// Hourly prefix sums from q.From to q.To; the last hour may be the
+	// part of an hour up to until.
+	n := int(q.To.Sub(q.From) / time.Hour)
+	good, total := make([]float64, n+1), make([]float64, n+1)
+	perHour := make([][2]float64, n)
+	for _, b := range hourly.Buckets {
+		if i := int(b.Start.Sub(q.From) / time.Hour); i >= 0 && i < n {
+			perHour[i][0] += b.Good
+			perHour[i][1] += b.Total
 		}
 	}
 	for i := 0; i < n; i++ {
-		good[i+1], total[i+1] = good[i]+hourly[i][0], total[i]+hourly[i][1]
+		good[i+1], total[i+1] = good[i]+perHour[i][0], total[i]+perHour[i][1]
 	}
 	idx := func(t time.Time) int { return max(0, min(n, int(t.Sub(q.From)/time.Hour))) }
-	wg, wt := good[idx(to)]-good[idx(from)], total[idx(to)]-total[idx(from)]
-	out.Good, out.Total = wg, wt
-	budget := 1 - s.Objective
-	if wt > 0 {
-		a := wg / wt
-		met := a >= s.Objective-1e-12
-		out.Availability, out.MetObjective = &a, &met
-	}
-	remainingAt := func(t time.Time) *float64 {
+	// remaining is the budget left over the window that ends at t, whose
+	// data ends at hour index end.
+	remaining := func(t time.Time, end int) (r, windowTotal float64, ok bool) {
 		ws, _ := s.Window.Bounds(t)
-		g, tot := good[idx(t)]-good[idx(ws)], total[idx(t)]-total[idx(ws)]
+		g, tot := good[end]-good[idx(ws)], total[end]-total[idx(ws)]
 		if tot == 0 {
-			return nil
+			return 0, 0, false
 		}
-		r := 1 - (tot-g)/(budget*tot)
-		return &r
+		return 1 - (tot-g)/(budget*tot), tot, true
 	}
-	if r := remainingAt(to); r != nil {
-		out.BudgetRemaining = r
-		ws, _ := s.Window.Bounds(to)
-		windowTotal := total[idx(to)] - total[idx(ws)]
-		c := (wt - wg) / (budget * windowTotal)
-		out.BudgetConsumedWeek = &c
+	if r, windowTotal, ok := remaining(until, n); ok {
+		c := (out.Total - out.Good) / (budget * windowTotal)
+		out.BudgetRemaining, out.BudgetConsumedWeek = &r, &c
 	}
-	for t := from.Add(time.Hour); !t.After(to); t = t.Add(time.Hour) {
-		if r := remainingAt(t); r != nil {
-			out.BurnDown = append(out.BurnDown, Point{T: t, V: *r})
+	// The window's observed time: the week's minutes with events, and the
+	// hours before the week with events.
+	ws, _ := s.Window.Bounds(until)
+	out.WindowObservedS = out.ObservedS
+	for i := idx(ws); i < idx(from); i++ {
+		if perHour[i][1] > 0 {
+			out.WindowObservedS += time.Hour.Seconds()
+		}
+	}
+	if ws.After(from) { // a calendar window that began inside the week
+		out.WindowObservedS = 0
+		for i := idx(ws); i < n; i++ {
+			if h := q.From.Add(time.Duration(i) * time.Hour); perHour[i][1] > 0 {
+				seen := time.Hour.Seconds()
+				if edges[h] {
+					seen = observedMinutes[h]
+				}
+				out.WindowObservedS += seen
+			}
+		}
+	}
+	for t := from.Add(time.Hour); !t.After(until); t = t.Add(time.Hour) {
+		if r, _, ok := remaining(t, idx(t)); ok {
+			out.BurnDown = append(out.BurnDown, Point{T: t, V: r})
+		}
+	}
+	if until.Sub(from)%time.Hour != 0 {
+		if r, _, ok := remaining(until, n); ok {
+			out.BurnDown = append(out.BurnDown, Point{T: until, V: r})
 		}
 	}
 	return out
@@ -383,31 +555,31 @@ func ninesTable(slos []slo.SLO, weeks []SLOReview, from time.Time) []NinesRow {
 	}
 	for i, s := range slos {
 		span := s.Window.Span(from)
+		observed := weeks[i].ObservedS
 		row := NinesRow{Label: s.Name, Objective: s.Objective,
 			AllowedPerYearS:   (1 - s.Objective) * year.Seconds(),
 			AllowedPerWindowS: (1 - s.Objective) * span.Seconds(), Window: s.Window.String(),
-			AllowedPerWeekS: (1 - s.Objective) * week.Seconds()}
-		if a := weeks[i].Availability; a != nil {
-			d := (1 - *a) * week.Seconds()
-			row.ObservedThisWeekS = &d
-		}
-		if r := weeks[i].BudgetRemaining; r != nil {
-			// Budget used, as time: the share of the window's allowance spent.
-			d := (1 - *r) * row.AllowedPerWindowS
-			row.ObservedWindowToNow = &d
+			AllowedPerWeekS: (1 - s.Objective) * week.Seconds(), ObservedS: &observed}
+		if d := weeks[i].DowntimeS; d != nil {
+			allowed := (1 - s.Objective) * observed
+			row.DowntimeS, row.AllowedObservedS = d, &allowed
 		}
 		rows = append(rows, row)
 	}
 	return rows
 }
 
-func alertsWeek(alerts []AlertRecord, from, to time.Time) ([]AlertReview, Reliability) {
+// alertsWeek lists the alerts that were firing in [from, until) and
+// estimates MTBF and MTTR over that time: MTBF is the time up, inside it,
+// per failure; MTTR the mean time from the start of each burn to its
+// resolve.
+func alertsWeek(alerts []AlertRecord, from, until time.Time) ([]AlertReview, Reliability) {
 	out := []AlertReview{}
 	var downtime, repair time.Duration
 	repaired := 0
 	sort.SliceStable(alerts, func(i, j int) bool { return alerts[i].FiredAt.Before(alerts[j].FiredAt) })
 	for _, a := range alerts {
-		if a.FiredAt.Before(from) && !a.ResolvedAt.IsZero() && a.ResolvedAt.Before(from) || !a.FiredAt.Before(to) {
+		if a.FiredAt.Before(from) && !a.ResolvedAt.IsZero() && a.ResolvedAt.Before(from) || !a.FiredAt.Before(until) {
 			continue
 		}
 		ar := AlertReview{SLO: a.SLO, Severity: a.Severity, Tier: a.Tier, FiredAt: a.FiredAt}
@@ -425,7 +597,14 @@ func alertsWeek(alerts []AlertRecord, from, to time.Time) ([]AlertReview, Reliab
 			d := a.ResolvedAt.Sub(start).Seconds()
 			ar.TimeToResolveS = &d
 			repair += a.ResolvedAt.Sub(start)
-			downtime += a.ResolvedAt.Sub(start)
+			end, begin := a.ResolvedAt, start
+			if end.After(until) {
+				end = until
+			}
+			if begin.Before(from) {
+				begin = from
+			}
+			downtime += max(0, end.Sub(begin))
 			repaired++
 		}
 		out = append(out, ar)
@@ -433,45 +612,95 @@ func alertsWeek(alerts []AlertRecord, from, to time.Time) ([]AlertReview, Reliab
 	rel := Reliability{Failures: len(out)}
 	if repaired > 0 {
 		mttr := repair.Seconds() / float64(repaired)
-		mtbf := (to.Sub(from) - downtime).Seconds() / float64(repaired)
+		mtbf := (until.Sub(from) - downtime).Seconds() / float64(repaired)
 		a := mtbf / (mtbf + mttr)
 		rel.MTTRS, rel.MTBFS, rel.Availability = &mttr, &mtbf, &a
 	}
 	return out, rel
 }
 
-func latencyWeek(ctx context.Context, src LatencySource, canaries []string, from, to time.Time) ([]LatencyReview, error) {
+// latencyWeek gives each canary-region's tail latency over successful runs
+// with its failure rate beside it, and lists a canary-region that ran but
+// never succeeded as such.
+func latencyWeek(ctx context.Context, cfg ReviewConfig, from, until time.Time) ([]LatencyReview, error) {
 	out := []LatencyReview{}
 	percents := []float64{99.9, 99.99}
-	for _, c := range canaries {
-		cur, err := src.Percentiles(ctx, c, from, to, percents)
+	var queries []slo.Query
+	for _, c := range cfg.Canaries {
+		// Sources read whole minutes (CloudWatch's periods are); the minute
+		// that holds until has no data after it.
+		cur, err := cfg.Latency.Percentiles(ctx, c, from, ceil(until, time.Minute), percents)
 		if err != nil {
 			return nil, fmt.Errorf("review: latency of %s: %w", c, err)
 		}
-		prev, err := src.Percentiles(ctx, c, from.AddDate(0, 0, -7), from, percents)
+		prev, err := cfg.Latency.Percentiles(ctx, c, from.AddDate(0, 0, -7), from, percents)
 		if err != nil {
 			return nil, fmt.Errorf("review: latency of %s the week before: %w", c, err)
 		}
-		regions := make([]string, 0, len(cur))
+		seen := map[string]bool{}
+		var regions []string
+		for _, r := range cfg.Regions {
+			if !seen[r] {
+				seen[r] = true
+				regions = append(regions, r)
+			}
+		}
 		for r := range cur {
-			regions = append(regions, r)
+			if !seen[r] {
+				seen[r] = true
+				regions = append(regions, r)
+			}
 		}
 		sort.Strings(regions)
 		for _, r := range regions {
-			lr := LatencyReview{Canary: c, Region: r, P999Ms: cur[r][0], P9999Ms: cur[r][1]}
+			lr := LatencyReview{Canary: c, Region: r}
+			if v, ok := cur[r]; ok {
+				lr.P999Ms, lr.P9999Ms = &v[0], &v[1]
+			}
 			if p, ok := prev[r]; ok {
 				lr.PrevP999Ms, lr.PrevP9999 = &p[0], &p[1]
-				if p[0] > 0 {
-					ch := (cur[r][0] - p[0]) / p[0]
+				if lr.P999Ms != nil && p[0] > 0 {
+					ch := (*lr.P999Ms - p[0]) / p[0]
 					lr.ChangeP999 = &ch
 				}
 			}
 			out = append(out, lr)
+			queries = append(queries, slo.Query{SLI: slo.SLI{Kind: slo.SLIAvailability, Canary: c, Regions: []string{r}},
+				From: from, To: ceil(until, time.Hour), Step: time.Hour})
 		}
 	}
-	// Worst first.
-	sort.SliceStable(out, func(i, j int) bool { return out[i].P999Ms > out[j].P999Ms })
-	return out, nil
+	if len(queries) > 0 {
+		series, err := cfg.Source.Counts(ctx, queries)
+		if err != nil {
+			return nil, fmt.Errorf("review: reading the canaries' runs: %w", err)
+		}
+		for i, s := range series {
+			if s.Err != nil {
+				continue
+			}
+			out[i].Successes, out[i].Attempts = s.Sum()
+			if out[i].Attempts > 0 {
+				f := 1 - out[i].Successes/out[i].Attempts
+				out[i].FailureRate = &f
+			}
+		}
+	}
+	// A region with neither runs nor latency is not shown.
+	kept := out[:0]
+	for _, l := range out {
+		if l.P999Ms != nil || l.Attempts > 0 {
+			kept = append(kept, l)
+		}
+	}
+	// Worst first: no successful run at all, then the highest p99.9.
+	sort.SliceStable(kept, func(i, j int) bool {
+		a, b := kept[i].P999Ms, kept[j].P999Ms
+		if a == nil || b == nil {
+			return a == nil && b != nil
+		}
+		return *a > *b
+	})
+	return kept, nil
 }
 
 func compositionWeek(c slo.Composition, slos []slo.SLO, weeks []SLOReview) (CompositionReview, error) {
@@ -521,6 +750,10 @@ func compositionWeek(c slo.Composition, slos []slo.SLO, weeks []SLOReview) (Comp
 func fmtSeconds(s float64) string {
 	d := time.Duration(math.Round(s)) * time.Second
 	switch {
+	case s == 0:
+		return "0s"
+	case s < 10:
+		return fmt.Sprintf("%.1fs", s)
 	case d < time.Minute:
 		return fmt.Sprintf("%ds", int(d.Seconds()))
 	case d < time.Hour:

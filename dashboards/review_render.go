@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/nines-dev/nines/slo"
@@ -37,6 +38,54 @@ func optMs(f *float64) string {
 	}
 	return fmt.Sprintf("%.1f ms", *f)
 }
+
+// optLatency shows a percentile of successful runs; without one there were
+// no successful runs to take it from, which is news, not 0 ms.
+func optLatency(f *float64) string {
+	if f == nil {
+		return "no successful runs"
+	}
+	return fmt.Sprintf("%.1f ms", *f)
+}
+
+// failed shows the share of a canary-region's runs that failed, beside its
+// latency.
+func failed(l LatencyReview) string {
+	if l.FailureRate == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%s of %s runs", slo.Percent(*l.FailureRate), strconv.FormatFloat(l.Attempts, 'f', -1, 64))
+}
+
+// observed says how much of a span held events: "observed 10m 00s of 7d 00h".
+func observed(s, of float64) string {
+	return "observed " + fmtSeconds(s) + " of " + fmtSeconds(of)
+}
+
+// title names the review's week, and says when it is still running.
+func (rv *Review) title() string {
+	if rv.Partial {
+		return rv.Week + " so far (partial)"
+	}
+	return rv.Week
+}
+
+// span says which time the review covers, and that figures count only the
+// observed part of it.
+func (rv *Review) span() string {
+	const layout = "Mon 2 Jan 2006 15:04 MST"
+	s := rv.From.Format(layout) + " to " + rv.To.Format(layout) + "."
+	if rv.Partial {
+		s += " The week is still running: every figure covers it up to " + rv.Until.In(rv.From.Location()).Format(layout) +
+			", and only the time that held events; nothing is extrapolated."
+	} else {
+		s += " Every figure covers only the time that held events; nothing is extrapolated."
+	}
+	return s
+}
+
+// latencyNote is what every table of percentiles says about them.
+const latencyNote = "Percentiles are over successful runs only: a failed or timed-out run has no latency in them and counts in the failure rate beside them (a latency SLO counts it as bad)."
 
 func optChange(f *float64) string {
 	if f == nil {
@@ -74,18 +123,19 @@ func mdEscape(s string) string {
 // WriteMarkdown writes the review for a wiki.
 func (rv *Review) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Weekly operational review, %s\n\n", rv.Week)
-	fmt.Fprintf(&b, "%s to %s. Generated %s.\n\n", rv.From.Format("Mon 2 Jan 2006 15:04 MST"), rv.To.Format("Mon 2 Jan 2006 15:04 MST"), rv.GeneratedAt.UTC().Format("2006-01-02 15:04 UTC"))
+	fmt.Fprintf(&b, "# Weekly operational review, %s\n\n", rv.title())
+	fmt.Fprintf(&b, "%s Generated %s.\n\n", rv.span(), rv.GeneratedAt.UTC().Format("2006-01-02 15:04 UTC"))
 
-	b.WriteString("## SLOs this week\n\n| SLO | SLI | objective | availability | objective met | budget used this week | budget left in window |\n|---|---|---|---|---|---|---|\n")
+	b.WriteString("## SLOs this week\n\n| SLO | SLI | objective | availability | objective met | this week | budget used this week | budget left in window | window |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, s := range rv.SLOs {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", mdEscape(s.Name), mdEscape(s.SLI), slo.Percent(s.Objective),
-			optPct(s.Availability), met(s.MetObjective), optPct(s.BudgetConsumedWeek), optPct(s.BudgetRemaining))
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", mdEscape(s.Name), mdEscape(s.SLI), slo.Percent(s.Objective),
+			optPct(s.Availability), met(s.MetObjective), observed(s.ObservedS, s.SpanS), optPct(s.BudgetConsumedWeek), optPct(s.BudgetRemaining),
+			observed(s.WindowObservedS, s.WindowSpanS))
 	}
-	b.WriteString("\n## The nines\n\n| objective | allowed per year | allowed per window | allowed per week | observed this week | budget used in window |\n|---|---|---|---|---|---|\n")
+	b.WriteString("\n## The nines\n\n| objective | allowed per year | allowed per window | allowed per week | observed this week | downtime observed | allowed in the observed time |\n|---|---|---|---|---|---|---|\n")
 	for _, n := range rv.Nines {
-		fmt.Fprintf(&b, "| %s | %s | %s (%s) | %s | %s | %s |\n", mdEscape(ninesLabel(n)), fmtSeconds(n.AllowedPerYearS),
-			fmtSeconds(n.AllowedPerWindowS), mdEscape(n.Window), fmtSeconds(n.AllowedPerWeekS), optSecs(n.ObservedThisWeekS), optSecs(n.ObservedWindowToNow))
+		fmt.Fprintf(&b, "| %s | %s | %s (%s) | %s | %s | %s | %s |\n", mdEscape(ninesLabel(n)), fmtSeconds(n.AllowedPerYearS),
+			fmtSeconds(n.AllowedPerWindowS), mdEscape(n.Window), fmtSeconds(n.AllowedPerWeekS), optSecs(n.ObservedS), optSecs(n.DowntimeS), optSecs(n.AllowedObservedS))
 	}
 	b.WriteString("\n## Alerts\n\n")
 	if why := rv.Unavailable["alerts"]; why != "" {
@@ -110,9 +160,10 @@ func (rv *Review) WriteMarkdown(w io.Writer) error {
 			b.WriteString("No latency data.\n")
 		}
 	} else {
-		b.WriteString("| canary | region | p99.9 | p99.99 | p99.9 last week | change |\n|---|---|---|---|---|---|\n")
+		b.WriteString(latencyNote + "\n\n| canary | region | p99.9 (successful runs) | p99.99 (successful runs) | failed | p99.9 last week | change |\n|---|---|---|---|---|---|---|\n")
 		for _, l := range rv.Latency {
-			fmt.Fprintf(&b, "| %s | %s | %.1f ms | %.1f ms | %s | %s |\n", mdEscape(l.Canary), mdEscape(l.Region), l.P999Ms, l.P9999Ms, optMs(l.PrevP999Ms), optChange(l.ChangeP999))
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", mdEscape(l.Canary), mdEscape(l.Region), optLatency(l.P999Ms), optLatency(l.P9999Ms),
+				failed(l), optMs(l.PrevP999Ms), optChange(l.ChangeP999))
 		}
 	}
 	b.WriteString("\n## Top failure classes\n\n")
@@ -158,7 +209,7 @@ func (rv *Review) WriteHTML(w io.Writer) error {
 			Thresholds: []Threshold{{Label: "budget exhausted", Value: 0}}}
 		slos = append(slos, sloView{SLOReview: s, Chart: template.HTML(c.SVG())}) // SVG escapes its own text
 	}
-	data := map[string]any{"R": rv, "SLOs": slos}
+	data := map[string]any{"R": rv, "SLOs": slos, "Note": latencyNote, "Title": rv.title(), "Span": rv.span()}
 	return reviewTemplate.Execute(w, data)
 }
 
@@ -181,7 +232,7 @@ func minBudget(ps []Point) float64 {
 }
 
 var reviewTemplate = template.Must(template.New("review").Funcs(template.FuncMap{
-	"pct": slo.Percent, "optPct": optPct, "optSecs": optSecs, "optMs": optMs, "optChange": optChange, "met": met,
+	"pct": slo.Percent, "optPct": optPct, "optLatency": optLatency, "failed": failed, "observed": observed, "optSecs": optSecs, "optMs": optMs, "optChange": optChange, "met": met,
 	"secs": fmtSeconds, "ninesLabel": ninesLabel, "deref": func(b *bool) bool { return b != nil && *b },
 	"when": func(t any) string {
 		switch v := t.(type) {
@@ -196,7 +247,7 @@ var reviewTemplate = template.Must(template.New("review").Funcs(template.FuncMap
 <meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>nines weekly review {{.R.Week}}</title>
+<title>nines weekly review {{.Title}}</title>
 <link rel="icon" href="data:,">
 <style>
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#111827;margin:2rem auto;max-width:1100px;padding:0 1rem}
@@ -207,23 +258,23 @@ th{background:#f9fafb;font-weight:600}.bad{color:#b91c1c;font-weight:600}.good{c
 </style>
 </head>
 <body>
-<h1>Weekly operational review, {{.R.Week}}</h1>
-<p class="muted">{{when .R.From}} to {{when .R.To}}. Generated {{when .R.GeneratedAt}}.</p>
+<h1>Weekly operational review, {{.Title}}</h1>
+<p class="muted">{{.Span}} Generated {{when .R.GeneratedAt}}.</p>
 
 <h2>SLOs this week</h2>
 <table id="slos">
-<tr><th>SLO</th><th>SLI</th><th>objective</th><th>availability</th><th>objective met</th><th>budget used this week</th><th>budget left in window</th></tr>
+<tr><th>SLO</th><th>SLI</th><th>objective</th><th>availability</th><th>objective met</th><th>this week</th><th>budget used this week</th><th>budget left in window</th><th>window</th></tr>
 {{range .SLOs}}<tr><td>{{.Name}}</td><td>{{.SLI}}</td><td>{{pct .Objective}}</td><td>{{optPct .Availability}}</td>
 <td class="{{if .MetObjective}}{{if not (deref .MetObjective)}}bad{{else}}good{{end}}{{end}}">{{met .MetObjective}}</td>
-<td>{{optPct .BudgetConsumedWeek}}</td><td>{{optPct .BudgetRemaining}}</td></tr>
+<td>{{observed .ObservedS .SpanS}}</td><td>{{optPct .BudgetConsumedWeek}}</td><td>{{optPct .BudgetRemaining}}</td><td>{{observed .WindowObservedS .WindowSpanS}}</td></tr>
 {{end}}</table>
 <div class="charts">{{range .SLOs}}<figure>{{.Chart}}</figure>{{end}}</div>
 
 <h2>The nines</h2>
 <table id="nines">
-<tr><th>objective</th><th>allowed per year</th><th>allowed per window</th><th>allowed per week</th><th>observed this week</th><th>budget used in window</th></tr>
+<tr><th>objective</th><th>allowed per year</th><th>allowed per window</th><th>allowed per week</th><th>observed this week</th><th>downtime observed</th><th>allowed in the observed time</th></tr>
 {{range .R.Nines}}<tr><td>{{ninesLabel .}}</td><td>{{secs .AllowedPerYearS}}</td><td>{{secs .AllowedPerWindowS}} ({{.Window}})</td>
-<td>{{secs .AllowedPerWeekS}}</td><td>{{optSecs .ObservedThisWeekS}}</td><td>{{optSecs .ObservedWindowToNow}}</td></tr>
+<td>{{secs .AllowedPerWeekS}}</td><td>{{optSecs .ObservedS}}</td><td>{{optSecs .DowntimeS}}</td><td>{{optSecs .AllowedObservedS}}</td></tr>
 {{end}}</table>
 
 <h2>Alerts</h2>
@@ -235,9 +286,9 @@ th{background:#f9fafb;font-weight:600}.bad{color:#b91c1c;font-weight:600}.good{c
 so MTBF/(MTBF+MTTR) = {{optPct .R.Reliability.Availability}}.</p>
 
 <h2>Worst tail latency</h2>
-{{if .R.Latency}}<table id="latency">
-<tr><th>canary</th><th>region</th><th>p99.9</th><th>p99.99</th><th>p99.9 last week</th><th>change</th></tr>
-{{range .R.Latency}}<tr><td>{{.Canary}}</td><td>{{.Region}}</td><td>{{printf "%.1f" .P999Ms}} ms</td><td>{{printf "%.1f" .P9999Ms}} ms</td><td>{{optMs .PrevP999Ms}}</td><td>{{optChange .ChangeP999}}</td></tr>
+{{if .R.Latency}}<p class="muted">{{.Note}}</p><table id="latency">
+<tr><th>canary</th><th>region</th><th>p99.9 (successful runs)</th><th>p99.99 (successful runs)</th><th>failed</th><th>p99.9 last week</th><th>change</th></tr>
+{{range .R.Latency}}<tr><td>{{.Canary}}</td><td>{{.Region}}</td><td>{{optLatency .P999Ms}}</td><td>{{optLatency .P9999Ms}}</td><td>{{failed .}}</td><td>{{optMs .PrevP999Ms}}</td><td>{{optChange .ChangeP999}}</td></tr>
 {{end}}</table>{{else if index .R.Unavailable "latency"}}<p>Not available: {{index .R.Unavailable "latency"}}.</p>{{else}}<p>No latency data.</p>{{end}}
 
 <h2>Top failure classes</h2>

@@ -34,15 +34,15 @@ func (rv *Review) SlackSummary() []slackapi.Block {
 				missed = append(missed, s.Name)
 			}
 		}
-		lines = append(lines, fmt.Sprintf("• %s: %s of %s (%s), %s of the budget left",
-			slackEscape(s.Name), optPct(s.Availability), slo.Percent(s.Objective), state, optPct(s.BudgetRemaining)))
+		lines = append(lines, fmt.Sprintf("• %s: %s of %s (%s), %s of the budget left, %s",
+			slackEscape(s.Name), optPct(s.Availability), slo.Percent(s.Objective), state, optPct(s.BudgetRemaining), observed(s.ObservedS, s.SpanS)))
 	}
 	fired := fmt.Sprintf("%d alerts fired", len(rv.Alerts))
 	if rv.Unavailable["alerts"] != "" {
 		fired = "alert history not available"
 	}
 	head := fmt.Sprintf("*Weekly operational review, %s*: %d SLOs, %d missed their objective, %s.",
-		rv.Week, len(rv.SLOs), len(missed), fired)
+		rv.title(), len(rv.SLOs), len(missed), fired)
 	blocks := []slackapi.Block{
 		slackapi.NewSectionBlock(slackapi.NewTextBlockObject(slackapi.MarkdownType, head, false, false), nil, nil),
 	}

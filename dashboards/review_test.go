@@ -131,7 +131,7 @@ func TestReviewFigures(t *testing.T) {
 	if rv.Nines[1].Label != "99.9%" || !near(rv.Nines[1].AllowedPerYearS, 31536) {
 		t.Errorf("nines row %+v", rv.Nines[1])
 	}
-	if got := rv.Nines[len(referenceNines)]; got.ObservedThisWeekS == nil || !near(*got.ObservedThisWeekS, 30*60) {
+	if got := rv.Nines[len(referenceNines)]; got.DowntimeS == nil || !near(*got.DowntimeS, 30*60) {
 		t.Errorf("observed downtime for checkout %+v, want 30 minutes", got)
 	}
 	// Latency worst first, with week-over-week change.

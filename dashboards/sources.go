@@ -44,6 +44,25 @@ func (s StoreSources) Percentiles(ctx context.Context, canary string, from, to t
 	return out, nil
 }
 
+// Regions lists the regions the store holds runs from, for
+// ReviewConfig.Regions.
+func (s StoreSources) Regions(ctx context.Context) ([]string, error) {
+	series, err := s.Store.Series(ctx)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, se := range series {
+		if !seen[se.Region] {
+			seen[se.Region] = true
+			out = append(out, se.Region)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
 // Failures implements FailureSource.
 func (s StoreSources) Failures(ctx context.Context, from, to time.Time) ([]FailureCount, error) {
 	m, err := s.Store.FailureCounts(ctx, from, to)

@@ -68,10 +68,18 @@ func TestReviewFromTheLocalStore(t *testing.T) {
 	// Worst first: us-east-1 at 200 ms, then eu-west-1 whose p99.9 is near
 	// its 100 ms maximum.
 	us, eu := rv.Latency[0], rv.Latency[1]
-	if us.Region != "us-east-1" || us.P999Ms < 199.8 || us.P999Ms > 200.2 {
+	if us.Region != "us-east-1" || us.P999Ms == nil || *us.P999Ms < 199.8 || *us.P999Ms > 200.2 {
 		t.Errorf("us-east-1 p99.9 %+v, want 200 ms within the histogram's precision", us)
 	}
-	if eu.Region != "eu-west-1" || eu.P9999Ms < 99.9 || eu.P9999Ms > 100.1 {
+	if eu.Region != "eu-west-1" || eu.P9999Ms == nil || *eu.P9999Ms < 99.9 || *eu.P9999Ms > 100.1 {
 		t.Errorf("eu-west-1 p99.99 %+v, want 100 ms", eu)
+	}
+	// Beside the latency of successful runs, the share that failed: every
+	// 50th of 10080 eu runs is i = 0, 50, ..., 10050, 202 runs.
+	if eu.Attempts != 10080 || eu.FailureRate == nil || !near(*eu.FailureRate, 202.0/10080) {
+		t.Errorf("eu-west-1 failure rate %v of %g runs, want 202/10080", eu.FailureRate, eu.Attempts)
+	}
+	if us.FailureRate == nil || *us.FailureRate != 0 {
+		t.Errorf("us-east-1 failure rate %v, want 0", us.FailureRate)
 	}
 }

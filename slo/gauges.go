@@ -42,8 +42,11 @@ func (g *Gauges) Set(ds []Decision) {
 // WriteMetrics writes, per SLO: one nines_slo_alert_state and one
 // nines_slo_budget_state series per possible state (1 for the current,
 // 0 for the rest, so a query never has to know which series vanished),
-// nines_slo_budget_remaining (a ratio, left out without data, never NaN),
-// and nines_slo_tier_firing per tier with its status word. Nothing is
+// nines_slo_budget_remaining_ratio (and its older name
+// nines_slo_budget_remaining; left out without data, never NaN),
+// nines_slo_burn_rate per policy window, and nines_slo_tier_firing per tier
+// with its status word. Label values are SLO, window, tier and state names
+// from the config: the cardinality is bounded by it. Nothing is
 // written before the first evaluation.
 func (g *Gauges) WriteMetrics(out io.Writer) error {
 	g.mu.Lock()
@@ -77,13 +80,30 @@ func (g *Gauges) WriteMetrics(out io.Writer) error {
 			sample("nines_slo_budget_state", metrics.Labels("slo", d.SLO, "state", string(s)), one(d.BudgetState == s))
 		}
 	}
-	family("nines_slo_budget_remaining", "Error budget remaining as a ratio (1 untouched, 0 spent, below 0 overspent); absent without data.")
+	// nines_slo_budget_remaining_ratio follows Prometheus' unit-suffix
+	// convention; nines_slo_budget_remaining, the same figure, stays for
+	// the dashboards and rules written against it.
+	for _, name := range []string{"nines_slo_budget_remaining_ratio", "nines_slo_budget_remaining"} {
+		family(name, "Error budget remaining as a ratio (1 untouched, 0 spent, below 0 overspent); absent without data.")
+		for _, d := range ds {
+			r := d.Budget.Remaining
+			if d.Budget.NoData || d.State == StateError || math.IsNaN(r) || math.IsInf(r, 0) {
+				continue
+			}
+			sample(name, metrics.Labels("slo", d.SLO), r)
+		}
+	}
+	family("nines_slo_burn_rate", "Burn rate over each window the alert policy reads: the error rate over the window divided by 1 - objective (1 spends the budget exactly over the SLO window); absent for a window without data.")
 	for _, d := range ds {
-		r := d.Budget.Remaining
-		if d.Budget.NoData || d.State == StateError || math.IsNaN(r) || math.IsInf(r, 0) {
+		if d.State == StateError {
 			continue
 		}
-		sample("nines_slo_budget_remaining", metrics.Labels("slo", d.SLO), r)
+		for _, b := range d.Burns {
+			if b.NoData || math.IsNaN(b.BurnRate) || math.IsInf(b.BurnRate, 0) {
+				continue
+			}
+			sample("nines_slo_burn_rate", metrics.Labels("slo", d.SLO, "window", FormatDuration(b.Window)), b.BurnRate)
+		}
 	}
 	family("nines_slo_tier_firing", "Whether the policy tier fires at the latest evaluation; status says why it does or not.")
 	for _, d := range ds {

@@ -92,14 +92,19 @@ func TestMetricsShowEachSLOsAlertAndBudgetState(t *testing.T) {
 		budgetOne string
 	}{
 		{
-			name:     "A canary failing every run pages, its budget exhausted and below zero, never ok",
-			want:     []string{`nines_slo_tier_firing{slo="checkout",tier="page_fast",status="firing"} 1`},
-			figures:  map[string]float64{`nines_slo_budget_remaining{slo="checkout"}`: -199},
+			name: "A canary failing every run pages, its budget exhausted and below zero, never ok",
+			want: []string{`nines_slo_tier_firing{slo="checkout",tier="page_fast",status="firing"} 1`},
+			// Every run of the day failed: each window's error rate is 1, its
+			// burn 1/(1-0.995) = 200; remaining 1 - 1440/(0.005 x 1440) = -199.
+			figures: map[string]float64{`nines_slo_budget_remaining{slo="checkout"}`: -199, `nines_slo_budget_remaining_ratio{slo="checkout"}`: -199,
+				`nines_slo_burn_rate{slo="checkout",window="5m"}`: 200, `nines_slo_burn_rate{slo="checkout",window="1h"}`: 200,
+				`nines_slo_burn_rate{slo="checkout",window="3d"}`: 200},
 			alertOne: `nines_slo_alert_state{slo="checkout",state="page"}`, budgetOne: `nines_slo_budget_state{slo="checkout",state="exhausted"}`,
 		},
 		{
-			name:    "A canary that never fails alerts nothing and its budget is healthy, each tier saying why",
-			figures: map[string]float64{`nines_slo_budget_remaining{slo="search"}`: 1},
+			name: "A canary that never fails alerts nothing and its budget is healthy, each tier saying why",
+			figures: map[string]float64{`nines_slo_budget_remaining{slo="search"}`: 1, `nines_slo_budget_remaining_ratio{slo="search"}`: 1,
+				`nines_slo_burn_rate{slo="search",window="5m"}`: 0, `nines_slo_burn_rate{slo="search",window="6h"}`: 0},
 			want: []string{
 				`nines_slo_tier_firing{slo="search",tier="page_fast",status="below_burn_rate"} 0`,
 				`nines_slo_tier_firing{slo="search",tier="ticket",status="below_burn_rate"} 0`,
@@ -109,12 +114,12 @@ func TestMetricsShowEachSLOsAlertAndBudgetState(t *testing.T) {
 		{
 			name:     "An SLO whose query fails is an error in both states, with no budget figure",
 			want:     []string{`nines_slo_tier_firing{slo="ledger",tier="page_fast",status="query_failed"} 0`},
-			wantNot:  []string{`nines_slo_budget_remaining{slo="ledger"}`},
+			wantNot:  []string{`nines_slo_budget_remaining{slo="ledger"}`, `nines_slo_budget_remaining_ratio{slo="ledger"}`, `nines_slo_burn_rate{slo="ledger"`},
 			alertOne: `nines_slo_alert_state{slo="ledger",state="error"}`, budgetOne: `nines_slo_budget_state{slo="ledger",state="error"}`,
 		},
 		{
 			name:     "An SLO without events is no data, with no budget figure, its name escaped",
-			wantNot:  []string{`nines_slo_budget_remaining{slo="we\"ird\\slo"}`},
+			wantNot:  []string{`nines_slo_budget_remaining{slo="we\"ird\\slo"}`, `nines_slo_burn_rate{slo="we\"ird\\slo"`},
 			alertOne: `nines_slo_alert_state{slo="we\"ird\\slo",state="no_data"}`, budgetOne: `nines_slo_budget_state{slo="we\"ird\\slo",state="no_data"}`,
 		},
 	}

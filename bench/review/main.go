@@ -50,8 +50,12 @@ func main() {
 			SLI: slo.SLI{Kind: slo.SLIAvailability, Canary: c}})
 	}
 	began := time.Now()
+	regions, err := dashboards.StoreSources{Store: store}.Regions(ctx)
+	if err != nil {
+		fail(err)
+	}
 	rv, err := dashboards.BuildReview(ctx, dashboards.ReviewConfig{
-		SLOs: slos, Canaries: canaries, Source: src,
+		SLOs: slos, Canaries: canaries, Source: src, Regions: regions,
 		Latency: dashboards.StoreSources{Store: store}, Failures: dashboards.StoreSources{Store: store},
 		Week: *week, Now: time.Now(),
 	})

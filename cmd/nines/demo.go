@@ -361,13 +361,22 @@ func (n *narrator) narrate(ctx context.Context, s slo.SLO, length time.Duration)
 		}
 		if now.Sub(lastReport) >= 5*time.Minute {
 			lastReport = now
-			p999 := n.recentP999(ctx, now)
-			if baseline == 0 && p999 > 0 {
-				baseline = p999
+			tail := n.recentTail(ctx, now)
+			if baseline == 0 && tail.ok {
+				baseline = tail.p999
 			}
-			line := fmt.Sprintf("canaries: p99.9 over the last 5m %.1f ms", p999)
-			if baseline > 0 && p999 > 3*baseline {
-				line += fmt.Sprintf(" (up from %.1f ms)", baseline)
+			line := "canaries: no runs over the last 5m"
+			switch {
+			case tail.ok:
+				line = fmt.Sprintf("canaries: p99.9 of successful runs over the last 5m %.1f ms", tail.p999)
+				if baseline > 0 && tail.p999 > 3*baseline {
+					line += fmt.Sprintf(" (up from %.1f ms)", baseline)
+				}
+			case tail.attempts > 0:
+				line = "canaries: no successful runs over the last 5m"
+			}
+			if tail.attempts > 0 {
+				line += fmt.Sprintf(", %s of %d runs failed", slo.Percent(float64(tail.attempts-tail.successes)/float64(tail.attempts)), tail.attempts)
 			}
 			if ds, err := ev.Evaluate(ctx, []slo.SLO{s}); err == nil && len(ds) == 1 && !ds[0].Budget.NoData {
 				d := ds[0]
@@ -393,15 +402,30 @@ func (n *narrator) narrate(ctx context.Context, s slo.SLO, length time.Duration)
 	}
 }
 
-// recentP999 is the canary's p99.9 over the last five minutes, from the
-// store's merged histograms.
-func (n *narrator) recentP999(ctx context.Context, now time.Time) float64 {
-	d, err := n.store.Latency(ctx, metrics.StoreQuery{Canary: "checkout", From: now.Add(-5 * time.Minute).Truncate(10 * time.Second),
-		To: now.Truncate(10 * time.Second)})
-	if err != nil || d.Total() == 0 {
-		return 0
+type recentRuns struct {
+	p999                float64
+	ok                  bool
+	attempts, successes int64
+}
+
+// recentTail is the canary's last five minutes: p99.9 over its successful
+// runs, from the store's merged histograms (ok is false when no run
+// succeeded: there is no latency to show, which is not 0 ms), and the runs
+// that failed beside it.
+func (n *narrator) recentTail(ctx context.Context, now time.Time) (t recentRuns) {
+	q := metrics.StoreQuery{Canary: "checkout", From: now.Add(-5 * time.Minute).Truncate(10 * time.Second), To: now.Truncate(10 * time.Second)}
+	if counts, err := n.store.Counts(ctx, q); err == nil {
+		for _, c := range counts {
+			t.attempts += c.Attempts
+			t.successes += c.Successes
+		}
 	}
-	return float64(d.ValueAtPercentile(99.9)) / 1000
+	d, err := n.store.Latency(ctx, q)
+	if err != nil || d.Total() == 0 {
+		return t
+	}
+	t.p999, t.ok = float64(d.ValueAtPercentile(99.9))/1000, true
+	return t
 }
 
 func (n *narrator) summary() error {

@@ -29,6 +29,15 @@ func TestDemoTellsTheStory(t *testing.T) {
 	if strings.Count(out, "PAGE  ") != 1 || strings.Count(out, "RESOLVED  ") != 1 {
 		t.Errorf("want exactly one page and one resolve:\n%s", out)
 	}
+	// The ten-minute outage holds a whole five-minute report: its tail has
+	// no successful run to come from, and says so beside the failure rate
+	// rather than printing 0.0 ms.
+	if strings.Contains(out, "0.0 ms") || !strings.Contains(out, "canaries: no successful runs over the last 5m, 100% of") {
+		t.Errorf("the outage's report does not say that no run succeeded:\n%s", out)
+	}
+	if !strings.Contains(out, "p99.9 of successful runs over the last 5m") {
+		t.Errorf("the tail is not labelled as over successful runs:\n%s", out)
+	}
 }
 
 func TestDemoRejectsABadSpeed(t *testing.T) {

@@ -22,7 +22,7 @@ func init() {
 func runReview(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "review", "review -c FILE [--week 2026-W47] [--out DIR] [--format html|md|json] [--seed N] [--source local|cloudwatch] [--store FILE] [--region R] [--profile P] [--state-table T] [--slack]")
 	path := configFlag(fs)
-	week := fs.String("week", "", "ISO week to review, e.g. 2026-W47 (default: the last complete week)")
+	week := fs.String("week", "", "ISO week to review, e.g. 2026-W47 (default: the last complete week when it has data, else this week so far, marked partial)")
 	out := fs.String("out", "", "write the report to DIR/review-WEEK.EXT instead of stdout")
 	format := fs.String("format", "html", "html (one self-contained file), md (for a wiki) or json (for scripts)")
 	seed := fs.Uint64("seed", 0, "seed for the wheel's pick (default: derived from the week)")
@@ -168,6 +168,11 @@ func localReviewSources(ctx context.Context, cfg *config.Config, file string, rc
 	}
 	rc.Source = src
 	rc.Latency, rc.Failures = dashboards.StoreSources{Store: store}, dashboards.StoreSources{Store: store}
+	if rc.Regions, err = (dashboards.StoreSources{Store: store}).Regions(ctx); err != nil {
+		store.Close(ctx)
+		alerts.Close()
+		return nil, fmt.Errorf("review: %w", err)
+	}
 	rc.Alerts = dashboards.IncidentSource{Store: alerts}
 	return func() { alerts.Close(); store.Close(ctx) }, nil
 }
@@ -202,7 +207,7 @@ func cloudWatchReviewSources(ctx context.Context, cfg *config.Config, flags awsF
 	if err != nil {
 		return nil, err
 	}
-	rc.Source = src
+	rc.Source, rc.Regions = src, regions
 	rc.Latency = &dashboards.CloudWatchLatency{Client: client, Namespace: namespace, Regions: regions}
 	rc.Unavailable = map[string]string{"failures": "CloudWatch holds no failure classes; each agent's log lines name them"}
 	if table == "" {

@@ -194,7 +194,9 @@ func newAgent(ctx context.Context, cfg *config.Config, deps agentDeps) (*agent, 
 		return nil, err
 	}
 	a.runs = dashboards.NewRunLog(50)
-	counter := &countingObserver{next: dashboards.Fanout{rec, a.runs}}
+	canaryGauges := metrics.NewCanaryGauges(cfg.Agent.Region, deps.clock)
+	a.prom.Register(canaryGauges)
+	counter := &countingObserver{next: dashboards.Fanout{rec, a.runs, canaryGauges}}
 	sched, err := canary.NewScheduler(canary.SchedulerConfig{
 		Canaries: cfg.Canaries, Run: runner.Run, Observer: counter, Clock: deps.clock,
 		MaxConcurrent: cfg.Agent.MaxConcurrent, Jitter: cfg.Agent.Jitter, Logger: slogger,
