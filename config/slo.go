@@ -177,9 +177,9 @@ func (m *mapper) slos(f *fileYAML, c *Config) {
 			entries = append(entries, e)
 		}
 	}
-	for i, pattern := range f.OpenSLO {
-		entries = append(entries, m.openSLOFiles(pattern, fmt.Sprintf("openslo[%d]", i))...)
-	}
+	openEntries, openWarnings := m.openSLO(f)
+	entries = append(entries, openEntries...)
+	c.SLOWarnings = append(c.SLOWarnings, openWarnings...)
 
 	canaries := map[string]bool{}
 	for _, cy := range f.Canaries {

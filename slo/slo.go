@@ -93,6 +93,10 @@ type SLI struct {
 
 // Metric names one CloudWatch statistic.
 type Metric struct {
+	// Region is where the metric is kept; "" is the region the source
+	// reads (the monitoring region). A CloudWatch source reads a metric of
+	// another region with a client for that region.
+	Region     string
 	Namespace  string
 	Name       string
 	Dimensions map[string]string
@@ -101,6 +105,10 @@ type Metric struct {
 
 func (m *Metric) String() string {
 	var b strings.Builder
+	if m.Region != "" {
+		b.WriteString(m.Region)
+		b.WriteByte(' ')
+	}
 	b.WriteString(m.Namespace)
 	b.WriteByte('/')
 	b.WriteString(m.Name)
