@@ -334,14 +334,15 @@ func runSLOStatus(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return fmt.Errorf("slo status: %w", err)
 		}
-		client := newCloudWatchReader(awsCfg, *endpoint)
 		// An SLI without regions sums the regions agents publish from, as
 		// the evaluator does: --regions, else the config's.
 		rs := cfg.AgentRegions()
 		if *regions != "" {
 			rs = strings.Split(*regions, ",")
 		}
-		if src, err = slo.NewCloudWatchSource(slo.CloudWatchConfig{Client: client, Namespace: *namespace, Regions: rs, Clock: clk}); err != nil {
+		srcCfg := cloudWatchSourceConfig(awsCfg, *endpoint)
+		srcCfg.Namespace, srcCfg.Regions, srcCfg.Clock = *namespace, rs, clk
+		if src, err = slo.NewCloudWatchSource(srcCfg); err != nil {
 			return err
 		}
 	} else {
