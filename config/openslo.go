@@ -495,6 +495,10 @@ func (m *mapper) openSLOSLO(doc *openSLODocument, set *openSLOSet) []sloEntry {
 		d.errorAt("spec.objectives", "an SLO needs at least one objective")
 		return nil
 	}
+	policy, ok := set.alertPolicies(doc, window)
+	if !ok {
+		return nil
+	}
 
 	var out []sloEntry
 	for i, o := range spec.Objectives {
@@ -511,7 +515,7 @@ func (m *mapper) openSLOSLO(doc *openSLODocument, set *openSLOSet) []sloEntry {
 			}
 			continue
 		}
-		s := slo.SLO{Name: doc.doc.Metadata.Name, Window: window, Budgeting: slo.Budgeting{Method: method}}
+		s := slo.SLO{Name: doc.doc.Metadata.Name, Window: window, Budgeting: slo.Budgeting{Method: method}, Policy: policy}
 		if len(spec.Objectives) > 1 {
 			s.Name += "-" + strconv.Itoa(i+1)
 		}

@@ -265,3 +265,65 @@ func TestOpenSLOSpecShapes(t *testing.T) {
 		})
 	}
 }
+
+// openSLOAlertConfig imports OpenSLO files into a config whose alerting:
+// section has the receivers oncall (pages) and tickets (tickets).
+func openSLOAlertConfig(t *testing.T, pattern string) (*Config, error) {
+	t.Helper()
+	src := "canaries:\n  - name: checkout\n    steps:\n      - http: {url: \"https://shop.example.com/\"}\n" +
+		"alerting:\n  receivers:\n    - {name: oncall, log: {}}\n    - {name: tickets, log: {}}\n" +
+		"  routes:\n    page: [oncall]\n    ticket: [tickets]\n" +
+		"openslo: [" + pattern + "]\n"
+	return Parse(filepath.Join("testdata", "openslo", "nines.yaml"), []byte(src), Options{LookupEnv: lookupTestEnv})
+}
+
+// An SLO's AlertPolicies are its tiers, and only they: the workbook's
+// defaults are off. fast-burn: long 1h, short 1h/12 = 5m, burn 14.4, held
+// 2m; slow-burn: long 3d, short 4h from its annotation (3d/12 would be 6h),
+// burn 1. The low-traffic rule's 3 bad events come from the SLO's
+// annotation.
+func TestOpenSLOAlertPolicies(t *testing.T) {
+	cfg, err := openSLOAlertConfig(t, "alert/checkout.yaml")
+	if err != nil {
+		t.Fatalf("import:\n%v", err)
+	}
+	if len(cfg.SLOs) != 1 {
+		t.Fatalf("imported %d SLOs, want 1", len(cfg.SLOs))
+	}
+	want := &slo.Policy{MinBadEvents: 3, Tiers: []slo.TierSpec{
+		{Name: "page_fast", Disabled: true},
+		{Name: "page_slow", Disabled: true},
+		{Name: "ticket", Disabled: true},
+		{Name: "fast-burn", Severity: slo.Page, LongWindow: time.Hour, ShortWindow: 5 * time.Minute, BurnRate: 14.4, For: 2 * time.Minute},
+		{Name: "slow-burn", Severity: slo.Ticket, LongWindow: 72 * time.Hour, ShortWindow: 4 * time.Hour, BurnRate: 1},
+	}}
+	if got := cfg.SLOs[0].Policy; !reflect.DeepEqual(got, want) {
+		t.Errorf("policy:\ngot  %+v\nwant %+v", got, want)
+	}
+}
+
+var openSLOAlertInvalidCases = []struct {
+	name string
+	file string
+}{
+	{"A dangling alertPolicyRef is an error", "dangling"},
+	{"A condition with op lte is refused with the reason", "op-lte"},
+	{"A condition with op gte is refused with the reason", "op-gte"},
+	{"A severity that is not page or ticket is refused", "severity"},
+	{"A target whose receiver does not get the severity is refused", "route"},
+	{"A target that names no receiver is refused", "target"},
+	{"An AlertPolicy with two conditions is refused", "two-conditions"},
+}
+
+func TestOpenSLOAlertInvalid(t *testing.T) {
+	for _, tc := range openSLOAlertInvalidCases {
+		t.Run(tc.name, func(t *testing.T) {
+			file := filepath.Join("alert", "invalid-"+tc.file+".yaml")
+			cfg, err := openSLOAlertConfig(t, file)
+			if err == nil {
+				t.Fatalf("importing %s gave %d SLOs and no error", file, len(cfg.SLOs))
+			}
+			checkGolden(t, filepath.Join("testdata", "openslo", "alert", "invalid-"+tc.file+".golden"), err.Error()+"\n", "TestOpenSLOAlertInvalid")
+		})
+	}
+}
