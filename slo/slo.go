@@ -353,6 +353,11 @@ type Budgeting struct {
 // DefaultSlice is the slice length of timeslice budgeting when none is set.
 const DefaultSlice = time.Minute
 
+// WithDefaults is the budgeting with the defaults the evaluator applies
+// for an SLO of this objective: occurrences, and a timeslice's length and
+// threshold.
+func (b Budgeting) WithDefaults(objective float64) Budgeting { return b.withDefaults(objective) }
+
 func (b Budgeting) withDefaults(objective float64) Budgeting {
 	if b.Method == "" {
 		b.Method = Occurrences

@@ -1,11 +1,19 @@
 package main
 
 import (
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/nines-dev/nines/config"
+	"github.com/nines-dev/nines/slo"
 )
 
 // An SLO imported from OpenSLO with alert policies detects an outage when
@@ -110,4 +118,121 @@ spec: {target: log}
 			t.Errorf("%s fired %q, want %q", name, got, want)
 		}
 	}
+}
+
+// Every SLO in examples/ (and testdata/export-roundtrip.yaml), exported as OpenSLO and imported again into the
+// same config in place of its slos:, is the same SLO: name, SLI, objective,
+// window, budgeting (with its defaults) and cadence alike, and a policy
+// that resolves to the same tiers and low-traffic rule.
+func TestSloExportThenImportIsTheIdentity(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "..", "examples", "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files = append(files, filepath.Join("testdata", "export-roundtrip.yaml"))
+	exported := 0
+	for _, file := range files {
+		orig, err := config.Load(file, config.Options{SkipEnvCheck: true, Hostname: "test-host"})
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		if len(orig.SLOs) == 0 {
+			continue
+		}
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			stdout, stderr, err := runCLI(t, "", "slo", "export", "-c", file)
+			if err != nil {
+				t.Fatalf("export: %v\n%s", err, stderr)
+			}
+			now := time.Now()
+			dir := t.TempDir()
+			out := filepath.Join(dir, "export.yaml")
+			if err := os.WriteFile(out, []byte(stdout), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			// The same config with openslo: in place of slos:.
+			text, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var root yaml.Node
+			if err := yaml.Unmarshal(text, &root); err != nil {
+				t.Fatal(err)
+			}
+			m := root.Content[0]
+			for i := 0; i < len(m.Content); i += 2 {
+				if m.Content[i].Value == "slos" {
+					m.Content = append(m.Content[:i], m.Content[i+2:]...)
+					break
+				}
+			}
+			m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "openslo"},
+				&yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{{Kind: yaml.ScalarNode, Value: out}}})
+			again, err := yaml.Marshal(&root)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfgFile := filepath.Join(dir, "nines.yaml")
+			if err := os.WriteFile(cfgFile, again, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			back, err := config.Load(cfgFile, config.Options{SkipEnvCheck: true, Hostname: "test-host"})
+			if err != nil {
+				t.Fatalf("import of the export:\n%v\n%s", err, stdout)
+			}
+			if len(back.SLOs) != len(orig.SLOs) {
+				t.Fatalf("%d SLOs came back, want %d", len(back.SLOs), len(orig.SLOs))
+			}
+			for i, want := range orig.SLOs {
+				got := back.SLOs[i]
+				if diff := sameSLO(got, want, now); diff != "" {
+					t.Errorf("SLO %s: %s", want.Name, diff)
+				}
+				exported++
+			}
+		})
+	}
+	if exported == 0 {
+		t.Fatal("no example has an SLO to export")
+	}
+}
+
+// sameSLO says how two SLOs differ, or "" when they are the same SLO.
+func sameSLO(got, want slo.SLO, now time.Time) string {
+	loc := func(w slo.Window) string {
+		if w.Location == nil {
+			return "UTC"
+		}
+		return w.Location.String()
+	}
+	switch {
+	case got.Name != want.Name:
+		return fmt.Sprintf("name %q", got.Name)
+	case !reflect.DeepEqual(got.SLI, want.SLI):
+		return fmt.Sprintf("SLI %+v, want %+v", got.SLI, want.SLI)
+	case math.Abs(got.Objective-want.Objective) > 1e-12:
+		return fmt.Sprintf("objective %v, want %v", got.Objective, want.Objective)
+	case got.Window.Kind != want.Window.Kind || got.Window.Length != want.Window.Length || got.Window.Unit != want.Window.Unit || loc(got.Window) != loc(want.Window):
+		return fmt.Sprintf("window %s, want %s", got.Window, want.Window)
+	case got.Budgeting.WithDefaults(got.Objective) != want.Budgeting.WithDefaults(want.Objective):
+		return fmt.Sprintf("budgeting %+v, want %+v", got.Budgeting, want.Budgeting)
+	case got.Probes != want.Probes:
+		return fmt.Sprintf("probes %+v, want %+v", got.Probes, want.Probes)
+	case (got.Policy == nil) != (want.Policy == nil):
+		return fmt.Sprintf("policy %+v, want %+v", got.Policy, want.Policy)
+	case got.Policy == nil:
+		return ""
+	}
+	span := want.Window.Span(now)
+	gt, err1 := got.Policy.Resolve(span)
+	wt, err2 := want.Policy.Resolve(span)
+	switch {
+	case err1 != nil || err2 != nil:
+		return fmt.Sprintf("policy: %v, %v", err1, err2)
+	case !reflect.DeepEqual(gt, wt):
+		return fmt.Sprintf("tiers %+v, want %+v", gt, wt)
+	case got.Policy.MinBad() != want.Policy.MinBad() || got.Policy.MinEvents != want.Policy.MinEvents:
+		return fmt.Sprintf("low-traffic rule %v/%v, want %v/%v", got.Policy.MinBad(), got.Policy.MinEvents, want.Policy.MinBad(), want.Policy.MinEvents)
+	}
+	return ""
 }
