@@ -236,3 +236,44 @@ func sameSLO(got, want slo.SLO, now time.Time) string {
 	}
 	return ""
 }
+
+// An export names receivers by name and kind only: a Slack token or
+// webhook URL in the environment never reaches the OpenSLO it writes, nor
+// its errors.
+func TestSloExportLeavesReceiverSecretsOut(t *testing.T) {
+	const token, hook = "xoxb-export-secret-0042", "https://hooks.slack.com/services/T000/B000/exportsecret"
+	t.Setenv("EXPORT_SLACK_TOKEN", token)
+	t.Setenv("EXPORT_SLACK_HOOK", hook)
+	cfg := filepath.Join(t.TempDir(), "nines.yaml")
+	if err := os.WriteFile(cfg, []byte(`agent: {region: eu-west-1}
+canaries:
+  - name: shop
+    steps:
+      - http: {url: "http://127.0.0.1:1/"}
+slos:
+  - name: shop-up
+    sli: {kind: availability, canary: shop}
+    objective: 99.9
+    policy: {tiers: {ticket: {disabled: true}}}
+alerting:
+  receivers:
+    - name: chat
+      slack: {token: "${env:EXPORT_SLACK_TOKEN}", channel: C0ALERTS}
+    - name: hook
+      slack: {webhook_url: "${env:EXPORT_SLACK_HOOK}"}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, err := runCLI(t, "", "slo", "export", "-c", cfg)
+	if err != nil {
+		t.Fatalf("export: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(stdout, "targetRef: chat") || !strings.Contains(stdout, "target: slack") {
+		t.Errorf("the export does not name the receivers:\n%s", stdout)
+	}
+	for _, secret := range []string{token, hook, "exportsecret"} {
+		if strings.Contains(stdout+stderr, secret) {
+			t.Errorf("the export repeats a receiver's secret %q:\n%s%s", secret, stdout, stderr)
+		}
+	}
+}
