@@ -199,6 +199,8 @@ type openSLOSet struct {
 	// alerting is the config's alerting: section, whose receivers
 	// notification targets name; nil without one.
 	alerting *alertingYAML
+	// warnings are what is read but honoured otherwise than written.
+	warnings []Error
 }
 
 // openSLO reads the files every openslo: entry names and maps their SLOs.
@@ -286,7 +288,16 @@ func (m *mapper) openSLO(f *fileYAML) ([]sloEntry, []Error) {
 			out = append(out, m.openSLOSLO(doc, set)...)
 		}
 	}
-	return out, set.unused(all, used)
+	// A policy that several SLOs share warns once.
+	var warnings []Error
+	seen := map[Error]bool{}
+	for _, w := range append(set.warnings, set.unused(all, used)...) {
+		if !seen[w] {
+			seen[w] = true
+			warnings = append(warnings, w)
+		}
+	}
+	return out, warnings
 }
 
 // unused warns of each SLI and DataSource of a source type nines does not

@@ -159,6 +159,15 @@ func (set *openSLOSet) alertPolicy(d *decoder, path string, item openSLOPolicyIt
 		pd.errorAt(ppath+".alertWhenBreaching", "false: the policy would never alert on a burn, and a nines tier alerts only on one; leave the policy out instead")
 		return slo.TierSpec{}, false
 	}
+	warn := func(field, msg string) {
+		set.warnings = append(set.warnings, Error{File: pd.file, Line: pd.lineOf(ppath + "." + field), Path: ppath + "." + field, Msg: msg})
+	}
+	if b := spec.AlertWhenResolved; b != nil && !*b {
+		warn("alertWhenResolved", "false: nines sends a resolve after every fire, to the receivers that got it")
+	}
+	if b := spec.AlertWhenNoData; b != nil && *b {
+		warn("alertWhenNoData", "true: nines reports an SLO without data through its dead-man's switch (alerting.no_data_periods), not through this tier")
+	}
 	if len(spec.Conditions) != 1 {
 		pd.errorAt(ppath+".conditions", "an AlertPolicy holds exactly one condition, as the spec says; got %d", len(spec.Conditions))
 		return slo.TierSpec{}, false

@@ -300,6 +300,18 @@ func TestOpenSLOAlertPolicies(t *testing.T) {
 	if got := cfg.SLOs[0].Policy; !reflect.DeepEqual(got, want) {
 		t.Errorf("policy:\ngot  %+v\nwant %+v", got, want)
 	}
+	// What the inline policy asks and nines does otherwise is warned of.
+	var warnings []string
+	for _, w := range cfg.Warnings {
+		warnings = append(warnings, w.Error())
+	}
+	wantWarnings := []string{
+		`testdata/openslo/alert/checkout.yaml:70: spec.alertPolicies[1].spec.alertWhenResolved: false: nines sends a resolve after every fire, to the receivers that got it`,
+		`testdata/openslo/alert/checkout.yaml:71: spec.alertPolicies[1].spec.alertWhenNoData: true: nines reports an SLO without data through its dead-man's switch (alerting.no_data_periods), not through this tier`,
+	}
+	if !reflect.DeepEqual(warnings, wantWarnings) {
+		t.Errorf("warnings:\ngot  %q\nwant %q", warnings, wantWarnings)
+	}
 }
 
 var openSLOAlertInvalidCases = []struct {
