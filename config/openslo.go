@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"reflect"
 	"regexp"
@@ -537,7 +538,8 @@ func (m *mapper) openSLOSLO(doc *openSLODocument, set *openSLOSet) []sloEntry {
 		case o.Target != nil:
 			s.Objective = *o.Target
 		case o.TargetPercent != nil:
-			s.Objective = *o.TargetPercent / 100
+			// 99.9 / 100 leaves float noise (0.9990000000000001).
+			s.Objective = math.Round(*o.TargetPercent*1e10) / 1e12
 		default:
 			d.errorAt(op, "an objective needs target (a ratio such as 0.999) or targetPercent (99.9)")
 			continue

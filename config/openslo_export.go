@@ -262,3 +262,126 @@ func shorthand(d time.Duration) string {
 	}
 	return strconv.FormatInt(int64(d/time.Minute), 10) + "m"
 }
+
+// The same SLOs as nines' own slos: section, for a config that imports
+// OpenSLO and would rather keep its SLOs in one file.
+
+type exportOwnFile struct {
+	SLOs []exportOwnSLO `yaml:"slos"`
+}
+
+type exportOwnSLO struct {
+	Name      string            `yaml:"name"`
+	SLI       *exportOwnSLI     `yaml:"sli,omitempty"`
+	Objective *float64          `yaml:"objective,omitempty"`
+	Window    map[string]string `yaml:"window,omitempty"`
+	Budgeting *exportOwnBudget  `yaml:"budgeting,omitempty"`
+	Policy    *exportOwnPolicy  `yaml:"policy,omitempty"`
+	Compose   *exportOwnCompose `yaml:"compose,omitempty"`
+}
+
+type exportOwnSLI struct {
+	Kind      string           `yaml:"kind"`
+	Canary    string           `yaml:"canary,omitempty"`
+	Regions   []string         `yaml:"regions,omitempty"`
+	Threshold string           `yaml:"threshold,omitempty"`
+	Good      *exportOwnMetric `yaml:"good,omitempty"`
+	Bad       *exportOwnMetric `yaml:"bad,omitempty"`
+	Total     *exportOwnMetric `yaml:"total,omitempty"`
+}
+
+type exportOwnMetric struct {
+	Region     string            `yaml:"region,omitempty"`
+	Namespace  string            `yaml:"namespace"`
+	Metric     string            `yaml:"metric"`
+	Dimensions map[string]string `yaml:"dimensions,omitempty"`
+	Statistic  string            `yaml:"statistic"`
+}
+
+type exportOwnBudget struct {
+	Method         string  `yaml:"method"`
+	Slice          string  `yaml:"slice"`
+	SliceThreshold float64 `yaml:"slice_threshold"`
+}
+
+type exportOwnPolicy struct {
+	MinBadEvents float64                  `yaml:"min_bad_events,omitempty"`
+	MinEvents    float64                  `yaml:"min_events,omitempty"`
+	Tiers        map[string]exportOwnTier `yaml:"tiers,omitempty"`
+}
+
+type exportOwnTier struct {
+	Disabled    bool    `yaml:"disabled,omitempty"`
+	Severity    string  `yaml:"severity,omitempty"`
+	LongWindow  string  `yaml:"long_window,omitempty"`
+	ShortWindow string  `yaml:"short_window,omitempty"`
+	BurnRate    float64 `yaml:"burn_rate,omitempty"`
+	For         string  `yaml:"for,omitempty"`
+}
+
+type exportOwnCompose struct {
+	Mode string   `yaml:"mode"`
+	Of   []string `yaml:"of"`
+}
+
+// ExportYAML writes the SLOs and compositions as nines' own slos: section.
+func ExportYAML(slos []slo.SLO, comps []slo.Composition) ([]byte, error) {
+	var f exportOwnFile
+	metric := func(m *slo.Metric) *exportOwnMetric {
+		if m == nil {
+			return nil
+		}
+		return &exportOwnMetric{Region: m.Region, Namespace: m.Namespace, Metric: m.Name, Dimensions: m.Dimensions, Statistic: m.Statistic}
+	}
+	for _, s := range slos {
+		objective := s.Objective
+		e := exportOwnSLO{Name: s.Name, Objective: &objective,
+			SLI: &exportOwnSLI{Kind: string(s.SLI.Kind), Canary: s.SLI.Canary, Regions: s.SLI.Regions,
+				Good: metric(s.SLI.Good), Bad: metric(s.SLI.Bad), Total: metric(s.SLI.Total)}}
+		if s.SLI.Threshold > 0 {
+			e.SLI.Threshold = slo.FormatDuration(s.SLI.Threshold)
+		}
+		switch w := s.Window; w.Kind {
+		case slo.Calendar:
+			loc := "UTC"
+			if w.Location != nil {
+				loc = w.Location.String()
+			}
+			e.Window = map[string]string{"calendar": string(w.Unit), "time_zone": loc}
+		default:
+			e.Window = map[string]string{"rolling": slo.FormatDuration(w.Length)}
+		}
+		if b := s.Budgeting.WithDefaults(s.Objective); b.Method == slo.Timeslices {
+			e.Budgeting = &exportOwnBudget{Method: string(b.Method), Slice: slo.FormatDuration(b.Slice), SliceThreshold: b.SliceThreshold}
+		}
+		if p := s.Policy; p != nil {
+			e.Policy = &exportOwnPolicy{MinBadEvents: p.MinBadEvents, MinEvents: p.MinEvents, Tiers: map[string]exportOwnTier{}}
+			for _, t := range p.Tiers {
+				et := exportOwnTier{Disabled: t.Disabled, Severity: string(t.Severity), BurnRate: t.BurnRate}
+				for _, d := range []struct {
+					v  time.Duration
+					to *string
+				}{{t.LongWindow, &et.LongWindow}, {t.ShortWindow, &et.ShortWindow}, {t.For, &et.For}} {
+					if d.v > 0 {
+						*d.to = slo.FormatDuration(d.v)
+					}
+				}
+				e.Policy.Tiers[t.Name] = et
+			}
+		}
+		f.SLOs = append(f.SLOs, e)
+	}
+	for _, c := range comps {
+		f.SLOs = append(f.SLOs, exportOwnSLO{Name: c.Name, Compose: &exportOwnCompose{Mode: string(c.Mode), Of: c.Parts}})
+	}
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(f); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}

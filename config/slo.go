@@ -44,6 +44,7 @@ type sliYAML struct {
 }
 
 type metricYAML struct {
+	Region     string            `yaml:"region"`
 	Namespace  string            `yaml:"namespace"`
 	Metric     string            `yaml:"metric"`
 	Dimensions map[string]string `yaml:"dimensions"`
@@ -488,7 +489,7 @@ func mapMetric(y *metricYAML) *slo.Metric {
 	if y == nil {
 		return nil
 	}
-	return &slo.Metric{Namespace: y.Namespace, Name: y.Metric, Dimensions: y.Dimensions, Statistic: y.Statistic}
+	return &slo.Metric{Region: y.Region, Namespace: y.Namespace, Name: y.Metric, Dimensions: y.Dimensions, Statistic: y.Statistic}
 }
 
 // mapPolicy maps the tiers in name order, so a policy reads the same on

@@ -170,6 +170,14 @@ func (s SLI) String() string {
 	return string(s.Kind)
 }
 
+// numerator is a ratio SLI's good or bad metric, whichever it has.
+func (s SLI) numerator() *Metric {
+	if s.Good != nil {
+		return s.Good
+	}
+	return s.Bad
+}
+
 // Validate reports the first thing wrong with the SLI, naming the field.
 func (s SLI) Validate() error {
 	switch s.Kind {
@@ -197,6 +205,9 @@ func (s SLI) Validate() error {
 		}
 		if s.Total == nil {
 			return errors.New("total: a ratio SLI needs a total metric")
+		}
+		if num := s.numerator(); num.Region != s.Total.Region {
+			return fmt.Errorf("total.region: %q, but the numerator's is %q; a ratio is read in one region", s.Total.Region, num.Region)
 		}
 		for _, m := range []struct {
 			name string

@@ -277,3 +277,55 @@ alerting:
 		}
 	}
 }
+
+// SLOs imported from OpenSLO, alert policies and metric regions included,
+// exported as nines' own slos: and loaded again, are the same SLOs.
+func TestSloExportAsOwnYAMLIsTheIdentity(t *testing.T) {
+	dir := t.TempDir()
+	var files []string
+	for _, f := range []string{"valid-checkout.yaml", "alert/checkout.yaml", "spec-region.yaml", "spec-slice-window.yaml"} {
+		abs, err := filepath.Abs(filepath.Join("..", "..", "config", "testdata", "openslo", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, abs)
+	}
+	head := `canaries:
+  - name: checkout
+    steps:
+      - http: {url: "http://127.0.0.1:1/"}
+cloudwatch: {region: eu-west-1}
+alerting:
+  receivers: [{name: oncall, log: {}}, {name: tickets, log: {}}]
+  routes: {page: [oncall], ticket: [tickets]}
+`
+	imported := filepath.Join(dir, "imported.yaml")
+	if err := os.WriteFile(imported, []byte(head+"openslo: ["+strings.Join(files, ", ")+"]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	orig, err := config.Load(imported, config.Options{SkipEnvCheck: true, Hostname: "test-host"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, err := runCLI(t, "", "slo", "export", "-c", imported, "--format", "yaml")
+	if err != nil {
+		t.Fatalf("export: %v\n%s", err, stderr)
+	}
+	now := time.Now()
+	own := filepath.Join(dir, "own.yaml")
+	if err := os.WriteFile(own, []byte(head+stdout), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	back, err := config.Load(own, config.Options{SkipEnvCheck: true, Hostname: "test-host"})
+	if err != nil {
+		t.Fatalf("loading the export:\n%v\n%s", err, stdout)
+	}
+	if len(back.SLOs) != len(orig.SLOs) || len(orig.SLOs) < 7 {
+		t.Fatalf("%d SLOs came back of %d", len(back.SLOs), len(orig.SLOs))
+	}
+	for i, want := range orig.SLOs {
+		if diff := sameSLO(back.SLOs[i], want, now); diff != "" {
+			t.Errorf("SLO %s: %s", want.Name, diff)
+		}
+	}
+}

@@ -49,13 +49,13 @@ func runSLO(ctx context.Context, e *env, args []string) error {
 // runSLOExport writes the config's SLOs, from slos: or OpenSLO files, as
 // OpenSLO v1 documents that import back to the same SLOs.
 func runSLOExport(e *env, args []string) error {
-	fs := newFlagSet(e, "slo export", "slo export -c FILE [--format openslo]")
+	fs := newFlagSet(e, "slo export", "slo export -c FILE [--format openslo|yaml]")
 	path := configFlag(fs)
-	format := fs.String("format", "openslo", "output format: openslo (OpenSLO v1 YAML)")
+	format := fs.String("format", "openslo", "output format: openslo (OpenSLO v1) or yaml (nines' own slos: section)")
 	if err := parseFlags(e, fs, args); err != nil {
 		return err
 	}
-	if err := checkFormat(*format, "openslo"); err != nil {
+	if err := checkFormat(*format, "openslo", "yaml"); err != nil {
 		return err
 	}
 	// Receivers are exported by name and kind only: their secrets need
@@ -67,10 +67,15 @@ func runSLOExport(e *env, args []string) error {
 	if len(cfg.SLOs) == 0 {
 		return fmt.Errorf("slo export: %s has no SLOs; add slos: or openslo: (see examples/slo.yaml)", *path)
 	}
-	for _, c := range cfg.Compositions {
-		fmt.Fprintf(e.stderr, "slo export: composition %q is left out: OpenSLO v1 has no SLO made of other SLOs\n", c.Name)
+	var out []byte
+	if *format == "yaml" {
+		out, err = config.ExportYAML(cfg.SLOs, cfg.Compositions)
+	} else {
+		for _, c := range cfg.Compositions {
+			fmt.Fprintf(e.stderr, "slo export: composition %q is left out: OpenSLO v1 has no SLO made of other SLOs\n", c.Name)
+		}
+		out, err = config.ExportOpenSLO(cfg.SLOs, cfg.Alerting, time.Now())
 	}
-	out, err := config.ExportOpenSLO(cfg.SLOs, cfg.Alerting, time.Now())
 	if err != nil {
 		return fmt.Errorf("slo export: %w", err)
 	}
