@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -17,9 +19,16 @@ import (
 )
 
 // OpenSLO v1 import. The files that openslo: names hold one or more YAML
-// documents. Documents of kind SLO become SLOs; their indicator is inline or
-// an SLI document (kind: SLI) from any of the files. Other OpenSLO kinds
-// (Service, AlertPolicy, ...) are skipped: nines alerts by its own policy.
+// documents, each an object or a list of objects, as the OpenSLO SDK reads
+// them; empty documents are skipped. Documents of kind SLO become SLOs;
+// their indicator is inline or an SLI document (kind: SLI) from any file
+// any openslo: entry names. AlertPolicy, AlertCondition and
+// AlertNotificationTarget set an SLO's tiers (openslo_alert.go); a
+// DataSource gives a metric source its type. Service is read and unused.
+//
+// An SLI or DataSource of a source type nines does not read (Prometheus,
+// Datadog, ...) is skipped with a warning when no SLO uses it, and is an
+// error naming the type when one does.
 //
 // An SLI is a ratioMetric (good/total or bad/total) or a thresholdMetric.
 // A metric source of type CloudWatch names any CloudWatch statistic; one of
@@ -54,7 +63,7 @@ type openSLOSpec struct {
 	TimeWindow      []openSLOTimeWindow `yaml:"timeWindow"`
 	BudgetingMethod string              `yaml:"budgetingMethod"`
 	Objectives      []openSLOObjective  `yaml:"objectives"`
-	AlertPolicies   yaml.Node           `yaml:"alertPolicies"`
+	AlertPolicies   []openSLOPolicyItem `yaml:"alertPolicies"`
 }
 
 type openSLOInlineSLI struct {
@@ -81,10 +90,20 @@ type openSLOMetric struct {
 	MetricSource openSLOMetricSource `yaml:"metricSource"`
 }
 
+// openSLOMetricSource keeps its spec as YAML until its type is known: a
+// source of another type (a Prometheus query) has keys of its own.
 type openSLOMetricSource struct {
-	MetricSourceRef string            `yaml:"metricSourceRef"`
-	Type            string            `yaml:"type"`
-	Spec            openSLOSourceSpec `yaml:"spec"`
+	MetricSourceRef string    `yaml:"metricSourceRef"`
+	Type            string    `yaml:"type"`
+	Spec            yaml.Node `yaml:"spec"`
+}
+
+// openSLODataSourceSpec is a DataSource's spec. Its connection details
+// (keys, tokens) are never read: nines reads with its own AWS credentials.
+type openSLODataSourceSpec struct {
+	Description       string    `yaml:"description"`
+	Type              string    `yaml:"type"`
+	ConnectionDetails yaml.Node `yaml:"connectionDetails"`
 }
 
 // openSLOSourceSpec holds the keys of both source types nines reads: a
@@ -119,16 +138,41 @@ type openSLOCalendar struct {
 }
 
 type openSLOObjective struct {
-	DisplayName     string    `yaml:"displayName"`
-	Op              string    `yaml:"op"`
-	Value           *float64  `yaml:"value"`
-	Target          *float64  `yaml:"target"`
-	TargetPercent   *float64  `yaml:"targetPercent"`
-	TimeSliceTarget *float64  `yaml:"timeSliceTarget"`
-	TimeSliceWindow *Duration `yaml:"timeSliceWindow"`
-	Indicator       yaml.Node `yaml:"indicator"`
-	IndicatorRef    string    `yaml:"indicatorRef"`
+	DisplayName     string              `yaml:"displayName"`
+	Op              string              `yaml:"op"`
+	Value           *float64            `yaml:"value"`
+	Target          *float64            `yaml:"target"`
+	TargetPercent   *float64            `yaml:"targetPercent"`
+	TimeSliceTarget *float64            `yaml:"timeSliceTarget"`
+	TimeSliceWindow *openSLOSliceWindow `yaml:"timeSliceWindow"`
+	Indicator       yaml.Node           `yaml:"indicator"`
+	IndicatorRef    string              `yaml:"indicatorRef"`
+	CompositeWeight *float64            `yaml:"compositeWeight"`
 }
+
+// openSLOSliceWindow is a timeSliceWindow: a bare number of minutes (the
+// spec's default unit) or a duration shorthand in m, h, d or w.
+type openSLOSliceWindow time.Duration
+
+func (w *openSLOSliceWindow) decodeNode(d *decoder, n *yaml.Node, path string) {
+	if !d.scalar(n, path, "a slice length such as 5 (minutes) or 1m") {
+		return
+	}
+	if m, err := strconv.Atoi(n.Value); err == nil && m > 0 {
+		*w = openSLOSliceWindow(time.Duration(m) * time.Minute)
+		return
+	}
+	if k, unit, err := openSLODuration(n.Value); err == nil {
+		if length, ok := openSLOUnits[unit]; ok {
+			*w = openSLOSliceWindow(time.Duration(k) * length)
+			return
+		}
+	}
+	d.errorf(n, path, "%q: give whole minutes as a number (5) or an OpenSLO duration such as 1m, 2h or 1d", n.Value)
+}
+
+// openSLOUnits are the shorthand units of a fixed length.
+var openSLOUnits = map[string]time.Duration{"m": time.Minute, "h": time.Hour, "d": 24 * time.Hour, "w": 7 * 24 * time.Hour}
 
 // openSLOKinds are the kinds OpenSLO v1 defines; nines reads SLO and SLI.
 var openSLOKinds = map[string]bool{
@@ -136,34 +180,50 @@ var openSLOKinds = map[string]bool{
 	"AlertCondition": true, "AlertNotificationTarget": true,
 }
 
-// openSLODocument is a decoded document and the decoder that knows its
+// openSLODocument is a decoded object and the decoder that knows its
 // lines.
 type openSLODocument struct {
-	d    *decoder
-	doc  openSLODoc
-	slo  *openSLOSpec
-	sli  *openSLOSLISpec
-	path string // "" for a document's root
+	d      *decoder
+	doc    openSLODoc
+	slo    *openSLOSpec
+	sli    *openSLOSLISpec
+	source *openSLODataSourceSpec
+	policy *openSLOAlertPolicySpec
+	cond   *openSLOConditionSpec
+	target *openSLOTargetSpec
 }
 
-// openSLOFiles reads the files one openslo: entry names and maps their SLOs.
-func (m *mapper) openSLOFiles(pattern, path string) []sloEntry {
-	files, err := resolveGlob(m.d.file, pattern)
-	if err != nil {
-		m.d.errorAt(path, "%v", err)
-		return nil
-	}
-	if len(files) == 0 {
-		m.d.errorAt(path, "%q matches no file (paths are relative to this config file)", pattern)
-		return nil
-	}
-	var docs, all []*openSLODocument
-	for _, f := range files {
-		read := m.readOpenSLO(f)
-		all = append(all, read...)
-		for _, doc := range read {
-			if len(doc.d.errs) == 0 && (doc.slo != nil || doc.sli != nil) {
-				docs = append(docs, doc)
+// openSLOSet is every object the files of all openslo: entries hold, by
+// kind and name: a reference resolves across files and entries.
+type openSLOSet struct {
+	slis, sources, policies, conditions, targets map[string]*openSLODocument
+	// alerting is the config's alerting: section, whose receivers
+	// notification targets name; nil without one.
+	alerting *alertingYAML
+	// warnings are what is read but honoured otherwise than written.
+	warnings []Error
+}
+
+// openSLO reads the files every openslo: entry names and maps their SLOs.
+// Warnings (objects skipped) are returned; errors join the config's list.
+func (m *mapper) openSLO(f *fileYAML) ([]sloEntry, []Error) {
+	var all []*openSLODocument
+	seenFile := map[string]bool{}
+	for i, pattern := range f.OpenSLO {
+		path := fmt.Sprintf("openslo[%d]", i)
+		files, err := resolveGlob(m.d.file, pattern)
+		if err != nil {
+			m.d.errorAt(path, "%v", err)
+			continue
+		}
+		if len(files) == 0 {
+			m.d.errorAt(path, "%q matches no file (paths are relative to this config file)", pattern)
+			continue
+		}
+		for _, f := range files {
+			if !seenFile[f] {
+				seenFile[f] = true
+				all = append(all, m.readOpenSLO(f)...)
 			}
 		}
 	}
@@ -181,21 +241,118 @@ func (m *mapper) openSLOFiles(pattern, path string) []sloEntry {
 			}
 		}
 	}()
-	slis := map[string]*openSLODocument{}
-	for _, doc := range docs {
-		if doc.sli == nil {
+	set := &openSLOSet{alerting: f.Alerting}
+	for _, doc := range all {
+		if len(doc.d.errs) > 0 {
 			continue
 		}
-		if first, dup := slis[doc.doc.Metadata.Name]; dup {
-			doc.d.errorAt("metadata.name", "SLI %q is already defined in %s:%d", doc.doc.Metadata.Name, first.d.file, first.d.lineOf("metadata.name"))
+		var byName *map[string]*openSLODocument
+		switch {
+		case doc.sli != nil:
+			byName = &set.slis
+		case doc.source != nil:
+			byName = &set.sources
+		case doc.policy != nil:
+			byName = &set.policies
+		case doc.cond != nil:
+			byName = &set.conditions
+		case doc.target != nil:
+			byName = &set.targets
+		default:
 			continue
 		}
-		slis[doc.doc.Metadata.Name] = doc
+		name := doc.doc.Metadata.Name
+		if first, dup := (*byName)[name]; dup {
+			doc.d.errorAt("metadata.name", "%s %q is already defined in %s:%d", doc.doc.Kind, name, first.d.file, first.d.lineOf("metadata.name"))
+			continue
+		}
+		if *byName == nil {
+			*byName = map[string]*openSLODocument{}
+		}
+		(*byName)[name] = doc
 	}
 	var out []sloEntry
-	for _, doc := range docs {
-		if doc.slo != nil {
-			out = append(out, m.openSLOSLO(doc, slis)...)
+	used := map[*openSLODocument]bool{}
+	for _, doc := range all {
+		if doc.slo != nil && len(doc.d.errs) == 0 {
+			if ref := set.slis[doc.slo.IndicatorRef]; ref != nil {
+				used[ref] = true
+				for _, src := range ref.sli.sources() {
+					used[set.sources[src.MetricSourceRef]] = true
+				}
+			}
+			if doc.slo.Indicator != nil {
+				for _, src := range doc.slo.Indicator.Spec.sources() {
+					used[set.sources[src.MetricSourceRef]] = true
+				}
+			}
+			out = append(out, m.openSLOSLO(doc, set)...)
+		}
+	}
+	// A policy that several SLOs share warns once.
+	var warnings []Error
+	seen := map[Error]bool{}
+	for _, w := range append(set.warnings, set.unused(all, used)...) {
+		if !seen[w] {
+			seen[w] = true
+			warnings = append(warnings, w)
+		}
+	}
+	return out, warnings
+}
+
+// unused warns of each SLI and DataSource of a source type nines does not
+// read that no SLO uses: it is skipped. Other unused objects are silent.
+func (set *openSLOSet) unused(all []*openSLODocument, used map[*openSLODocument]bool) []Error {
+	var out []Error
+	for _, doc := range all {
+		if used[doc] || len(doc.d.errs) > 0 {
+			continue
+		}
+		var msg string
+		switch {
+		case doc.source != nil && !openSLOReadable(doc.source.Type):
+			msg = fmt.Sprintf("DataSource %q is of type %q, which nines does not read", doc.doc.Metadata.Name, doc.source.Type)
+		case doc.sli != nil:
+			for _, src := range doc.sli.sources() {
+				if t := set.sourceType(src); !openSLOReadable(t) {
+					msg = fmt.Sprintf("SLI %q reads a source of type %q, which nines does not read", doc.doc.Metadata.Name, t)
+					break
+				}
+			}
+		}
+		if msg != "" {
+			out = append(out, Error{File: doc.d.file, Line: doc.d.lineOf("metadata.name"), Path: "metadata.name",
+				Msg: msg + "; no imported SLO uses it, so it is skipped"})
+		}
+	}
+	return out
+}
+
+// openSLOReadable says whether nines reads metric sources of type t.
+func openSLOReadable(t string) bool { return t == "CloudWatch" || t == "Nines" }
+
+// sourceType is a metric source's type: its own, else its DataSource's.
+func (set *openSLOSet) sourceType(src openSLOMetricSource) string {
+	if src.Type == "" && src.MetricSourceRef != "" {
+		if ds := set.sources[src.MetricSourceRef]; ds != nil {
+			return ds.source.Type
+		}
+	}
+	return src.Type
+}
+
+// sources lists the metric sources an SLI reads.
+func (s *openSLOSLISpec) sources() []openSLOMetricSource {
+	var out []openSLOMetricSource
+	if s.ThresholdMetric != nil {
+		out = append(out, s.ThresholdMetric.MetricSource)
+	}
+	if r := s.RatioMetric; r != nil {
+		for _, m := range []*openSLOMetric{r.Good, r.Bad, r.Total, r.Raw} {
+			if m != nil {
+				out = append(out, m.MetricSource)
+			}
 		}
 	}
 	return out
@@ -219,13 +376,25 @@ func (m *mapper) readOpenSLO(file string) []*openSLODocument {
 			}
 			break
 		}
-		d := newDecoder(file)
-		doc := &openSLODocument{d: d}
-		d.decode(&root, reflectValue(&doc.doc), "")
-		if len(d.errs) == 0 {
-			m.openSLOHeader(doc)
+		objects := []*yaml.Node{&root}
+		if root.Kind == yaml.DocumentNode {
+			objects = root.Content
 		}
-		out = append(out, doc)
+		if len(objects) == 1 && objects[0].Kind == yaml.SequenceNode {
+			objects = objects[0].Content // a list of objects, as the SDK reads
+		}
+		for _, n := range objects {
+			if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+				continue // an empty document, or one that only holds comments
+			}
+			d := newDecoder(file)
+			doc := &openSLODocument{d: d}
+			d.decode(n, reflectValue(&doc.doc), "")
+			if len(d.errs) == 0 {
+				m.openSLOHeader(doc)
+			}
+			out = append(out, doc)
+		}
 	}
 	return out
 }
@@ -247,14 +416,14 @@ func (m *mapper) openSLOHeader(doc *openSLODocument) {
 	case !openSLOKinds[h.Kind]:
 		d.errorAt("kind", "%q is not an OpenSLO v1 kind", h.Kind)
 		return
-	case h.Kind != "SLO" && h.Kind != "SLI":
+	case h.Kind == "Service":
 		return // valid OpenSLO that nines has no use for
 	}
 	switch {
 	case h.Metadata.Name == "":
 		d.errorAt("metadata.name", "is required")
 		return
-	case !openSLOName.MatchString(h.Metadata.Name):
+	case (h.Kind == "SLO" || h.Kind == "SLI") && !openSLOName.MatchString(h.Metadata.Name):
 		d.errorAt("metadata.name", "%q is not a valid OpenSLO name: lower-case letters, digits and -, at most 63", h.Metadata.Name)
 		return
 	}
@@ -262,18 +431,36 @@ func (m *mapper) openSLOHeader(doc *openSLODocument) {
 		d.errorAt("spec", "is required")
 		return
 	}
-	if h.Kind == "SLO" {
+	var spec any
+	switch h.Kind {
+	case "SLO":
 		doc.slo = &openSLOSpec{}
-		d.decode(&h.Spec, reflectValue(doc.slo), "spec")
-	} else {
+		spec = doc.slo
+	case "SLI":
 		doc.sli = &openSLOSLISpec{}
-		d.decode(&h.Spec, reflectValue(doc.sli), "spec")
+		spec = doc.sli
+	case "DataSource":
+		doc.source = &openSLODataSourceSpec{}
+		spec = doc.source
+	case "AlertPolicy":
+		doc.policy = &openSLOAlertPolicySpec{}
+		spec = doc.policy
+	case "AlertCondition":
+		doc.cond = &openSLOConditionSpec{}
+		spec = doc.cond
+	case "AlertNotificationTarget":
+		doc.target = &openSLOTargetSpec{}
+		spec = doc.target
+	}
+	d.decode(&h.Spec, reflect.ValueOf(spec).Elem(), "spec")
+	if doc.source != nil && doc.source.Type == "" && len(d.errs) == 0 {
+		d.errorAt("spec.type", "is required: the source's type, such as CloudWatch")
 	}
 }
 
 // openSLOSLO maps one SLO document: one nines SLO per objective, named
 // after the document (and, when it has several, the objective's index).
-func (m *mapper) openSLOSLO(doc *openSLODocument, slis map[string]*openSLODocument) []sloEntry {
+func (m *mapper) openSLOSLO(doc *openSLODocument, set *openSLOSet) []sloEntry {
 	d, spec := doc.d, doc.slo
 
 	// The indicator: inline, or a reference to an SLI document.
@@ -286,7 +473,7 @@ func (m *mapper) openSLOSLO(doc *openSLODocument, slis map[string]*openSLODocume
 	case spec.Indicator != nil:
 		sliSpec = &spec.Indicator.Spec
 	case spec.IndicatorRef != "":
-		ref, ok := slis[spec.IndicatorRef]
+		ref, ok := set.slis[spec.IndicatorRef]
 		if !ok {
 			d.errorAt("spec.indicatorRef", "no SLI named %q in the files openslo: names", spec.IndicatorRef)
 			return nil
@@ -320,6 +507,10 @@ func (m *mapper) openSLOSLO(doc *openSLODocument, slis map[string]*openSLODocume
 		d.errorAt("spec.objectives", "an SLO needs at least one objective")
 		return nil
 	}
+	policy, ok := set.alertPolicies(doc, window)
+	if !ok {
+		return nil
+	}
 
 	var out []sloEntry
 	for i, o := range spec.Objectives {
@@ -328,7 +519,15 @@ func (m *mapper) openSLOSLO(doc *openSLODocument, slis map[string]*openSLODocume
 			d.errorAt(op, "nines reads the indicator of the SLO, not of each objective")
 			continue
 		}
-		s := slo.SLO{Name: doc.doc.Metadata.Name, Window: window, Budgeting: slo.Budgeting{Method: method}}
+		if w := o.CompositeWeight; w != nil && *w != 1 {
+			if *w <= 0 {
+				d.errorAt(op+".compositeWeight", "%g: a weight is above 0; 1 is the default", *w)
+			} else {
+				d.errorAt(op+".compositeWeight", "%g: nines makes each objective an SLO of its own and does not weigh them into a composite; remove it or give 1", *w)
+			}
+			continue
+		}
+		s := slo.SLO{Name: doc.doc.Metadata.Name, Window: window, Budgeting: slo.Budgeting{Method: method}, Policy: policy}
 		if len(spec.Objectives) > 1 {
 			s.Name += "-" + strconv.Itoa(i+1)
 		}
@@ -339,7 +538,8 @@ func (m *mapper) openSLOSLO(doc *openSLODocument, slis map[string]*openSLODocume
 		case o.Target != nil:
 			s.Objective = *o.Target
 		case o.TargetPercent != nil:
-			s.Objective = *o.TargetPercent / 100
+			// 99.9 / 100 leaves float noise (0.9990000000000001).
+			s.Objective = math.Round(*o.TargetPercent*1e10) / 1e12
 		default:
 			d.errorAt(op, "an objective needs target (a ratio such as 0.999) or targetPercent (99.9)")
 			continue
@@ -364,7 +564,7 @@ func (m *mapper) openSLOSLO(doc *openSLODocument, slis map[string]*openSLODocume
 			d.errorAt(op, "timeSliceTarget and timeSliceWindow apply only to Timeslices budgeting")
 			continue
 		}
-		sli, ok := openSLOIndicator(sliDecoder, sliPath, sliSpec, d, op, o)
+		sli, ok := set.indicator(sliDecoder, sliPath, sliSpec, d, op, o)
 		if !ok {
 			continue
 		}
@@ -391,8 +591,12 @@ func openSLOWindow(d *decoder, tws []openSLOTimeWindow) (slo.Window, bool) {
 	}
 	tw, path := tws[0], "spec.timeWindow[0]"
 	if tw.IsRolling == nil {
-		d.errorAt(path+".isRolling", "is required: true for a rolling window, false for a calendar one")
-		return slo.Window{}, false
+		if tw.Calendar == nil {
+			d.errorAt(path+".isRolling", "is required without calendar: true for a rolling window; a calendar window gives calendar: {startTime, timeZone}")
+			return slo.Window{}, false
+		}
+		rolling := false // the spec's default next to calendar:
+		tw.IsRolling = &rolling
 	}
 	n, unit, err := openSLODuration(tw.Duration)
 	if err != nil {
@@ -404,7 +608,7 @@ func openSLOWindow(d *decoder, tws []openSLOTimeWindow) (slo.Window, bool) {
 			d.errorAt(path+".calendar", "a rolling window has no calendar")
 			return slo.Window{}, false
 		}
-		length, ok := map[string]time.Duration{"m": time.Minute, "h": time.Hour, "d": 24 * time.Hour, "w": 7 * 24 * time.Hour}[unit]
+		length, ok := openSLOUnits[unit]
 		if !ok {
 			d.errorAt(path+".duration", "%q: a rolling window is in m, h, d or w, such as 28d", tw.Duration)
 			return slo.Window{}, false
@@ -467,7 +671,7 @@ func openSLODuration(s string) (int, string, error) {
 
 // openSLOIndicator maps an SLI spec for one objective (whose op and value
 // set a latency threshold). Errors about the SLI itself go to its own file.
-func openSLOIndicator(d *decoder, path string, spec *openSLOSLISpec, od *decoder, op string, o openSLOObjective) (slo.SLI, bool) {
+func (set *openSLOSet) indicator(d *decoder, path string, spec *openSLOSLISpec, od *decoder, op string, o openSLOObjective) (slo.SLI, bool) {
 	switch {
 	case spec.RatioMetric != nil && spec.ThresholdMetric != nil:
 		d.errorAt(path, "give ratioMetric or thresholdMetric, not both")
@@ -477,15 +681,15 @@ func openSLOIndicator(d *decoder, path string, spec *openSLOSLISpec, od *decoder
 			od.errorAt(op, "op and value set the threshold of a thresholdMetric; this SLI is a ratioMetric")
 			return slo.SLI{}, false
 		}
-		return openSLORatio(d, path+".ratioMetric", spec.RatioMetric)
+		return set.ratio(d, path+".ratioMetric", spec.RatioMetric)
 	case spec.ThresholdMetric != nil:
-		return openSLOThreshold(d, path+".thresholdMetric", spec.ThresholdMetric, od, op, o)
+		return set.threshold(d, path+".thresholdMetric", spec.ThresholdMetric, od, op, o)
 	}
 	d.errorAt(path, "an SLI needs ratioMetric or thresholdMetric")
 	return slo.SLI{}, false
 }
 
-func openSLORatio(d *decoder, path string, r *openSLORatioMetric) (slo.SLI, bool) {
+func (set *openSLOSet) ratio(d *decoder, path string, r *openSLORatioMetric) (slo.SLI, bool) {
 	switch {
 	case r.RawType != "" || r.Raw != nil:
 		d.errorAt(path+".raw", "a raw ratio is not supported; give good or bad, and total")
@@ -501,11 +705,11 @@ func openSLORatio(d *decoder, path string, r *openSLORatioMetric) (slo.SLI, bool
 	if num == nil {
 		numName, num = "bad", r.Bad
 	}
-	numSource, ok := openSLOSource(d, path+"."+numName+".metricSource", num)
+	numSource, ok := set.source(d, path+"."+numName+".metricSource", num)
 	if !ok {
 		return slo.SLI{}, false
 	}
-	totalSource, ok := openSLOSource(d, path+".total.metricSource", r.Total)
+	totalSource, ok := set.source(d, path+".total.metricSource", r.Total)
 	if !ok {
 		return slo.SLI{}, false
 	}
@@ -526,6 +730,15 @@ func openSLORatio(d *decoder, path string, r *openSLORatioMetric) (slo.SLI, bool
 		}
 		return slo.SLI{Kind: slo.SLIAvailability, Canary: n.Canary, Regions: n.Regions}, true
 	}
+	// A ratio is read in one region: the one either metric gives (none
+	// is the region the evaluator reads CloudWatch in).
+	n, t := numSource.metric, totalSource.metric
+	if n.Region != "" && t.Region != "" && n.Region != t.Region {
+		d.errorAt(path+".total.metricSource.spec.region", "%q: the %s metric is read in %q; a ratio's metrics must be in one region", t.Region, numName, n.Region)
+		return slo.SLI{}, false
+	}
+	n.Region = or(n.Region, t.Region)
+	t.Region = n.Region
 	sli := slo.SLI{Kind: slo.SLIRatio, Total: totalSource.metric}
 	if numName == "good" {
 		sli.Good = numSource.metric
@@ -535,8 +748,8 @@ func openSLORatio(d *decoder, path string, r *openSLORatioMetric) (slo.SLI, bool
 	return sli, true
 }
 
-func openSLOThreshold(d *decoder, path string, m *openSLOMetric, od *decoder, op string, o openSLOObjective) (slo.SLI, bool) {
-	src, ok := openSLOSource(d, path+".metricSource", m)
+func (set *openSLOSet) threshold(d *decoder, path string, m *openSLOMetric, od *decoder, op string, o openSLOObjective) (slo.SLI, bool) {
+	src, ok := set.source(d, path+".metricSource", m)
 	if !ok {
 		return slo.SLI{}, false
 	}
@@ -548,7 +761,10 @@ func openSLOThreshold(d *decoder, path string, m *openSLOMetric, od *decoder, op
 	case o.Op == "" || o.Value == nil:
 		od.errorAt(op, "a thresholdMetric objective needs op and value (milliseconds)")
 		return slo.SLI{}, false
-	case o.Op != "lte" && o.Op != "lt":
+	case o.Op == "lt":
+		od.errorAt(op+".op", "%q: nines counts a run good at or under the value, and the latency percentile rank it reads, PR(:value), includes the value itself, so strictly under cannot be told apart; use lte", o.Op)
+		return slo.SLI{}, false
+	case o.Op != "lte":
 		od.errorAt(op+".op", "%q: a latency objective counts runs at or under the value; use lte", o.Op)
 		return slo.SLI{}, false
 	case *o.Value <= 0:
@@ -564,21 +780,56 @@ type openSLOMapped struct {
 	canary *openSLOSourceSpec
 }
 
-// openSLOSource maps a metricSource of type CloudWatch or Nines.
-func openSLOSource(d *decoder, path string, m *openSLOMetric) (openSLOMapped, bool) {
+// source maps a metricSource of type CloudWatch or Nines, given inline or
+// by its DataSource.
+func (set *openSLOSet) source(d *decoder, path string, m *openSLOMetric) (openSLOMapped, bool) {
 	src := m.MetricSource
-	spec := src.Spec
-	if src.MetricSourceRef != "" {
-		d.errorAt(path+".metricSourceRef", "DataSource references are not supported; give type and spec inline")
+	typ := src.Type
+	if ref := src.MetricSourceRef; ref != "" {
+		ds := set.sources[ref]
+		switch {
+		case ds == nil:
+			d.errorAt(path+".metricSourceRef", "no DataSource named %q in the files openslo: names", ref)
+			return openSLOMapped{}, false
+		case !openSLOReadable(ds.source.Type):
+			d.errorAt(path+".metricSourceRef", "DataSource %q is of type %q: nines reads metric sources of type CloudWatch or Nines", ref, ds.source.Type)
+			return openSLOMapped{}, false
+		case typ != "" && typ != ds.source.Type:
+			d.errorAt(path+".type", "%q, but DataSource %q is of type %q", typ, ref, ds.source.Type)
+			return openSLOMapped{}, false
+		}
+		typ = ds.source.Type
+	}
+	if !openSLOReadable(typ) {
+		switch typ {
+		case "":
+			d.errorAt(path+".type", "is required: CloudWatch or Nines, or a metricSourceRef to a DataSource")
+		default:
+			d.errorAt(path+".type", "%q: nines reads metric sources of type CloudWatch or Nines", typ)
+		}
 		return openSLOMapped{}, false
 	}
-	switch src.Type {
+	var spec openSLOSourceSpec
+	if src.Spec.Kind == 0 {
+		d.errorAt(path+".spec", "is required")
+		return openSLOMapped{}, false
+	}
+	errs := len(d.errs)
+	d.decode(&src.Spec, reflectValue(&spec), path+".spec")
+	if len(d.errs) > errs {
+		return openSLOMapped{}, false
+	}
+	switch typ {
 	case "CloudWatch":
 		if spec.Canary != "" || spec.Metric != "" || len(spec.Regions) > 0 {
 			d.errorAt(path+".spec", "a CloudWatch source takes namespace, metricName, stat and dimensions; canary, metric and regions belong to type Nines")
 			return openSLOMapped{}, false
 		}
-		metric := &slo.Metric{Namespace: spec.Namespace, Name: spec.MetricName, Statistic: spec.Stat}
+		metric := &slo.Metric{Region: spec.Region, Namespace: spec.Namespace, Name: spec.MetricName, Statistic: spec.Stat}
+		if spec.Region != "" && !validDimension(spec.Region) {
+			d.errorAt(path+".spec.region", "%q is not a valid region name: use letters, digits and - (e.g. eu-west-1)", spec.Region)
+			return openSLOMapped{}, false
+		}
 		for i, dim := range spec.Dimensions {
 			if dim.Name == "" {
 				d.errorAt(fmt.Sprintf("%s.spec.dimensions[%d].name", path, i), "is required")
@@ -601,8 +852,8 @@ func openSLOSource(d *decoder, path string, m *openSLOMetric) (openSLOMapped, bo
 		}
 		return openSLOMapped{metric: metric}, true
 	case "Nines":
-		if spec.Namespace != "" || spec.MetricName != "" || spec.Stat != "" || len(spec.Dimensions) > 0 {
-			d.errorAt(path+".spec", "a Nines source takes canary, metric and regions; namespace, metricName, stat and dimensions belong to type CloudWatch")
+		if spec.Namespace != "" || spec.MetricName != "" || spec.Stat != "" || len(spec.Dimensions) > 0 || spec.Region != "" {
+			d.errorAt(path+".spec", "a Nines source takes canary, metric and regions; region, namespace, metricName, stat and dimensions belong to type CloudWatch")
 			return openSLOMapped{}, false
 		}
 		if spec.Canary == "" {
@@ -615,12 +866,15 @@ func openSLOSource(d *decoder, path string, m *openSLOMetric) (openSLOMapped, bo
 			d.errorAt(path+".spec.metric", "%q: use Attempts, Successes or Latency", spec.Metric)
 			return openSLOMapped{}, false
 		}
-		c := spec
-		return openSLOMapped{canary: &c}, true
-	case "":
-		d.errorAt(path+".type", "is required: CloudWatch or Nines")
-	default:
-		d.errorAt(path+".type", "%q: nines reads metric sources of type CloudWatch or Nines", src.Type)
+		return openSLOMapped{canary: &spec}, true
 	}
 	return openSLOMapped{}, false
+}
+
+// or is a, else b.
+func or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }

@@ -14,10 +14,13 @@ import (
 // openSLOConfig is a nines config, as if in testdata/openslo, with one
 // canary (checkout) that imports the OpenSLO files matching pattern, and
 // CloudWatch to read their ratio SLIs from.
-func openSLOConfig(t *testing.T, pattern string) (*Config, error) {
+func openSLOConfig(t *testing.T, patterns ...string) (*Config, error) {
 	t.Helper()
 	src := "canaries:\n  - name: checkout\n    steps:\n      - http: {url: \"https://shop.example.com/\"}\n" +
-		"cloudwatch: {region: eu-west-1}\nopenslo:\n  - " + pattern + "\n"
+		"cloudwatch: {region: eu-west-1}\nopenslo:\n"
+	for _, p := range patterns {
+		src += "  - " + p + "\n"
+	}
 	return Parse(filepath.Join("testdata", "openslo", "nines.yaml"), []byte(src), Options{LookupEnv: lookupTestEnv})
 }
 
@@ -59,8 +62,9 @@ func TestOpenSLOImport(t *testing.T) {
 		{
 			Name: "shop-alb",
 			SLI: slo.SLI{Kind: slo.SLIRatio,
-				Bad:   &slo.Metric{Namespace: "AWS/ApplicationELB", Name: "HTTPCode_ELB_5XX_Count", Dimensions: lb, Statistic: "Sum"},
-				Total: &slo.Metric{Namespace: "AWS/ApplicationELB", Name: "RequestCount", Dimensions: lb, Statistic: "Sum"}},
+				Bad: &slo.Metric{Region: "eu-west-1", Namespace: "AWS/ApplicationELB", Name: "HTTPCode_ELB_5XX_Count", Dimensions: lb, Statistic: "Sum"},
+				// The total takes the region the bad metric gives.
+				Total: &slo.Metric{Region: "eu-west-1", Namespace: "AWS/ApplicationELB", Name: "RequestCount", Dimensions: lb, Statistic: "Sum"}},
 			Objective: 0.995,
 			Window:    slo.CalendarWindow(slo.Week, time.UTC),
 			Budgeting: slo.Budgeting{Method: slo.Occurrences},
@@ -131,6 +135,12 @@ var openSLOInvalidCases = []struct {
 	{"A threshold on a CloudWatch metric is rejected", "threshold-not-latency"},
 	{"An SLO of a canary that is not configured is rejected", "unknown-canary"},
 	{"A YAML syntax error in an OpenSLO file names its line", "yaml-syntax"},
+	{"A latency objective with op lt is refused with the reason", "threshold-lt"},
+	{"A compositeWeight other than 1 is refused with the reason", "composite-weight"},
+	{"SLOs on sources nines does not read name the source type", "foreign-used"},
+	{"A ratio whose metrics are in two regions is rejected", "region-mismatch"},
+	{"A window without isRolling or calendar is rejected", "rolling-required"},
+	{"A timeSliceWindow in seconds is rejected", "slice-window"},
 }
 
 // TestOpenSLOInvalid imports each testdata/openslo/invalid-*.yaml and
@@ -170,4 +180,162 @@ func TestOpenSLOInvalid(t *testing.T) {
 			}
 		}
 	})
+}
+
+// The shapes of valid OpenSLO v1 that the spec and its reference SDK accept.
+// Each case imports its files and expects these SLOs, by name and with the
+// fields the case is about, and these warnings, exactly.
+func TestOpenSLOSpecShapes(t *testing.T) {
+	avail := slo.SLI{Kind: slo.SLIAvailability, Canary: "checkout"}
+	everyMinute := slo.Probes{Every: time.Minute, PerRound: 1}
+	cases := []struct {
+		name     string
+		patterns []string
+		want     []slo.SLO
+		warnings []string
+	}{
+		{"A file whose top level is a list of objects is read object by object", []string{"spec-list.yaml"},
+			[]slo.SLO{{Name: "list-checkout", SLI: avail, Objective: 0.99, Window: slo.RollingWindow(30 * 24 * time.Hour),
+				Budgeting: slo.Budgeting{Method: slo.Occurrences}, Probes: everyMinute}}, nil},
+		{"Empty and comment-only documents are skipped", []string{"spec-empty-documents.yaml"},
+			[]slo.SLO{{Name: "empty-docs-checkout", SLI: avail, Objective: 0.995, Window: slo.RollingWindow(7 * 24 * time.Hour),
+				Budgeting: slo.Budgeting{Method: slo.Occurrences}, Probes: everyMinute}}, nil},
+		{"isRolling left out next to calendar is false", []string{"spec-calendar-default.yaml"},
+			[]slo.SLO{{Name: "calendar-default", SLI: avail, Objective: 0.999, Window: slo.CalendarWindow(slo.Month, time.UTC),
+				Budgeting: slo.Budgeting{Method: slo.Occurrences}, Probes: everyMinute}}, nil},
+		// timeSliceWindow: 5 is 5 minutes; 1w is 7 x 24 x 60 = 10080 minutes.
+		{"timeSliceWindow is a bare number of minutes or shorthand up to weeks; compositeWeight 1 is accepted", []string{"spec-slice-window.yaml"},
+			[]slo.SLO{
+				{Name: "slices-1", SLI: slo.SLI{Kind: slo.SLILatency, Canary: "checkout", Threshold: 500 * time.Millisecond}, Objective: 0.99,
+					Window: slo.RollingWindow(28 * 24 * time.Hour), Budgeting: slo.Budgeting{Method: slo.Timeslices, Slice: 5 * time.Minute, SliceThreshold: 0.9}, Probes: everyMinute},
+				{Name: "slices-2", SLI: slo.SLI{Kind: slo.SLILatency, Canary: "checkout", Threshold: 2 * time.Second}, Objective: 0.9,
+					Window: slo.RollingWindow(28 * 24 * time.Hour), Budgeting: slo.Budgeting{Method: slo.Timeslices, Slice: 10080 * time.Minute, SliceThreshold: 0.99}, Probes: everyMinute},
+			}, nil},
+		{"indicatorRef finds an SLI in a file another openslo: entry names", []string{"split/slos/*.yaml", "split/slis/*.yaml"},
+			[]slo.SLO{{Name: "split-checkout", SLI: avail, Objective: 0.995, Window: slo.RollingWindow(14 * 24 * time.Hour),
+				Budgeting: slo.Budgeting{Method: slo.Occurrences}, Probes: everyMinute}}, nil},
+		{"A CloudWatch metric keeps its region", []string{"spec-region.yaml"},
+			[]slo.SLO{{Name: "edge-errors", SLI: slo.SLI{Kind: slo.SLIRatio,
+				Bad:   &slo.Metric{Region: "us-east-1", Namespace: "AWS/CloudFront", Name: "5xxErrorRate", Dimensions: map[string]string{"DistributionId": "E2EXAMPLE"}, Statistic: "Sum"},
+				Total: &slo.Metric{Region: "us-east-1", Namespace: "AWS/CloudFront", Name: "Requests", Dimensions: map[string]string{"DistributionId": "E2EXAMPLE"}, Statistic: "Sum"}},
+				Objective: 0.999, Window: slo.RollingWindow(30 * 24 * time.Hour), Budgeting: slo.Budgeting{Method: slo.Occurrences}}}, nil},
+		{"Objects for other sources that no SLO uses are skipped with a warning", []string{"spec-foreign-unused.yaml"},
+			[]slo.SLO{{Name: "foreign-neighbour", SLI: avail, Objective: 0.99, Window: slo.RollingWindow(28 * 24 * time.Hour),
+				Budgeting: slo.Budgeting{Method: slo.Occurrences}, Probes: everyMinute}},
+			[]string{
+				`testdata/openslo/spec-foreign-unused.yaml:7: metadata.name: DataSource "prometheus-main" is of type "Prometheus", which nines does not read; no imported SLO uses it, so it is skipped`,
+				`testdata/openslo/spec-foreign-unused.yaml:17: metadata.name: SLI "api-ok" reads a source of type "Prometheus", which nines does not read; no imported SLO uses it, so it is skipped`,
+				`testdata/openslo/spec-foreign-unused.yaml:35: metadata.name: SLI "api-latency" reads a source of type "Datadog", which nines does not read; no imported SLO uses it, so it is skipped`,
+			}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := openSLOConfig(t, tc.patterns...)
+			if err != nil {
+				t.Fatalf("import:\n%v", err)
+			}
+			if len(cfg.SLOs) != len(tc.want) {
+				t.Fatalf("imported %d SLOs, want %d: %+v", len(cfg.SLOs), len(tc.want), cfg.SLOs)
+			}
+			for i, want := range tc.want {
+				got := cfg.SLOs[i]
+				if got.Window.Location != nil && want.Window.Location != nil && got.Window.Location.String() == want.Window.Location.String() {
+					got.Window.Location = want.Window.Location
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("SLO %d:\ngot  %+v\nwant %+v", i, got, want)
+				}
+			}
+			// The warnings about skipped objects; an SLO's own warnings
+			// (a tier a 1w slice cannot fire) belong to slo's tests.
+			var warnings []string
+			for _, w := range cfg.Warnings {
+				if w.Path == "metadata.name" {
+					warnings = append(warnings, w.Error())
+				}
+			}
+			if !reflect.DeepEqual(warnings, tc.warnings) {
+				t.Errorf("warnings:\ngot  %q\nwant %q", warnings, tc.warnings)
+			}
+			for _, w := range warnings {
+				if strings.Contains(w, "prom-secret") {
+					t.Errorf("a warning repeats a DataSource's connection details: %s", w)
+				}
+			}
+		})
+	}
+}
+
+// openSLOAlertConfig imports OpenSLO files into a config whose alerting:
+// section has the receivers oncall (pages) and tickets (tickets).
+func openSLOAlertConfig(t *testing.T, pattern string) (*Config, error) {
+	t.Helper()
+	src := "canaries:\n  - name: checkout\n    steps:\n      - http: {url: \"https://shop.example.com/\"}\n" +
+		"alerting:\n  receivers:\n    - {name: oncall, log: {}}\n    - {name: tickets, log: {}}\n" +
+		"  routes:\n    page: [oncall]\n    ticket: [tickets]\n" +
+		"openslo: [" + pattern + "]\n"
+	return Parse(filepath.Join("testdata", "openslo", "nines.yaml"), []byte(src), Options{LookupEnv: lookupTestEnv})
+}
+
+// An SLO's AlertPolicies are its tiers, and only they: the workbook's
+// defaults are off. fast-burn: long 1h, short 1h/12 = 5m, burn 14.4, held
+// 2m; slow-burn: long 3d, short 4h from its annotation (3d/12 would be 6h),
+// burn 1. The low-traffic rule's 3 bad events come from the SLO's
+// annotation.
+func TestOpenSLOAlertPolicies(t *testing.T) {
+	cfg, err := openSLOAlertConfig(t, "alert/checkout.yaml")
+	if err != nil {
+		t.Fatalf("import:\n%v", err)
+	}
+	if len(cfg.SLOs) != 1 {
+		t.Fatalf("imported %d SLOs, want 1", len(cfg.SLOs))
+	}
+	want := &slo.Policy{MinBadEvents: 3, Tiers: []slo.TierSpec{
+		{Name: "page_fast", Disabled: true},
+		{Name: "page_slow", Disabled: true},
+		{Name: "ticket", Disabled: true},
+		{Name: "fast-burn", Severity: slo.Page, LongWindow: time.Hour, ShortWindow: 5 * time.Minute, BurnRate: 14.4, For: 2 * time.Minute},
+		{Name: "slow-burn", Severity: slo.Ticket, LongWindow: 72 * time.Hour, ShortWindow: 4 * time.Hour, BurnRate: 1},
+	}}
+	if got := cfg.SLOs[0].Policy; !reflect.DeepEqual(got, want) {
+		t.Errorf("policy:\ngot  %+v\nwant %+v", got, want)
+	}
+	// What the inline policy asks and nines does otherwise is warned of.
+	var warnings []string
+	for _, w := range cfg.Warnings {
+		warnings = append(warnings, w.Error())
+	}
+	wantWarnings := []string{
+		`testdata/openslo/alert/checkout.yaml:70: spec.alertPolicies[1].spec.alertWhenResolved: false: nines sends a resolve after every fire, to the receivers that got it`,
+		`testdata/openslo/alert/checkout.yaml:71: spec.alertPolicies[1].spec.alertWhenNoData: true: nines reports an SLO without data through its dead-man's switch (alerting.no_data_periods), not through this tier`,
+	}
+	if !reflect.DeepEqual(warnings, wantWarnings) {
+		t.Errorf("warnings:\ngot  %q\nwant %q", warnings, wantWarnings)
+	}
+}
+
+var openSLOAlertInvalidCases = []struct {
+	name string
+	file string
+}{
+	{"A dangling alertPolicyRef is an error", "dangling"},
+	{"A condition with op lte is refused with the reason", "op-lte"},
+	{"A condition with op gte is refused with the reason", "op-gte"},
+	{"A severity that is not page or ticket is refused", "severity"},
+	{"A target whose receiver does not get the severity is refused", "route"},
+	{"A target that names no receiver is refused", "target"},
+	{"An AlertPolicy with two conditions is refused", "two-conditions"},
+}
+
+func TestOpenSLOAlertInvalid(t *testing.T) {
+	for _, tc := range openSLOAlertInvalidCases {
+		t.Run(tc.name, func(t *testing.T) {
+			file := filepath.Join("alert", "invalid-"+tc.file+".yaml")
+			cfg, err := openSLOAlertConfig(t, file)
+			if err == nil {
+				t.Fatalf("importing %s gave %d SLOs and no error", file, len(cfg.SLOs))
+			}
+			checkGolden(t, filepath.Join("testdata", "openslo", "alert", "invalid-"+tc.file+".golden"), err.Error()+"\n", "TestOpenSLOAlertInvalid")
+		})
+	}
 }

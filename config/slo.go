@@ -44,6 +44,7 @@ type sliYAML struct {
 }
 
 type metricYAML struct {
+	Region     string            `yaml:"region"`
 	Namespace  string            `yaml:"namespace"`
 	Metric     string            `yaml:"metric"`
 	Dimensions map[string]string `yaml:"dimensions"`
@@ -177,9 +178,9 @@ func (m *mapper) slos(f *fileYAML, c *Config) {
 			entries = append(entries, e)
 		}
 	}
-	for i, pattern := range f.OpenSLO {
-		entries = append(entries, m.openSLOFiles(pattern, fmt.Sprintf("openslo[%d]", i))...)
-	}
+	openEntries, openWarnings := m.openSLO(f)
+	entries = append(entries, openEntries...)
+	c.SLOWarnings = append(c.SLOWarnings, openWarnings...)
 
 	canaries := map[string]bool{}
 	for _, cy := range f.Canaries {
@@ -488,7 +489,7 @@ func mapMetric(y *metricYAML) *slo.Metric {
 	if y == nil {
 		return nil
 	}
-	return &slo.Metric{Namespace: y.Namespace, Name: y.Metric, Dimensions: y.Dimensions, Statistic: y.Statistic}
+	return &slo.Metric{Region: y.Region, Namespace: y.Namespace, Name: y.Metric, Dimensions: y.Dimensions, Statistic: y.Statistic}
 }
 
 // mapPolicy maps the tiers in name order, so a policy reads the same on

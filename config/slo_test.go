@@ -45,6 +45,7 @@ var sloInvalidCases = []struct {
 	{"An SLO with neither sli nor compose is rejected", "slo-no-sli"},
 	{"An unknown key in an SLO suggests the closest key", "slo-unknown-key"},
 	{"An openslo pattern that matches no file is rejected", "slo-openslo-no-match"},
+	{"A ratio SLI whose metrics are in two regions is rejected", "slo-ratio-regions"},
 	{"Every fault of an SLO is reported, each at its own field", "slo-every-fault"},
 }
 

@@ -352,7 +352,13 @@ func metricFrom(m *slo.Metric, id string) []any {
 	if stat == "" {
 		stat = "Sum"
 	}
-	return metric(m.Namespace, m.Name, stat, id, dims...)
+	row := metric(m.Namespace, m.Name, stat, id, dims...)
+	if m.Region != "" {
+		// A metric of another region than the dashboard's: CloudWatch reads
+		// it there when its options name the region.
+		row[len(row)-1].(map[string]any)["region"] = m.Region
+	}
+	return row
 }
 
 // expr is a metric math row: in a dashboard body, a list holding one

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -50,8 +51,13 @@ var retention = []struct {
 
 // CloudWatchConfig configures a CloudWatchSource.
 type CloudWatchConfig struct {
-	// Client makes the calls; required.
+	// Client makes the calls; required. It reads Region.
 	Client GetMetricDataAPI
+	// Region is the region Client reads: the monitoring region, where the
+	// canary metrics are. A ratio SLI's metrics of another region are read
+	// with ClientFor(region). Without ClientFor, such an SLI is an error.
+	Region    string
+	ClientFor func(region string) (GetMetricDataAPI, error)
 	// Namespace of the canary metrics; DefaultNamespace when empty.
 	Namespace string
 	// Regions are the agent regions an availability or latency SLI without
@@ -83,6 +89,10 @@ type CloudWatchConfig struct {
 // two calls.
 type CloudWatchSource struct {
 	client        GetMetricDataAPI
+	region        string
+	clientFor     func(region string) (GetMetricDataAPI, error)
+	mu            sync.Mutex
+	others        map[string]GetMetricDataAPI // clients of other regions, made once each
 	namespace     string
 	regions       []string
 	clk           clock.Clock
@@ -98,6 +108,8 @@ func NewCloudWatchSource(cfg CloudWatchConfig) (*CloudWatchSource, error) {
 	}
 	s := &CloudWatchSource{
 		client:        cfg.Client,
+		region:        cfg.Region,
+		clientFor:     cfg.ClientFor,
 		namespace:     cfg.Namespace,
 		regions:       append([]string(nil), cfg.Regions...),
 		clk:           clock.OrReal(cfg.Clock),
@@ -153,6 +165,9 @@ func (s *CloudWatchSource) Counts(ctx context.Context, queries []Query) ([]Serie
 	for i, q := range queries {
 		if _, err := s.regionsOf(q.SLI); err != nil {
 			return nil, fmt.Errorf("query %d: %w", i, err)
+		}
+		if r := s.metricRegion(q.SLI); r != "" && s.clientFor == nil {
+			return nil, fmt.Errorf("query %d (%s): the metrics are in %s, and the CloudWatch source reads %s only", i, q.SLI, r, or(s.region, "its own region"))
 		}
 		split, err := s.align(q, now)
 		if err != nil {
@@ -457,10 +472,72 @@ func (s *CloudWatchSource) build(sli SLI, key string, n int, period time.Duratio
 	return out
 }
 
+// metricRegion is the region a ratio SLI's metrics are in when that is not
+// the region the source reads; "" otherwise.
+func (s *CloudWatchSource) metricRegion(sli SLI) string {
+	if sli.Kind != SLIRatio || sli.Total == nil || sli.Total.Region == s.region {
+		return ""
+	}
+	return sli.Total.Region
+}
+
+// clientOf is the client that reads region ("" is the source's own).
+func (s *CloudWatchSource) clientOf(region string) (GetMetricDataAPI, error) {
+	if region == "" {
+		return s.client, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := s.others[region]; ok {
+		return c, nil
+	}
+	c, err := s.clientFor(region)
+	if err != nil {
+		return nil, fmt.Errorf("slo: a CloudWatch client for %s: %w", region, err)
+	}
+	if s.others == nil {
+		s.others = map[string]GetMetricDataAPI{}
+	}
+	s.others[region] = c
+	return c, nil
+}
+
+func or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
 // fetch reads a range's SLIs, packing their queries into as few calls as
-// the limits allow, and following NextToken.
+// the limits allow, and following NextToken. The SLIs of each region are
+// read with that region's client, the source's own region first.
 func (s *CloudWatchSource) fetch(ctx context.Context, r *cwRange) error {
 	r.data = make(map[string]*cwSLIData, len(r.slis))
+	var regions []string
+	byRegion := map[string][]int{}
+	for n, key := range r.slis {
+		reg := s.metricRegion(r.sliOf[key])
+		if _, ok := byRegion[reg]; !ok {
+			regions = append(regions, reg)
+		}
+		byRegion[reg] = append(byRegion[reg], n)
+	}
+	sort.Strings(regions) // "" first
+	for _, reg := range regions {
+		client, err := s.clientOf(reg)
+		if err != nil {
+			return err
+		}
+		if err := s.fetchIn(ctx, client, r, byRegion[reg]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fetchIn reads the range's SLIs at indices ns with one region's client.
+func (s *CloudWatchSource) fetchIn(ctx context.Context, client GetMetricDataAPI, r *cwRange, ns []int) error {
 	per := r.points()
 	var batch []cwSLIQueries
 	nq, np := 0, 0
@@ -468,11 +545,12 @@ func (s *CloudWatchSource) fetch(ctx context.Context, r *cwRange) error {
 		if len(batch) == 0 {
 			return nil
 		}
-		err := s.call(ctx, r, batch)
+		err := s.call(ctx, client, r, batch)
 		batch, nq, np = batch[:0], 0, 0
 		return err
 	}
-	for n, key := range r.slis {
+	for _, n := range ns {
+		key := r.slis[n]
 		sq := s.build(r.sliOf[key], key, n, r.period)
 		if len(sq.queries) > s.maxQueries {
 			return fmt.Errorf("slo: %s needs %d CloudWatch queries, more than the %d one call takes", key, len(sq.queries), s.maxQueries)
@@ -489,7 +567,7 @@ func (s *CloudWatchSource) fetch(ctx context.Context, r *cwRange) error {
 	return flush()
 }
 
-func (s *CloudWatchSource) call(ctx context.Context, r *cwRange, batch []cwSLIQueries) error {
+func (s *CloudWatchSource) call(ctx context.Context, client GetMetricDataAPI, r *cwRange, batch []cwSLIQueries) error {
 	in := &cloudwatch.GetMetricDataInput{
 		StartTime: aws.Time(r.start),
 		EndTime:   aws.Time(r.end),
@@ -526,7 +604,7 @@ func (s *CloudWatchSource) call(ctx context.Context, r *cwRange, batch []cwSLIQu
 			}()
 		}
 	}
-	return s.results(ctx, in, func(res types.MetricDataResult) error {
+	return s.results(ctx, client, in, func(res types.MetricDataResult) error {
 		id := aws.ToString(res.Id)
 		add, ok := byID[id]
 		if !ok {
@@ -547,10 +625,10 @@ func (s *CloudWatchSource) call(ctx context.Context, r *cwRange, batch []cwSLIQu
 
 // results calls GetMetricData for in, page after page, counting each
 // call, and hands fn every result.
-func (s *CloudWatchSource) results(ctx context.Context, in *cloudwatch.GetMetricDataInput, fn func(types.MetricDataResult) error) error {
+func (s *CloudWatchSource) results(ctx context.Context, client GetMetricDataAPI, in *cloudwatch.GetMetricDataInput, fn func(types.MetricDataResult) error) error {
 	for {
 		s.calls.Add(1)
-		out, err := s.client.GetMetricData(ctx, in)
+		out, err := client.GetMetricData(ctx, in)
 		if err != nil {
 			return fmt.Errorf("slo: CloudWatch GetMetricData: %w", err)
 		}
@@ -659,7 +737,7 @@ func (s *CloudWatchSource) heartbeatCall(ctx context.Context, agents []string, o
 			Id: aws.String(id), Expression: aws.String("SUM([" + strings.Join(ids, ", ") + "])"), ReturnData: aws.Bool(true)})
 		byID[id] = i
 	}
-	return s.results(ctx, in, func(r types.MetricDataResult) error {
+	return s.results(ctx, s.client, in, func(r types.MetricDataResult) error {
 		i, ok := byID[aws.ToString(r.Id)]
 		if !ok {
 			return nil

@@ -93,6 +93,10 @@ type SLI struct {
 
 // Metric names one CloudWatch statistic.
 type Metric struct {
+	// Region is where the metric is kept; "" is the region the source
+	// reads (the monitoring region). A CloudWatch source reads a metric of
+	// another region with a client for that region.
+	Region     string
 	Namespace  string
 	Name       string
 	Dimensions map[string]string
@@ -101,6 +105,10 @@ type Metric struct {
 
 func (m *Metric) String() string {
 	var b strings.Builder
+	if m.Region != "" {
+		b.WriteString(m.Region)
+		b.WriteByte(' ')
+	}
 	b.WriteString(m.Namespace)
 	b.WriteByte('/')
 	b.WriteString(m.Name)
@@ -162,6 +170,14 @@ func (s SLI) String() string {
 	return string(s.Kind)
 }
 
+// numerator is a ratio SLI's good or bad metric, whichever it has.
+func (s SLI) numerator() *Metric {
+	if s.Good != nil {
+		return s.Good
+	}
+	return s.Bad
+}
+
 // Validate reports the first thing wrong with the SLI, naming the field.
 func (s SLI) Validate() error {
 	switch s.Kind {
@@ -189,6 +205,9 @@ func (s SLI) Validate() error {
 		}
 		if s.Total == nil {
 			return errors.New("total: a ratio SLI needs a total metric")
+		}
+		if num := s.numerator(); num.Region != s.Total.Region {
+			return fmt.Errorf("total.region: %q, but the numerator's is %q; a ratio is read in one region", s.Total.Region, num.Region)
 		}
 		for _, m := range []struct {
 			name string
@@ -344,6 +363,11 @@ type Budgeting struct {
 
 // DefaultSlice is the slice length of timeslice budgeting when none is set.
 const DefaultSlice = time.Minute
+
+// WithDefaults is the budgeting with the defaults the evaluator applies
+// for an SLO of this objective: occurrences, and a timeslice's length and
+// threshold.
+func (b Budgeting) WithDefaults(objective float64) Budgeting { return b.withDefaults(objective) }
 
 func (b Budgeting) withDefaults(objective float64) Budgeting {
 	if b.Method == "" {

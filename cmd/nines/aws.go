@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+
+	"github.com/nines-dev/nines/slo"
 )
 
 // awsFlags are --region and --profile, which every command that reaches
@@ -70,4 +72,19 @@ func newCloudWatchReader(cfg aws.Config, endpoint string) *cloudwatch.Client {
 			o.BaseEndpoint = aws.String(endpoint)
 		}
 	})
+}
+
+// cloudWatchSourceConfig is an SLO source's CloudWatch readers: one for the
+// region cfg names, and one for each other region an SLI's metrics are in
+// (an OpenSLO metric's region), with the same credentials and endpoint.
+func cloudWatchSourceConfig(cfg aws.Config, endpoint string) slo.CloudWatchConfig {
+	return slo.CloudWatchConfig{
+		Client: newCloudWatchReader(cfg, endpoint),
+		Region: cfg.Region,
+		ClientFor: func(region string) (slo.GetMetricDataAPI, error) {
+			other := cfg.Copy()
+			other.Region = region
+			return newCloudWatchReader(other, endpoint), nil
+		},
+	}
 }

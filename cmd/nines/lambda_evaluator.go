@@ -52,7 +52,9 @@ func (r *lambdaRoles) evaluator(ctx context.Context, inv lambdarun.Invocation) (
 		return nil, fmt.Errorf("no AWS region: set %s", envMetricsRegion)
 	}
 	cw := cloudwatch.NewFromConfig(awsCfg)
-	src, err := slo.NewCloudWatchSource(slo.CloudWatchConfig{Client: cw, Namespace: ns, Regions: cfg.AgentRegions()})
+	srcCfg := cloudWatchSourceConfig(awsCfg, "")
+	srcCfg.Namespace, srcCfg.Regions = ns, cfg.AgentRegions()
+	src, err := slo.NewCloudWatchSource(srcCfg)
 	if err != nil {
 		return nil, err
 	}

@@ -202,13 +202,14 @@ func cloudWatchReviewSources(ctx context.Context, cfg *config.Config, flags awsF
 	if len(regions) == 0 {
 		return nil, fmt.Errorf("review: the agent regions to read are unknown: set deploy.agent_regions or dashboards.regions")
 	}
-	client := newCloudWatchReader(awsCfg, endpoint)
-	src, err := slo.NewCloudWatchSource(slo.CloudWatchConfig{Client: client, Namespace: namespace, Regions: regions})
+	srcCfg := cloudWatchSourceConfig(awsCfg, endpoint)
+	srcCfg.Namespace, srcCfg.Regions = namespace, regions
+	src, err := slo.NewCloudWatchSource(srcCfg)
 	if err != nil {
 		return nil, err
 	}
 	rc.Source, rc.Regions = src, regions
-	rc.Latency = &dashboards.CloudWatchLatency{Client: client, Namespace: namespace, Regions: regions}
+	rc.Latency = &dashboards.CloudWatchLatency{Client: srcCfg.Client, Namespace: namespace, Regions: regions}
 	rc.Unavailable = map[string]string{"failures": "CloudWatch holds no failure classes; each agent's log lines name them"}
 	if table == "" {
 		rc.Unavailable["alerts"] = "pass --state-table (the stack's StateTableName output) to read the alert history"

@@ -520,8 +520,9 @@ func (a *agent) sloSource(ctx context.Context) (slo.Source, error) {
 		if err != nil {
 			return nil, err
 		}
-		return slo.NewCloudWatchSource(slo.CloudWatchConfig{Client: newCloudWatchReader(awsCfg, cw.Endpoint), Namespace: cw.Namespace,
-			Regions: a.cfg.AgentRegions(), Clock: a.deps.clock})
+		src := cloudWatchSourceConfig(awsCfg, cw.Endpoint)
+		src.Namespace, src.Regions, src.Clock = cw.Namespace, a.cfg.AgentRegions(), a.deps.clock
+		return slo.NewCloudWatchSource(src)
 	}
 	if len(a.cfg.SLOs) == 0 {
 		return nil, nil

@@ -20,15 +20,16 @@ import (
 )
 
 func init() {
-	register("slo", "SLO error budgets: status, backtest", runSLO, "status", "backtest")
+	register("slo", "SLO error budgets: status, backtest, export", runSLO, "status", "backtest", "export")
 }
 
 func runSLO(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprintln(e.stdout, "Usage: nines slo <status|backtest> [flags]")
+		fmt.Fprintln(e.stdout, "Usage: nines slo <status|backtest|export> [flags]")
 		fmt.Fprintln(e.stdout)
 		fmt.Fprintln(e.stdout, "  status     show each SLO's budget, burn rates and state")
 		fmt.Fprintln(e.stdout, "  backtest   replay a recorded trace and list the alerts the policy would raise")
+		fmt.Fprintln(e.stdout, "  export     write the config's SLOs as OpenSLO v1")
 		if len(args) == 0 {
 			return &exitError{code: 2}
 		}
@@ -39,8 +40,47 @@ func runSLO(ctx context.Context, e *env, args []string) error {
 		return runSLOBacktest(ctx, e, args[1:])
 	case "status":
 		return runSLOStatus(ctx, e, args[1:])
+	case "export":
+		return runSLOExport(e, args[1:])
 	}
-	return usageError("slo: unknown subcommand %q; use status or backtest", args[0])
+	return usageError("slo: unknown subcommand %q; use status, backtest or export", args[0])
+}
+
+// runSLOExport writes the config's SLOs, from slos: or OpenSLO files, as
+// OpenSLO v1 documents that import back to the same SLOs.
+func runSLOExport(e *env, args []string) error {
+	fs := newFlagSet(e, "slo export", "slo export -c FILE [--format openslo|yaml]")
+	path := configFlag(fs)
+	format := fs.String("format", "openslo", "output format: openslo (OpenSLO v1) or yaml (nines' own slos: section)")
+	if err := parseFlags(e, fs, args); err != nil {
+		return err
+	}
+	if err := checkFormat(*format, "openslo", "yaml"); err != nil {
+		return err
+	}
+	// Receivers are exported by name and kind only: their secrets need
+	// not be set to export.
+	cfg, err := e.loadConfig(*path, config.Options{SkipEnvCheck: true})
+	if err != nil {
+		return err
+	}
+	if len(cfg.SLOs) == 0 {
+		return fmt.Errorf("slo export: %s has no SLOs; add slos: or openslo: (see examples/slo.yaml)", *path)
+	}
+	var out []byte
+	if *format == "yaml" {
+		out, err = config.ExportYAML(cfg.SLOs, cfg.Compositions)
+	} else {
+		for _, c := range cfg.Compositions {
+			fmt.Fprintf(e.stderr, "slo export: composition %q is left out: OpenSLO v1 has no SLO made of other SLOs\n", c.Name)
+		}
+		out, err = config.ExportOpenSLO(cfg.SLOs, cfg.Alerting, time.Now())
+	}
+	if err != nil {
+		return fmt.Errorf("slo export: %w", err)
+	}
+	_, err = e.stdout.Write(out)
+	return err
 }
 
 func runSLOBacktest(ctx context.Context, e *env, args []string) error {
@@ -334,14 +374,15 @@ func runSLOStatus(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return fmt.Errorf("slo status: %w", err)
 		}
-		client := newCloudWatchReader(awsCfg, *endpoint)
 		// An SLI without regions sums the regions agents publish from, as
 		// the evaluator does: --regions, else the config's.
 		rs := cfg.AgentRegions()
 		if *regions != "" {
 			rs = strings.Split(*regions, ",")
 		}
-		if src, err = slo.NewCloudWatchSource(slo.CloudWatchConfig{Client: client, Namespace: *namespace, Regions: rs, Clock: clk}); err != nil {
+		srcCfg := cloudWatchSourceConfig(awsCfg, *endpoint)
+		srcCfg.Namespace, srcCfg.Regions, srcCfg.Clock = *namespace, rs, clk
+		if src, err = slo.NewCloudWatchSource(srcCfg); err != nil {
 			return err
 		}
 	} else {

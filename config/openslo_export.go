@@ -1,0 +1,387 @@
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/nines-dev/nines/alerting"
+	"github.com/nines-dev/nines/slo"
+)
+
+// Export writes a config's SLOs as OpenSLO v1 that imports back to the same
+// SLOs (openslo.go). A canary SLI is a metric source of type Nines, a ratio
+// SLI one of type CloudWatch. An SLO with a policy gets one AlertPolicy per
+// tier it resolves to, with the receivers that get the tier's severity as
+// notification targets; its low-traffic rule and any short window that is
+// not a twelfth of the long one travel as nines.dev annotations.
+//
+// Compositions are not exported: OpenSLO v1 has no SLO made of other SLOs.
+// A calendar month's tiers are those of the month that holds now, since
+// OpenSLO writes a tier's windows as fixed lengths.
+
+type exportDoc struct {
+	APIVersion string         `yaml:"apiVersion,omitempty"`
+	Kind       string         `yaml:"kind"`
+	Metadata   exportMetadata `yaml:"metadata"`
+	Spec       any            `yaml:"spec"`
+}
+
+type exportMetadata struct {
+	Name        string            `yaml:"name"`
+	Annotations map[string]string `yaml:"annotations,omitempty"`
+}
+
+type exportSLO struct {
+	Indicator       exportIndicator     `yaml:"indicator"`
+	TimeWindow      []exportTimeWindow  `yaml:"timeWindow"`
+	BudgetingMethod string              `yaml:"budgetingMethod"`
+	Objectives      []exportObjective   `yaml:"objectives"`
+	AlertPolicies   []map[string]string `yaml:"alertPolicies,omitempty"`
+}
+
+type exportIndicator struct {
+	Metadata exportMetadata `yaml:"metadata"`
+	Spec     exportSLI      `yaml:"spec"`
+}
+
+type exportSLI struct {
+	ThresholdMetric *exportMetric `yaml:"thresholdMetric,omitempty"`
+	RatioMetric     *exportRatio  `yaml:"ratioMetric,omitempty"`
+}
+
+type exportRatio struct {
+	Counter bool          `yaml:"counter"`
+	Good    *exportMetric `yaml:"good,omitempty"`
+	Bad     *exportMetric `yaml:"bad,omitempty"`
+	Total   *exportMetric `yaml:"total"`
+}
+
+type exportMetric struct {
+	MetricSource exportSource `yaml:"metricSource"`
+}
+
+type exportSource struct {
+	Type string         `yaml:"type"`
+	Spec map[string]any `yaml:"spec"`
+}
+
+type exportTimeWindow struct {
+	Duration  string            `yaml:"duration"`
+	IsRolling bool              `yaml:"isRolling"`
+	Calendar  map[string]string `yaml:"calendar,omitempty"`
+}
+
+type exportObjective struct {
+	Op              string   `yaml:"op,omitempty"`
+	Value           *float64 `yaml:"value,omitempty"`
+	Target          float64  `yaml:"target"`
+	TimeSliceTarget *float64 `yaml:"timeSliceTarget,omitempty"`
+	TimeSliceWindow string   `yaml:"timeSliceWindow,omitempty"`
+}
+
+type exportPolicy struct {
+	AlertWhenBreaching  bool                `yaml:"alertWhenBreaching"`
+	Conditions          []exportDoc         `yaml:"conditions"`
+	NotificationTargets []map[string]string `yaml:"notificationTargets"`
+}
+
+type exportCondition struct {
+	Severity  string         `yaml:"severity"`
+	Condition map[string]any `yaml:"condition"`
+}
+
+// ExportOpenSLO writes the SLOs as OpenSLO v1 documents; a nil alerting
+// means no receivers to name. now picks the month whose length a calendar
+// month's tiers are resolved for.
+func ExportOpenSLO(slos []slo.SLO, alert *alerting.Settings, now time.Time) ([]byte, error) {
+	var docs []exportDoc
+	targets := map[string]bool{}
+	for _, s := range slos {
+		if !openSLOName.MatchString(s.Name) {
+			return nil, fmt.Errorf("SLO %q: an OpenSLO name is lower-case letters, digits and -, at most 63; rename it to export it", s.Name)
+		}
+		spec, err := exportSpec(s)
+		if err != nil {
+			return nil, fmt.Errorf("SLO %q: %w", s.Name, err)
+		}
+		doc := exportDoc{APIVersion: openSLOVersion, Kind: "SLO", Metadata: exportMetadata{Name: s.Name}, Spec: spec}
+		var policies []exportDoc
+		if p := s.Policy; p != nil {
+			doc.Metadata.Annotations = map[string]string{annotationMinBadEvents: strconv.FormatFloat(p.MinBad(), 'g', -1, 64)}
+			if p.MinEvents != 0 {
+				doc.Metadata.Annotations[annotationMinEvents] = strconv.FormatFloat(p.MinEvents, 'g', -1, 64)
+			}
+			tiers, err := p.Resolve(s.Window.Span(now))
+			if err != nil {
+				return nil, fmt.Errorf("SLO %q: %w", s.Name, err)
+			}
+			for _, t := range tiers {
+				name := s.Name + "-" + strings.ReplaceAll(t.Name, "_", "-")
+				spec.AlertPolicies = append(spec.AlertPolicies, map[string]string{"alertPolicyRef": name})
+				policies = append(policies, exportTier(name, t, alert, targets))
+			}
+		}
+		docs = append(docs, doc)
+		docs = append(docs, policies...)
+	}
+	if alert != nil {
+		for _, r := range alert.Receivers {
+			if targets[r.Name] {
+				docs = append(docs, exportDoc{APIVersion: openSLOVersion, Kind: "AlertNotificationTarget", Metadata: exportMetadata{Name: r.Name},
+					Spec: map[string]string{"target": r.Kind(), "description": "the nines receiver " + r.Name}})
+			}
+		}
+	}
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	for _, d := range docs {
+		if err := enc.Encode(d); err != nil {
+			return nil, err
+		}
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// exportTier is one tier as an AlertPolicy with its condition inline.
+func exportTier(name string, t slo.Tier, alert *alerting.Settings, used map[string]bool) exportDoc {
+	cond := map[string]any{"kind": "burnrate", "op": "gt", "threshold": t.BurnRate, "lookbackWindow": shorthand(t.LongWindow)}
+	if t.For > 0 {
+		cond["alertAfter"] = shorthand(t.For)
+	}
+	meta := exportMetadata{Name: t.Name}
+	if t.ShortWindow != shortWindow(t.LongWindow) {
+		meta.Annotations = map[string]string{annotationShortWindow: shorthand(t.ShortWindow)}
+	}
+	p := exportPolicy{AlertWhenBreaching: true, NotificationTargets: []map[string]string{},
+		Conditions: []exportDoc{{Kind: "AlertCondition", Metadata: meta, Spec: exportCondition{Severity: string(t.Severity), Condition: cond}}}}
+	if alert != nil {
+		route, routed := alert.Routes[alerting.Severity(t.Severity)]
+		for _, r := range alert.Receivers {
+			if !routed || contains(route, r.Name) {
+				p.NotificationTargets = append(p.NotificationTargets, map[string]string{"targetRef": r.Name})
+				used[r.Name] = true
+			}
+		}
+	}
+	return exportDoc{APIVersion: openSLOVersion, Kind: "AlertPolicy", Metadata: exportMetadata{Name: name}, Spec: p}
+}
+
+func exportSpec(s slo.SLO) (*exportSLO, error) {
+	out := &exportSLO{Indicator: exportIndicator{Metadata: exportMetadata{Name: s.Name + "-sli"}}}
+	o := exportObjective{Target: s.Objective}
+	nines := func(metric string) *exportMetric {
+		spec := map[string]any{"canary": s.SLI.Canary, "metric": metric}
+		if len(s.SLI.Regions) > 0 {
+			spec["regions"] = s.SLI.Regions
+		}
+		return &exportMetric{MetricSource: exportSource{Type: "Nines", Spec: spec}}
+	}
+	switch s.SLI.Kind {
+	case slo.SLIAvailability:
+		out.Indicator.Spec.RatioMetric = &exportRatio{Counter: true, Good: nines("Successes"), Total: nines("Attempts")}
+	case slo.SLILatency:
+		out.Indicator.Spec.ThresholdMetric = nines("Latency")
+		ms := float64(s.SLI.Threshold) / float64(time.Millisecond)
+		o.Op, o.Value = "lte", &ms
+	case slo.SLIRatio:
+		r := &exportRatio{Counter: true, Total: cloudWatchMetric(s.SLI.Total)}
+		if s.SLI.Good != nil {
+			r.Good = cloudWatchMetric(s.SLI.Good)
+		} else {
+			r.Bad = cloudWatchMetric(s.SLI.Bad)
+		}
+		out.Indicator.Spec.RatioMetric = r
+	default:
+		return nil, fmt.Errorf("an SLI of kind %q has no OpenSLO form", s.SLI.Kind)
+	}
+	switch w := s.Window; w.Kind {
+	case slo.Calendar:
+		loc := "UTC"
+		if w.Location != nil {
+			loc = w.Location.String()
+		}
+		// 2024-01-01 is a Monday and the first of a month.
+		tw := exportTimeWindow{Duration: "1M", Calendar: map[string]string{"startTime": "2024-01-01 00:00:00", "timeZone": loc}}
+		if w.Unit == slo.Week {
+			tw.Duration = "1w"
+		}
+		out.TimeWindow = []exportTimeWindow{tw}
+	default:
+		out.TimeWindow = []exportTimeWindow{{Duration: shorthand(w.Length), IsRolling: true}}
+	}
+	out.BudgetingMethod = "Occurrences"
+	if b := s.Budgeting; b.Method == slo.Timeslices {
+		out.BudgetingMethod = "Timeslices"
+		b = b.WithDefaults(s.Objective)
+		o.TimeSliceTarget, o.TimeSliceWindow = &b.SliceThreshold, shorthand(b.Slice)
+	}
+	out.Objectives = []exportObjective{o}
+	return out, nil
+}
+
+func cloudWatchMetric(m *slo.Metric) *exportMetric {
+	spec := map[string]any{"namespace": m.Namespace, "metricName": m.Name, "stat": m.Statistic}
+	if m.Region != "" {
+		spec["region"] = m.Region
+	}
+	if len(m.Dimensions) > 0 {
+		keys := make([]string, 0, len(m.Dimensions))
+		for k := range m.Dimensions {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		var dims []map[string]string
+		for _, k := range keys {
+			dims = append(dims, map[string]string{"name": k, "value": m.Dimensions[k]})
+		}
+		spec["dimensions"] = dims
+	}
+	return &exportMetric{MetricSource: exportSource{Type: "CloudWatch", Spec: spec}}
+}
+
+// shorthand writes a whole number of minutes in the largest OpenSLO unit
+// that divides it: 10080m is 1w, 90m stays 90m.
+func shorthand(d time.Duration) string {
+	for _, u := range []struct {
+		suffix string
+		length time.Duration
+	}{{"w", 7 * 24 * time.Hour}, {"d", 24 * time.Hour}, {"h", time.Hour}} {
+		if d%u.length == 0 {
+			return strconv.FormatInt(int64(d/u.length), 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(int64(d/time.Minute), 10) + "m"
+}
+
+// The same SLOs as nines' own slos: section, for a config that imports
+// OpenSLO and would rather keep its SLOs in one file.
+
+type exportOwnFile struct {
+	SLOs []exportOwnSLO `yaml:"slos"`
+}
+
+type exportOwnSLO struct {
+	Name      string            `yaml:"name"`
+	SLI       *exportOwnSLI     `yaml:"sli,omitempty"`
+	Objective *float64          `yaml:"objective,omitempty"`
+	Window    map[string]string `yaml:"window,omitempty"`
+	Budgeting *exportOwnBudget  `yaml:"budgeting,omitempty"`
+	Policy    *exportOwnPolicy  `yaml:"policy,omitempty"`
+	Compose   *exportOwnCompose `yaml:"compose,omitempty"`
+}
+
+type exportOwnSLI struct {
+	Kind      string           `yaml:"kind"`
+	Canary    string           `yaml:"canary,omitempty"`
+	Regions   []string         `yaml:"regions,omitempty"`
+	Threshold string           `yaml:"threshold,omitempty"`
+	Good      *exportOwnMetric `yaml:"good,omitempty"`
+	Bad       *exportOwnMetric `yaml:"bad,omitempty"`
+	Total     *exportOwnMetric `yaml:"total,omitempty"`
+}
+
+type exportOwnMetric struct {
+	Region     string            `yaml:"region,omitempty"`
+	Namespace  string            `yaml:"namespace"`
+	Metric     string            `yaml:"metric"`
+	Dimensions map[string]string `yaml:"dimensions,omitempty"`
+	Statistic  string            `yaml:"statistic"`
+}
+
+type exportOwnBudget struct {
+	Method         string  `yaml:"method"`
+	Slice          string  `yaml:"slice"`
+	SliceThreshold float64 `yaml:"slice_threshold"`
+}
+
+type exportOwnPolicy struct {
+	MinBadEvents float64                  `yaml:"min_bad_events,omitempty"`
+	MinEvents    float64                  `yaml:"min_events,omitempty"`
+	Tiers        map[string]exportOwnTier `yaml:"tiers,omitempty"`
+}
+
+type exportOwnTier struct {
+	Disabled    bool    `yaml:"disabled,omitempty"`
+	Severity    string  `yaml:"severity,omitempty"`
+	LongWindow  string  `yaml:"long_window,omitempty"`
+	ShortWindow string  `yaml:"short_window,omitempty"`
+	BurnRate    float64 `yaml:"burn_rate,omitempty"`
+	For         string  `yaml:"for,omitempty"`
+}
+
+type exportOwnCompose struct {
+	Mode string   `yaml:"mode"`
+	Of   []string `yaml:"of"`
+}
+
+// ExportYAML writes the SLOs and compositions as nines' own slos: section.
+func ExportYAML(slos []slo.SLO, comps []slo.Composition) ([]byte, error) {
+	var f exportOwnFile
+	metric := func(m *slo.Metric) *exportOwnMetric {
+		if m == nil {
+			return nil
+		}
+		return &exportOwnMetric{Region: m.Region, Namespace: m.Namespace, Metric: m.Name, Dimensions: m.Dimensions, Statistic: m.Statistic}
+	}
+	for _, s := range slos {
+		objective := s.Objective
+		e := exportOwnSLO{Name: s.Name, Objective: &objective,
+			SLI: &exportOwnSLI{Kind: string(s.SLI.Kind), Canary: s.SLI.Canary, Regions: s.SLI.Regions,
+				Good: metric(s.SLI.Good), Bad: metric(s.SLI.Bad), Total: metric(s.SLI.Total)}}
+		if s.SLI.Threshold > 0 {
+			e.SLI.Threshold = slo.FormatDuration(s.SLI.Threshold)
+		}
+		switch w := s.Window; w.Kind {
+		case slo.Calendar:
+			loc := "UTC"
+			if w.Location != nil {
+				loc = w.Location.String()
+			}
+			e.Window = map[string]string{"calendar": string(w.Unit), "time_zone": loc}
+		default:
+			e.Window = map[string]string{"rolling": slo.FormatDuration(w.Length)}
+		}
+		if b := s.Budgeting.WithDefaults(s.Objective); b.Method == slo.Timeslices {
+			e.Budgeting = &exportOwnBudget{Method: string(b.Method), Slice: slo.FormatDuration(b.Slice), SliceThreshold: b.SliceThreshold}
+		}
+		if p := s.Policy; p != nil {
+			e.Policy = &exportOwnPolicy{MinBadEvents: p.MinBadEvents, MinEvents: p.MinEvents, Tiers: map[string]exportOwnTier{}}
+			for _, t := range p.Tiers {
+				et := exportOwnTier{Disabled: t.Disabled, Severity: string(t.Severity), BurnRate: t.BurnRate}
+				for _, d := range []struct {
+					v  time.Duration
+					to *string
+				}{{t.LongWindow, &et.LongWindow}, {t.ShortWindow, &et.ShortWindow}, {t.For, &et.For}} {
+					if d.v > 0 {
+						*d.to = slo.FormatDuration(d.v)
+					}
+				}
+				e.Policy.Tiers[t.Name] = et
+			}
+		}
+		f.SLOs = append(f.SLOs, e)
+	}
+	for _, c := range comps {
+		f.SLOs = append(f.SLOs, exportOwnSLO{Name: c.Name, Compose: &exportOwnCompose{Mode: string(c.Mode), Of: c.Parts}})
+	}
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(f); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
