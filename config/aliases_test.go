@@ -2,6 +2,8 @@ package config
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -187,4 +189,33 @@ func BenchmarkParseAtTheAliasLimit(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// OpenSLO files are read by their own loop over documents; the same guard
+// sizes each of them before anything walks it.
+func TestOpenSLOFilesRefuseAliasBombs(t *testing.T) {
+	dir := t.TempDir()
+	bomb := "apiVersion: openslo/v1\nkind: SLI\nmetadata:\n  name: laughs\n  annotations:\n" +
+		indent(billionLaughs(9), "    ") + "spec: {}\n"
+	if err := os.WriteFile(filepath.Join(dir, "bomb.yaml"), []byte(bomb), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := "openslo: [bomb.yaml]\ncanaries:\n  - name: a\n    steps:\n      - http: {url: http://127.0.0.1/}\n"
+	if err := os.WriteFile(filepath.Join(dir, "nines.yaml"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(filepath.Join(dir, "nines.yaml"), Options{})
+	if err == nil || !strings.Contains(err.Error(), "more than the 100000 allowed") || !strings.Contains(err.Error(), "bomb.yaml") {
+		t.Fatalf("Load error is %v, want the alias limit named at bomb.yaml", err)
+	}
+}
+
+func indent(s, by string) string {
+	lines := strings.SplitAfter(s, "\n")
+	for i, l := range lines {
+		if l != "" {
+			lines[i] = by + l
+		}
+	}
+	return strings.Join(lines, "")
 }

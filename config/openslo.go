@@ -376,6 +376,11 @@ func (m *mapper) readOpenSLO(file string) []*openSLODocument {
 			}
 			break
 		}
+		// Sized before anything walks it, as the config's own documents are.
+		if err := checkAliases(file, &root, maxAliasNodes); err != nil {
+			m.d.errs = append(m.d.errs, *err)
+			continue
+		}
 		objects := []*yaml.Node{&root}
 		if root.Kind == yaml.DocumentNode {
 			objects = root.Content
