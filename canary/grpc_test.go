@@ -36,7 +36,9 @@ func startGRPC(t *testing.T, hs healthpb.HealthServer, cert *tls.Certificate) st
 }
 
 // hangingHealth never answers until the call is abandoned.
-type hangingHealth struct{ healthpb.UnimplementedHealthServer }
+type hangingHealth struct {
+	healthpb.UnimplementedHealthServer
+}
 
 func (hangingHealth) Check(ctx context.Context, _ *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
 	<-ctx.Done()
@@ -45,7 +47,9 @@ func (hangingHealth) Check(ctx context.Context, _ *healthpb.HealthCheckRequest) 
 
 // authHealth wants "authorization: Bearer good-token-123", and echoes a
 // wrong one back, as careless servers do.
-type authHealth struct{ healthpb.UnimplementedHealthServer }
+type authHealth struct {
+	healthpb.UnimplementedHealthServer
+}
 
 func (authHealth) Check(ctx context.Context, _ *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
 	md, _ := metadata.FromIncomingContext(ctx)
