@@ -91,6 +91,21 @@ const (
 	FailBrowser         FailureClass = "browser"
 	FailJSError         FailureClass = "js_error" // the page threw or logged a console error
 	FailCanceled        FailureClass = "canceled"
+
+	// Classes of the step kinds beyond HTTP (dns.go, tls.go, grpc.go,
+	// websocket.go, icmp.go).
+	FailDNSRcode        FailureClass = "dns_rcode"          // the server answered with another rcode
+	FailCertExpired     FailureClass = "cert_expired"       // a certificate's not_after has passed
+	FailCertNotYetValid FailureClass = "cert_not_yet_valid" // a certificate's not_before is ahead
+	FailCertHostname    FailureClass = "cert_hostname"      // the certificate is for another name
+	FailCertUntrusted   FailureClass = "cert_untrusted"     // the chain leads to no trusted root
+	FailCertExpiring    FailureClass = "cert_expiring"      // valid, but for fewer days than asked
+	FailCertIssuer      FailureClass = "cert_issuer"        // issued by someone else
+	FailTLSVersion      FailureClass = "tls_version"        // an older protocol than min_version
+	FailGRPCStatus      FailureClass = "grpc_status"        // the health call failed with a status
+	FailNotServing      FailureClass = "not_serving"        // the service's health is not SERVING
+	FailUpgrade         FailureClass = "upgrade"            // the WebSocket upgrade was refused
+	FailPacketLoss      FailureClass = "packet_loss"        // more echoes lost than max_loss allows
 )
 
 // Phases are the httptrace timings of a step: summed over redirect hops in a
@@ -139,9 +154,10 @@ type StepResult struct {
 	Timings map[string]time.Duration
 	// Counts holds kind-specific counts, such as a browser's failed requests.
 	Counts map[string]int
-	// CertExpiry is when the earliest certificate the server sent expires,
-	// for a step that spoke TLS; zero otherwise.
-	CertExpiry time.Time
+	// Cert is the certificate the step's TLS handshake presented, if any:
+	// HTTP over TLS and every kind that speaks TLS record it, even when a
+	// check after the handshake fails.
+	Cert *PeerCert
 }
 
 // Result is one attempt of one canary.

@@ -210,11 +210,7 @@ func runHTTP(ctx context.Context, spec StepSpec, run *RunState) StepResult {
 	}
 	defer resp.Body.Close()
 	if resp.TLS != nil {
-		for _, c := range resp.TLS.PeerCertificates {
-			if sr.CertExpiry.IsZero() || c.NotAfter.Before(sr.CertExpiry) {
-				sr.CertExpiry = c.NotAfter
-			}
-		}
+		sr.Cert = peerCert(*resp.TLS)
 	}
 	body, readErr := readBody(ctx, resp.Body, s.MaxBodyBytes)
 	done := time.Now()

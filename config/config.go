@@ -239,6 +239,8 @@ type mapper struct {
 	opts Options
 	// expanded holds the paths of the values nines expands references in.
 	expanded map[string]bool
+	// lambda is set when the file deploys Lambda agents (deploy:).
+	lambda bool
 }
 
 // fromConfigDir resolves a relative path in the config (a CA bundle, a
@@ -265,6 +267,7 @@ func (m *mapper) build(f *fileYAML, c *Config) {
 	if len(f.Canaries) == 0 {
 		m.d.errorAt("canaries", "add at least one canary; see examples/quickstart.yaml")
 	}
+	m.lambda = f.Deploy != nil
 	names := map[string]int{}
 	for i := range f.Canaries {
 		path := fmt.Sprintf("canaries[%d]", i)
@@ -439,6 +442,7 @@ func (m *mapper) step(sy *stepYAML, path string, extracted map[string]bool) *can
 	if sy.Browser != nil {
 		present = append(present, "browser")
 	}
+	present = append(present, sy.probeKinds()...)
 	if len(present) != 1 {
 		if len(present) == 0 {
 			m.d.errorAt(path, "a step needs one of: %s", strings.Join(kinds, ", "))
@@ -459,6 +463,8 @@ func (m *mapper) step(sy *stepYAML, path string, extracted map[string]bool) *can
 		if b := m.browserStep(sy, path, extracted); b != nil {
 			spec = b
 		}
+	default:
+		spec = m.probeStep(present[0], sy, path, extracted)
 	}
 	if spec == nil {
 		return nil

@@ -63,6 +63,14 @@ type stepYAML struct {
 	Browser *browserStepYAML       `yaml:"browser"`
 	Assert  []assertYAML           `yaml:"assert"`
 	Extract map[string]extractYAML `yaml:"extract"`
+
+	// The kinds beyond HTTP (steps_probes.go).
+	DNS       *dnsYAML       `yaml:"dns"`
+	TCP       *tcpYAML       `yaml:"tcp"`
+	TLS       *tlsStepYAML   `yaml:"tls"`
+	GRPC      *grpcYAML      `yaml:"grpc"`
+	WebSocket *websocketYAML `yaml:"websocket"`
+	ICMP      *icmpYAML      `yaml:"icmp"`
 }
 
 type httpYAML struct {

@@ -45,13 +45,13 @@ func (g *CanaryGauges) Observe(r canary.Result) {
 		g.last[r.Canary] = r
 	}
 	for _, s := range r.Steps {
-		if s.CertExpiry.IsZero() {
+		if s.Cert == nil || s.Cert.Expires.IsZero() {
 			continue
 		}
 		if g.certs[r.Canary] == nil {
 			g.certs[r.Canary] = map[string]time.Time{}
 		}
-		g.certs[r.Canary][s.Name] = s.CertExpiry
+		g.certs[r.Canary][s.Name] = s.Cert.Expires
 	}
 }
 

@@ -37,9 +37,9 @@ func TestCanaryGaugesShowTheLastRunAndTheCertificateExpiry(t *testing.T) {
 	}
 	at := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 	g.Observe(canary.Result{Canary: "checkout", Start: at, OK: true, Duration: time.Second, Steps: []canary.StepResult{
-		{Name: "login", CertExpiry: now.Add(40 * 24 * time.Hour)}, {Name: "cart", CertExpiry: now.Add(24 * time.Hour)}}})
+		{Name: "login", Cert: &canary.PeerCert{Expires: now.Add(40 * 24 * time.Hour)}}, {Name: "cart", Cert: &canary.PeerCert{Expires: now.Add(24 * time.Hour)}}}})
 	g.Observe(canary.Result{Canary: "checkout", Start: at.Add(30 * time.Second), OK: false, Duration: 2500 * time.Millisecond,
-		Failure: canary.FailTimeout, Steps: []canary.StepResult{{Name: "login", CertExpiry: now.Add(30 * 24 * time.Hour)}, {Name: "cart"}}})
+		Failure: canary.FailTimeout, Steps: []canary.StepResult{{Name: "login", Cert: &canary.PeerCert{Expires: now.Add(30 * 24 * time.Hour)}}, {Name: "cart"}}})
 	g.Observe(canary.Result{Canary: "status", Start: at, OK: true, Duration: 250 * time.Millisecond, Steps: []canary.StepResult{{Name: "get"}}})
 	body := scrape()
 	region := `region="eu-\"west\"-1"`
@@ -62,7 +62,7 @@ func TestCanaryGaugesShowTheLastRunAndTheCertificateExpiry(t *testing.T) {
 	}
 	// 31 days later the login certificate has expired a day ago.
 	g2 := metrics.NewCanaryGauges("eu-west-1", clock.NewFake(now.Add(31*24*time.Hour)))
-	g2.Observe(canary.Result{Canary: "checkout", Start: at, Steps: []canary.StepResult{{Name: "login", CertExpiry: now.Add(30 * 24 * time.Hour)}}})
+	g2.Observe(canary.Result{Canary: "checkout", Start: at, Steps: []canary.StepResult{{Name: "login", Cert: &canary.PeerCert{Expires: now.Add(30 * 24 * time.Hour)}}}})
 	var b strings.Builder
 	if err := g2.WriteMetrics(&b); err != nil {
 		t.Fatal(err)

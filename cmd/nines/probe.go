@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -40,6 +42,14 @@ type probeStepJSON struct {
 	// dom_content_loaded and failed_requests.
 	Timings map[string]float64 `json:"timings_ms,omitempty"`
 	Counts  map[string]int     `json:"counts,omitempty"`
+	// Cert is the certificate a step's TLS handshake presented.
+	Cert *certJSON `json:"cert,omitempty"`
+}
+
+type certJSON struct {
+	Subject  string    `json:"subject"`
+	Issuer   string    `json:"issuer"`
+	NotAfter time.Time `json:"not_after"`
 }
 
 type phasesJSON struct {
@@ -63,8 +73,12 @@ func toProbeJSON(r canary.Result) probeJSON {
 			}
 			timings[k] = ms(d)
 		}
+		var cert *certJSON
+		if c := s.Cert; c != nil {
+			cert = &certJSON{Subject: c.Subject, Issuer: c.Issuer, NotAfter: c.NotAfter.UTC()}
+		}
 		out.Steps = append(out.Steps, probeStepJSON{
-			Timings: timings, Counts: s.Counts,
+			Timings: timings, Counts: s.Counts, Cert: cert,
 			Name: s.Name, OK: s.OK, DurationMs: ms(s.Duration), Status: s.Status, Error: s.Error, Artifacts: s.Artifacts,
 			Phases: phasesJSON{DNS: ms(s.Phases.DNS), Connect: ms(s.Phases.Connect), TLS: ms(s.Phases.TLS),
 				TTFB: ms(s.Phases.TTFB), Transfer: ms(s.Phases.Transfer)},
@@ -184,6 +198,7 @@ func printProbeText(w io.Writer, results []canary.Result) {
 				fmt.Fprintf(w, "  status %d", s.Status)
 			}
 			fmt.Fprintln(w)
+			printKindPhases(w, s)
 			if s.Error != "" {
 				fmt.Fprintf(w, "    %s: %s\n", s.Failure, s.Error)
 			}
@@ -191,6 +206,25 @@ func printProbeText(w io.Writer, results []canary.Result) {
 				fmt.Fprintf(w, "    artifact: %s\n", a)
 			}
 		}
+	}
+}
+
+// printKindPhases prints what a step kind records beyond the common
+// phases: a grpc step's call, a websocket's upgrade and first message, an
+// icmp step's round trips and counts, and the certificate a handshake saw.
+func printKindPhases(w io.Writer, s canary.StepResult) {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(s.Timings)) {
+		parts = append(parts, fmt.Sprintf("%s %.1f", k, ms(s.Timings[k])))
+	}
+	for _, k := range slices.Sorted(maps.Keys(s.Counts)) {
+		parts = append(parts, fmt.Sprintf("%s %d", k, s.Counts[k]))
+	}
+	if len(parts) > 0 {
+		fmt.Fprintf(w, "    %s\n", strings.Join(parts, "  "))
+	}
+	if c := s.Cert; c != nil {
+		fmt.Fprintf(w, "    cert %s, issued by %s, expires %s\n", c.Subject, c.Issuer, c.NotAfter.UTC().Format(time.RFC3339))
 	}
 }
 
