@@ -40,6 +40,8 @@ type world struct {
 	// goaws, when set, replaces the SNS fake as the SNS receiver's
 	// endpoint: an independent SNS, read back through its SQS queues.
 	goaws *goawstest.Server
+	// more are receivers besides Slack and SNS (optional).
+	more []alerting.Receiver
 }
 
 var checkoutSLI = slo.SLI{Kind: slo.SLIAvailability, Canary: "checkout"}
@@ -78,7 +80,7 @@ func (w *world) receivers(t *testing.T) []alerting.Receiver {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return []alerting.Receiver{{Name: "slack", Notifier: sl}, {Name: "sns", Notifier: sn}}
+	return append([]alerting.Receiver{{Name: "slack", Notifier: sl}, {Name: "sns", Notifier: sn}}, w.more...)
 }
 
 func (w *world) start(t *testing.T, routes map[alerting.Severity][]string, resolution time.Duration) *process {
