@@ -33,6 +33,10 @@ type Alert struct {
 	// Threads maps a receiver to what it needs to reply to the incident's
 	// first message (Slack's ts): the notifiers' receipts.
 	Threads map[string]string `json:"threads,omitempty"`
+	// Silenced is the kind of the latest notification of this incident a
+	// silence held back (fire, escalate or remind), to be sent once the
+	// silence ends if the alert still fires; empty when none was.
+	Silenced Kind `json:"silenced,omitempty"`
 	// Pending is the outbox: notifications saved before they are sent, and
 	// the receivers still to deliver them to. A restart sends them.
 	Pending []Pending `json:"pending,omitempty"`
