@@ -20,6 +20,9 @@ type Settings struct {
 	// alert fires.
 	ErrorAfter time.Duration
 	Links      Links
+	// BudgetWarnings maps an SLO to its budget warning thresholds, ratios
+	// of remaining budget, highest first.
+	BudgetWarnings map[string][]float64
 	// NoDataPeriods is how many agent periods may pass without a canary's
 	// Attempts (or an agent's heartbeat) before a no_data alert fires; 0
 	// turns the dead-man's switches off.

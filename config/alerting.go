@@ -23,6 +23,7 @@ type alertingYAML struct {
 	State              *alertStateYAML              `yaml:"state"`
 	Links              map[string]string            `yaml:"links"`
 	SLOLinks           map[string]map[string]string `yaml:"slo_links"`
+	BudgetWarnings     map[string][]float64         `yaml:"budget_warnings"`
 	Receivers          []receiverYAML               `yaml:"receivers"`
 	Routes             map[string][]string          `yaml:"routes"`
 }
@@ -134,6 +135,19 @@ func (m *mapper) alerting(y *alertingYAML, c *Config) {
 		}
 		s.Links.BySLO[name] = m.links(path, y.SLOLinks[name])
 	}
+	for _, name := range sortedKeys(y.BudgetWarnings) {
+		path := "alerting.budget_warnings." + name
+		if !known[name] {
+			m.d.errorAt(path, "%q is not an SLO in slos: or an OpenSLO file", name)
+			continue
+		}
+		if ts, ok := m.warningThresholds(path, y.BudgetWarnings[name]); ok {
+			if s.BudgetWarnings == nil {
+				s.BudgetWarnings = map[string][]float64{}
+			}
+			s.BudgetWarnings[name] = ts
+		}
+	}
 
 	if len(y.Receivers) == 0 {
 		m.d.errorAt("alerting.receivers", "add at least one receiver: %s", receiverKinds)
@@ -153,7 +167,7 @@ func (m *mapper) alerting(y *alertingYAML, c *Config) {
 	for _, sev := range sortedKeys(y.Routes) {
 		path := "alerting.routes." + sev
 		if !validSeverity(sev) {
-			m.d.errorAt(path, "%q is not a severity; use page, ticket, no_data or error", sev)
+			m.d.errorAt(path, "%q is not a severity; use page, ticket, no_data, error or warning", sev)
 			continue
 		}
 		for i, r := range y.Routes[sev] {
@@ -167,6 +181,31 @@ func (m *mapper) alerting(y *alertingYAML, c *Config) {
 		s.Routes[alerting.Severity(sev)] = append([]string{}, y.Routes[sev]...)
 	}
 	c.Alerting = s
+}
+
+// warningThresholds maps an SLO's budget warnings, percents of remaining
+// budget, to ratios, highest first.
+func (m *mapper) warningThresholds(path string, in []float64) ([]float64, bool) {
+	if len(in) == 0 {
+		m.d.errorAt(path, "list at least one threshold of remaining budget, in percent, such as [50, 25, 0]")
+		return nil, false
+	}
+	ok := true
+	seen := map[float64]bool{}
+	out := make([]float64, 0, len(in))
+	for i, p := range in {
+		switch {
+		case p < 0 || p >= 100:
+			m.d.errorAt(fmt.Sprintf("%s[%d]", path, i), "%g: a threshold is a percent of remaining budget, from 0 (spent) up to under 100", p)
+			ok = false
+		case seen[p]:
+			m.d.errorAt(fmt.Sprintf("%s[%d]", path, i), "%g is listed twice", p)
+			ok = false
+		}
+		seen[p] = true
+		out = append(out, p/100)
+	}
+	return alerting.SortThresholds(out), ok
 }
 
 func validSeverity(s string) bool {

@@ -48,6 +48,10 @@ var _ = func() int {
 		{"A webhook header value written in the file is rejected without echoing it", "alerting-webhook-literal-header"},
 		{"A webhook header that would forge the signature is rejected", "alerting-webhook-reserved-header"},
 		{"A receiver that is both PagerDuty and Teams is rejected", "alerting-receiver-pagerduty-and-teams"},
+		{"Budget warnings for an SLO that does not exist are rejected", "alerting-budget-warnings-unknown-slo"},
+		{"A budget warning of 100% or more is rejected", "alerting-budget-warnings-range"},
+		{"A budget warning listed twice is rejected", "alerting-budget-warnings-twice"},
+		{"An empty list of budget warnings is rejected", "alerting-budget-warnings-empty"},
 		{"A canary's failure rule of zero runs in zero regions is rejected", "canary-failures-zero"},
 		{"An unknown key in a canary's failure rule suggests the closest key", "canary-failures-unknown-key"},
 		{"A canary's failure rule of an unknown severity is rejected", "canary-failures-severity"},
@@ -132,6 +136,19 @@ func TestAlertingSection(t *testing.T) {
 			}
 			if !reflect.DeepEqual(s.Receivers, want) {
 				t.Errorf("receivers %+v, want %+v", s.Receivers, want)
+			}
+		}},
+		{"Budget warnings map to ratios, highest first, with a route of their own", head +
+			"slos:\n  - { name: checkout, sli: { kind: availability, canary: checkout }, objective: 99.9 }\n" + `alerting:
+  budget_warnings: { checkout: [0, 50, 25] }
+  receivers: [{ name: chat, log: {} }, { name: pager, log: {} }]
+  routes: { warning: [chat] }
+`, func(t *testing.T, s *alerting.Settings) {
+			if got := s.BudgetWarnings["checkout"]; !reflect.DeepEqual(got, []float64{0.5, 0.25, 0}) {
+				t.Errorf("thresholds %v, want [0.5 0.25 0]", got)
+			}
+			if got := s.Routes[alerting.Warning]; !reflect.DeepEqual(got, []string{"chat"}) {
+				t.Errorf("warning route %v", got)
 			}
 		}},
 	}

@@ -127,7 +127,8 @@ func newEvaluator(ctx context.Context, cfg *config.Config, deps evaluatorDeps) (
 		pipeline.Close()
 		closeStore()
 	}
-	machine, err := alerting.NewMachine(alerting.MachineConfig{Remind: settings.Remind, ResolveAfter: settings.ResolveAfter, ErrorAfter: settings.ErrorAfter, Links: settings.Links})
+	machine, err := alerting.NewMachine(alerting.MachineConfig{Remind: settings.Remind, ResolveAfter: settings.ResolveAfter, ErrorAfter: settings.ErrorAfter, Links: settings.Links,
+		BudgetWarnings: settings.BudgetWarnings})
 	if err != nil {
 		closeFn()
 		return nil, nil, err
