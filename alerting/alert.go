@@ -34,10 +34,13 @@ const (
 	// fails, or no source reads its SLI): it is blind, which on-call must
 	// hear of, and its page and ticket hold their state meanwhile.
 	SLOError Severity = "error"
+	// Warning is the severity of a budget warning: an SLO's remaining
+	// error budget fell to one of its warning thresholds (warning.go).
+	Warning Severity = "warning"
 )
 
 // Severities lists every severity, most severe first.
-var Severities = []Severity{Page, Ticket, NoData, SLOError}
+var Severities = []Severity{Page, Ticket, NoData, SLOError, Warning}
 
 // Key names one alert: one per SLO (or watched source) and severity.
 type Key struct {
@@ -116,6 +119,9 @@ type Details struct {
 	Rule string `json:"rule,omitempty"`
 	// Regions are the runs per region a failure rule judged by.
 	Regions []RegionRuns `json:"regions,omitempty"`
+	// WarningThreshold is the budget warning's threshold the remaining
+	// budget is at or below (0.25 for 25%); nil but for a budget warning.
+	WarningThreshold *float64 `json:"warning_threshold,omitempty"`
 }
 
 // HasBudget reports whether the alert is an SLO's, whose notifications
@@ -160,6 +166,17 @@ func (n Notification) Title() string {
 	b.WriteString(string(n.Key.Severity))
 	if n.Key.Severity == SLOError {
 		b.WriteString(" (cannot be evaluated)")
+	}
+	if n.Key.Severity == Warning {
+		b.WriteString(" (budget")
+		if t := n.Details.WarningThreshold; t != nil && n.Kind != KindResolve {
+			b.WriteString(" at or below " + slo.Percent(*t))
+		}
+		b.WriteString(")")
+		if n.Kind == KindResolve {
+			b.WriteString(" resolved")
+		}
+		return b.String()
 	}
 	if n.Details.Tier != "" {
 		b.WriteString(" (")

@@ -33,6 +33,13 @@ type Alert struct {
 	// Threads maps a receiver to what it needs to reply to the incident's
 	// first message (Slack's ts): the notifiers' receipts.
 	Threads map[string]string `json:"threads,omitempty"`
+	// Silenced is the kind of the latest notification of this incident a
+	// silence held back (fire, escalate or remind), to be sent once the
+	// silence ends if the alert still fires; empty when none was.
+	Silenced Kind `json:"silenced,omitempty"`
+	// Crossed is, for a budget warning, the lowest threshold this incident
+	// has notified of; a new one below it notifies again.
+	Crossed *float64 `json:"crossed,omitempty"`
 	// Pending is the outbox: notifications saved before they are sent, and
 	// the receivers still to deliver them to. A restart sends them.
 	Pending []Pending `json:"pending,omitempty"`
@@ -95,6 +102,9 @@ type MachineConfig struct {
 	// alert fires, so one throttled query does not page; 0 fires at once.
 	ErrorAfter time.Duration
 	Links      Links
+	// BudgetWarnings maps an SLO to its thresholds of remaining budget,
+	// as ratios (0.5 for 50%): its budget warning (warning.go).
+	BudgetWarnings map[string][]float64
 }
 
 // Machine is the alert state machine. It is pure: Step takes the alerts,
@@ -134,6 +144,8 @@ type signal struct {
 	held map[string]time.Time
 	// inhibitedBy are the alerts besides its SLO's page that inhibit it.
 	inhibitedBy []Key
+	// warning is set on a budget warning's signal.
+	warning *warningSignal
 }
 
 // Step advances every alert to now.
@@ -145,6 +157,10 @@ func (m *Machine) Step(prev map[Key]Alert, in Input, now time.Time) Step {
 	seen := map[Key]bool{}
 	for _, s := range m.signals(in, prev, now) {
 		seen[s.key] = true
+		if s.warning != nil {
+			m.applyWarning(&out, s, now)
+			continue
+		}
 		m.apply(&out, prev, s, now)
 	}
 	// An alert whose SLO or watch is gone from the config resolves, so it
@@ -220,6 +236,9 @@ func (m *Machine) signals(in Input, prev map[Key]Alert, now time.Time) []signal 
 			s.details.Reason = "evaluated again: " + d.Reason
 		}
 		out = append(out, s)
+		if w, ok := m.warningSignal(d); ok {
+			out = append(out, w)
+		}
 	}
 	for _, w := range in.Watches {
 		sev := w.Severity

@@ -544,6 +544,7 @@ func (s *Service) step(ctx context.Context, in Input, now time.Time) ([]Delivery
 		}
 	}
 	st := s.cfg.Machine.Step(s.alerts, in, now)
+	s.silence(ctx, &st, now)
 	s.addFailures(st.Notifications, now)
 	byKey := map[Key][]Notification{}
 	for _, n := range st.Notifications {
@@ -590,6 +591,104 @@ func (s *Service) step(ctx context.Context, in Input, now time.Time) ([]Delivery
 		}
 	}
 	return out, nil
+}
+
+// silence applies the silences to a step: a notification of an alert a
+// silence covers is dropped, and its alert remembers it (Alert.Silenced);
+// an alert still firing whose silence has ended is sent then, once, as the
+// notification it held back. A resolve goes out, silence or not, if its
+// incident was announced; if the fire itself was held back, so is the
+// resolve. Silences that cannot be read hold nothing back: a missed page
+// costs more than a page sent during maintenance.
+func (s *Service) silence(ctx context.Context, st *Step, now time.Time) {
+	store, ok := s.cfg.Store.(SilenceStore)
+	if !ok {
+		return
+	}
+	all, err := store.Silences(ctx)
+	if err != nil {
+		s.log.Error("silences not read this round; none holds", "error", err.Error())
+		return
+	}
+	var active []Silence
+	for _, sl := range all {
+		if sl.Active(now) {
+			active = append(active, sl)
+		}
+	}
+	silencedBy := func(k Key) string {
+		for _, sl := range active {
+			if sl.matches(k, s.canaries) {
+				return sl.ID
+			}
+		}
+		return ""
+	}
+	changed := map[Key]bool{}
+	for _, k := range st.Changed {
+		changed[k] = true
+	}
+	change := func(k Key, a Alert) {
+		st.Alerts[k] = a
+		if !changed[k] {
+			changed[k] = true
+			st.Changed = append(st.Changed, k)
+		}
+	}
+	kept := st.Notifications[:0:0]
+	sent := map[Key]bool{}
+	for _, n := range st.Notifications {
+		a := st.Alerts[n.Key]
+		switch {
+		case n.Inhibited:
+		case n.Kind == KindResolve:
+			held := a.Silenced == KindFire || a.Silenced == KindEscalate
+			if a.Silenced != "" {
+				a.Silenced = ""
+				change(n.Key, a)
+			}
+			if held {
+				s.log.Info("resolve held back: its fire was silenced", "alert", n.Key.String(), "id", n.ID)
+				continue
+			}
+		default:
+			if id := silencedBy(n.Key); id != "" {
+				if a.Silenced == "" || a.Silenced == KindRemind {
+					a.Silenced = n.Kind
+				}
+				change(n.Key, a)
+				s.log.Info("notification silenced", "alert", n.Key.String(), "id", n.ID, "kind", string(n.Kind), "silence", id)
+				continue
+			}
+			sent[n.Key] = true
+			if a.Silenced != "" {
+				a.Silenced = ""
+				change(n.Key, a)
+			}
+		}
+		kept = append(kept, n)
+	}
+	// Alerts whose silence ended while they fire.
+	var due []Key
+	for k, a := range st.Alerts {
+		if a.Status == Firing && a.Silenced != "" && !sent[k] && silencedBy(k) == "" {
+			due = append(due, k)
+		}
+	}
+	sortKeys(due)
+	for _, k := range due {
+		a := st.Alerts[k]
+		a.Seq++
+		kept = append(kept, Notification{
+			ID: a.Incident() + "#" + itoa(a.Seq), DedupeKey: k.String(), Incident: a.Incident(),
+			Kind: a.Silenced, Key: k, At: now, FiredAt: a.FiredAt, Details: a.Last,
+			Links: s.cfg.Machine.cfg.Links.For(k.Subject),
+		})
+		s.log.Info("silence over, alert still firing: sending it now", "alert", k.String(), "kind", string(a.Silenced))
+		a.Silenced, a.LastSent = "", now
+		change(k, a)
+	}
+	st.Notifications = kept
 }
 
 // addFailures gives each SLO or failure rule notification its canary's

@@ -40,6 +40,10 @@ type world struct {
 	// goaws, when set, replaces the SNS fake as the SNS receiver's
 	// endpoint: an independent SNS, read back through its SQS queues.
 	goaws *goawstest.Server
+	// warnings are the SLOs' budget warning thresholds (optional).
+	warnings map[string][]float64
+	// more are receivers besides Slack and SNS (optional).
+	more []alerting.Receiver
 }
 
 var checkoutSLI = slo.SLI{Kind: slo.SLIAvailability, Canary: "checkout"}
@@ -78,7 +82,7 @@ func (w *world) receivers(t *testing.T) []alerting.Receiver {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return []alerting.Receiver{{Name: "slack", Notifier: sl}, {Name: "sns", Notifier: sn}}
+	return append([]alerting.Receiver{{Name: "slack", Notifier: sl}, {Name: "sns", Notifier: sn}}, w.more...)
 }
 
 func (w *world) start(t *testing.T, routes map[alerting.Severity][]string, resolution time.Duration) *process {
@@ -105,7 +109,7 @@ func (w *world) start(t *testing.T, routes map[alerting.Severity][]string, resol
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, _ := alerting.NewMachine(alerting.MachineConfig{})
+	m, _ := alerting.NewMachine(alerting.MachineConfig{BudgetWarnings: w.warnings})
 	svc, err := alerting.NewService(alerting.ServiceConfig{
 		Evaluator: ev, SLOs: w.slos, Machine: m, Pipeline: p, Store: w.store, Clock: w.clk,
 		RecentFailure: w.recentFailure, Failures: w.failures, Source: src, Regions: w.regions,
@@ -265,7 +269,7 @@ func TestADeadMansSwitchPagesThroughThePipeline(t *testing.T) {
 	p, _ := alerting.NewPipeline(alerting.PipelineConfig{Receivers: []alerting.Receiver{{Name: "slack", Notifier: sl}}, Clock: w.clk})
 	defer p.Close()
 	ev, _ := slo.NewEvaluator(slo.EvaluatorConfig{Source: w.src, Clock: w.clk})
-	m, _ := alerting.NewMachine(alerting.MachineConfig{})
+	m, _ := alerting.NewMachine(alerting.MachineConfig{BudgetWarnings: w.warnings})
 	beats := 0
 	svc, err := alerting.NewService(alerting.ServiceConfig{
 		Evaluator: ev, Machine: m, Pipeline: p, Store: w.store, Clock: w.clk,
@@ -322,7 +326,7 @@ func TestADeadMansSwitchIgnoresDataThatNeverBegan(t *testing.T) {
 	p, _ := alerting.NewPipeline(alerting.PipelineConfig{Receivers: []alerting.Receiver{{Name: "slack", Notifier: sl}}, Clock: w.clk})
 	defer p.Close()
 	ev, _ := slo.NewEvaluator(slo.EvaluatorConfig{Source: w.src, Clock: w.clk})
-	m, _ := alerting.NewMachine(alerting.MachineConfig{})
+	m, _ := alerting.NewMachine(alerting.MachineConfig{BudgetWarnings: w.warnings})
 	// "fresh" never had data; "checkout" had two hours of it until t0.
 	if err := w.src.Add(checkoutSLI, minuteTrace()); err != nil {
 		t.Fatal(err)
@@ -397,7 +401,7 @@ func TestSlackDownForAQuarterHourDelaysNoPage(t *testing.T) {
 				d.SLO = name
 				ds = append(ds, d)
 			}
-			m, _ := alerting.NewMachine(alerting.MachineConfig{})
+			m, _ := alerting.NewMachine(alerting.MachineConfig{BudgetWarnings: w.warnings})
 			svc, err := alerting.NewService(alerting.ServiceConfig{Evaluator: ds, Machine: m, Pipeline: p, Store: w.store, Clock: w.clk, Logger: log.Logger})
 			if err != nil {
 				t.Fatal(err)

@@ -20,6 +20,9 @@ type Settings struct {
 	// alert fires.
 	ErrorAfter time.Duration
 	Links      Links
+	// BudgetWarnings maps an SLO to its budget warning thresholds, ratios
+	// of remaining budget, highest first.
+	BudgetWarnings map[string][]float64
 	// NoDataPeriods is how many agent periods may pass without a canary's
 	// Attempts (or an agent's heartbeat) before a no_data alert fires; 0
 	// turns the dead-man's switches off.
@@ -39,24 +42,56 @@ type Settings struct {
 	Profile string
 }
 
-// ReceiverSettings is one receiver; exactly one of SNS, Slack and Log is
-// set.
+// ReceiverSettings is one receiver; exactly one of SNS, Slack, Webhook,
+// PagerDuty, Teams and Log is set.
 type ReceiverSettings struct {
-	Name  string
-	SNS   *SNSSettings
-	Slack *SlackSettings
-	Log   bool
+	Name      string
+	SNS       *SNSSettings
+	Slack     *SlackSettings
+	Webhook   *WebhookSettings
+	PagerDuty *PagerDutySettings
+	Teams     *TeamsSettings
+	Log       bool
 }
 
-// Kind names the receiver's kind: sns, slack or log.
+// Kind names the receiver's kind: sns, slack, webhook, pagerduty, teams or
+// log.
 func (r ReceiverSettings) Kind() string {
 	switch {
 	case r.SNS != nil:
 		return "sns"
 	case r.Slack != nil:
 		return "slack"
+	case r.Webhook != nil:
+		return "webhook"
+	case r.PagerDuty != nil:
+		return "pagerduty"
+	case r.Teams != nil:
+		return "teams"
 	}
 	return "log"
+}
+
+// WebhookSettings reach a generic webhook. The URL may hold a token; the
+// secret and the headers' values come from the environment.
+type WebhookSettings struct {
+	URL     string
+	Secret  string
+	Headers map[string]string
+}
+
+// PagerDutySettings reach one PagerDuty service through the Events API
+// v2. The routing key comes from the environment.
+type PagerDutySettings struct {
+	RoutingKey string
+	// URL replaces the Events API endpoint (the EU region's, or a fake).
+	URL string
+}
+
+// TeamsSettings reach one Microsoft Teams workflow webhook; its URL holds
+// a signature, so it comes from the environment.
+type TeamsSettings struct {
+	URL string
 }
 
 // SNSSettings reach one topic.

@@ -34,9 +34,10 @@ type Store interface {
 // MemoryStore is a Store in memory, for tests and for runs that keep no
 // state.
 type MemoryStore struct {
-	mu     sync.Mutex
-	alerts map[Key][]byte
-	vers   map[Key]int64
+	mu       sync.Mutex
+	alerts   map[Key][]byte
+	vers     map[Key]int64
+	silences map[string]Silence
 }
 
 // NewMemoryStore returns an empty MemoryStore.

@@ -17,6 +17,7 @@ import (
 // DynamoDBAPI is the part of the DynamoDB client the store uses.
 type DynamoDBAPI interface {
 	Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
@@ -367,4 +368,100 @@ func incidentOf(item map[string]types.AttributeValue) (Incident, error) {
 		return inc, err
 	}
 	return inc, nil
+}
+
+const silenceKind = "silence"
+
+// AddSilence implements SilenceStore: an item "silence#ID" of kind
+// silence, which the table's TTL removes SilenceRetention after it ends.
+func (s *DynamoDBStore) AddSilence(ctx context.Context, sl Silence) error {
+	if err := sl.Validate(); err != nil {
+		return fmt.Errorf("alerting: %w", err)
+	}
+	_, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:           aws.String(s.table),
+		Item:                silenceItem(sl),
+		ConditionExpression: aws.String("attribute_not_exists(pk)"),
+	})
+	var exists *types.ConditionalCheckFailedException
+	if errors.As(err, &exists) {
+		return fmt.Errorf("alerting: silence %s exists already", sl.ID)
+	}
+	if err != nil {
+		return fmt.Errorf("alerting: saving silence %s: %w", sl.ID, err)
+	}
+	return nil
+}
+
+func silenceItem(sl Silence) map[string]types.AttributeValue {
+	body, _ := json.Marshal(sl) // a Silence always marshals
+	return map[string]types.AttributeValue{
+		"pk":         &types.AttributeValueMemberS{Value: silenceKind + "#" + sl.ID},
+		"kind":       &types.AttributeValueMemberS{Value: silenceKind},
+		"body":       &types.AttributeValueMemberS{Value: string(body)},
+		ttlAttribute: &types.AttributeValueMemberN{Value: strconv.FormatInt(sl.End.Add(SilenceRetention).Unix(), 10)},
+	}
+}
+
+// Silences implements SilenceStore. The read is consistent, so a silence
+// added just before an evaluation holds in it.
+func (s *DynamoDBStore) Silences(ctx context.Context) ([]Silence, error) {
+	in := &dynamodb.ScanInput{
+		TableName:                 aws.String(s.table),
+		ConsistentRead:            aws.Bool(true),
+		FilterExpression:          aws.String("#k = :k"),
+		ExpressionAttributeNames:  map[string]string{"#k": "kind"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":k": &types.AttributeValueMemberS{Value: silenceKind}},
+	}
+	var out []Silence
+	for {
+		page, err := s.api.Scan(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("alerting: reading silences from %s: %w", s.table, err)
+		}
+		for _, item := range page.Items {
+			body, ok := item["body"].(*types.AttributeValueMemberS)
+			if !ok {
+				return nil, fmt.Errorf("alerting: a silence in %s has no body", s.table)
+			}
+			var sl Silence
+			if err := json.Unmarshal([]byte(body.Value), &sl); err != nil {
+				return nil, fmt.Errorf("alerting: a silence in %s does not decode: %w", s.table, err)
+			}
+			out = append(out, sl)
+		}
+		if len(page.LastEvaluatedKey) == 0 {
+			break
+		}
+		in.ExclusiveStartKey = page.LastEvaluatedKey
+	}
+	sortSilences(out)
+	return out, nil
+}
+
+// ExpireSilence implements SilenceStore.
+func (s *DynamoDBStore) ExpireSilence(ctx context.Context, id string, at time.Time) error {
+	out, err := s.api.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.table), ConsistentRead: aws.Bool(true),
+		Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: silenceKind + "#" + id}},
+	})
+	if err != nil {
+		return fmt.Errorf("alerting: reading silence %s: %w", id, err)
+	}
+	body, ok := out.Item["body"].(*types.AttributeValueMemberS)
+	if !ok {
+		return ErrNoSilence
+	}
+	var sl Silence
+	if err := json.Unmarshal([]byte(body.Value), &sl); err != nil {
+		return fmt.Errorf("alerting: silence %s does not decode: %w", id, err)
+	}
+	if !at.Before(sl.End) {
+		return nil
+	}
+	sl.End = at
+	if _, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: silenceItem(sl)}); err != nil {
+		return fmt.Errorf("alerting: expiring silence %s: %w", id, err)
+	}
+	return nil
 }

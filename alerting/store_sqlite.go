@@ -3,6 +3,7 @@ package alerting
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -49,7 +50,92 @@ func OpenSQLite(ctx context.Context, path string) (*SQLiteStore, error) {
 		db.Close()
 		return nil, fmt.Errorf("alerting: creating the incident table in %s: %w", path, err)
 	}
+	if _, err := db.ExecContext(ctx, silenceSchema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("alerting: creating the silence table in %s: %w", path, err)
+	}
 	return &SQLiteStore{db: db}, nil
+}
+
+const silenceSchema = `CREATE TABLE IF NOT EXISTS nines_silences (
+	id     TEXT PRIMARY KEY,
+	end_at INTEGER NOT NULL,
+	body   TEXT NOT NULL
+)`
+
+// AddSilence implements SilenceStore. It also forgets the silences that
+// ended more than SilenceRetention before this one starts.
+func (s *SQLiteStore) AddSilence(ctx context.Context, sl Silence) error {
+	if err := sl.Validate(); err != nil {
+		return fmt.Errorf("alerting: %w", err)
+	}
+	body, err := json.Marshal(sl)
+	if err != nil {
+		return err
+	}
+	res, err := s.db.ExecContext(ctx, `INSERT INTO nines_silences (id, end_at, body) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+		sl.ID, sl.End.UnixMilli(), string(body))
+	if err != nil {
+		return fmt.Errorf("alerting: saving silence %s: %w", sl.ID, err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return fmt.Errorf("alerting: silence %s exists already", sl.ID)
+	}
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM nines_silences WHERE end_at < ?`, sl.Start.Add(-SilenceRetention).UnixMilli()); err != nil {
+		return fmt.Errorf("alerting: forgetting old silences: %w", err)
+	}
+	return nil
+}
+
+// Silences implements SilenceStore.
+func (s *SQLiteStore) Silences(ctx context.Context) ([]Silence, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT body FROM nines_silences`)
+	if err != nil {
+		return nil, fmt.Errorf("alerting: reading silences: %w", err)
+	}
+	defer rows.Close()
+	var out []Silence
+	for rows.Next() {
+		var body string
+		if err := rows.Scan(&body); err != nil {
+			return nil, fmt.Errorf("alerting: reading silences: %w", err)
+		}
+		var sl Silence
+		if err := json.Unmarshal([]byte(body), &sl); err != nil {
+			return nil, fmt.Errorf("alerting: a stored silence does not decode: %w", err)
+		}
+		out = append(out, sl)
+	}
+	sortSilences(out)
+	return out, rows.Err()
+}
+
+// ExpireSilence implements SilenceStore.
+func (s *SQLiteStore) ExpireSilence(ctx context.Context, id string, at time.Time) error {
+	var body string
+	err := s.db.QueryRowContext(ctx, `SELECT body FROM nines_silences WHERE id = ?`, id).Scan(&body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNoSilence
+	}
+	if err != nil {
+		return fmt.Errorf("alerting: reading silence %s: %w", id, err)
+	}
+	var sl Silence
+	if err := json.Unmarshal([]byte(body), &sl); err != nil {
+		return fmt.Errorf("alerting: silence %s does not decode: %w", id, err)
+	}
+	if !at.Before(sl.End) {
+		return nil
+	}
+	sl.End = at
+	b, err := json.Marshal(sl)
+	if err != nil {
+		return err
+	}
+	if _, err := s.db.ExecContext(ctx, `UPDATE nines_silences SET end_at = ?, body = ? WHERE id = ?`, at.UnixMilli(), string(b), id); err != nil {
+		return fmt.Errorf("alerting: expiring silence %s: %w", id, err)
+	}
+	return nil
 }
 
 // Close closes the database.

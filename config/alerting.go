@@ -2,11 +2,13 @@ package config
 
 import (
 	"fmt"
+	"net/http"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/nines-dev/nines/alerting"
+	"github.com/nines-dev/nines/alerting/webhook"
 )
 
 // alertingYAML is the alerting: section.
@@ -21,6 +23,7 @@ type alertingYAML struct {
 	State              *alertStateYAML              `yaml:"state"`
 	Links              map[string]string            `yaml:"links"`
 	SLOLinks           map[string]map[string]string `yaml:"slo_links"`
+	BudgetWarnings     map[string][]float64         `yaml:"budget_warnings"`
 	Receivers          []receiverYAML               `yaml:"receivers"`
 	Routes             map[string][]string          `yaml:"routes"`
 }
@@ -32,10 +35,28 @@ type alertStateYAML struct {
 }
 
 type receiverYAML struct {
-	Name  string             `yaml:"name"`
-	SNS   *snsReceiverYAML   `yaml:"sns"`
-	Slack *slackReceiverYAML `yaml:"slack"`
-	Log   *struct{}          `yaml:"log"`
+	Name      string                 `yaml:"name"`
+	SNS       *snsReceiverYAML       `yaml:"sns"`
+	Slack     *slackReceiverYAML     `yaml:"slack"`
+	Webhook   *webhookReceiverYAML   `yaml:"webhook"`
+	PagerDuty *pagerDutyReceiverYAML `yaml:"pagerduty"`
+	Teams     *teamsReceiverYAML     `yaml:"teams"`
+	Log       *struct{}              `yaml:"log"`
+}
+
+type webhookReceiverYAML struct {
+	URL     string            `yaml:"url"`
+	Secret  string            `yaml:"secret"`
+	Headers map[string]string `yaml:"headers"`
+}
+
+type pagerDutyReceiverYAML struct {
+	RoutingKey string `yaml:"routing_key"`
+	URL        string `yaml:"url"`
+}
+
+type teamsReceiverYAML struct {
+	URL string `yaml:"url"`
 }
 
 type snsReceiverYAML struct {
@@ -114,9 +135,22 @@ func (m *mapper) alerting(y *alertingYAML, c *Config) {
 		}
 		s.Links.BySLO[name] = m.links(path, y.SLOLinks[name])
 	}
+	for _, name := range sortedKeys(y.BudgetWarnings) {
+		path := "alerting.budget_warnings." + name
+		if !known[name] {
+			m.d.errorAt(path, "%q is not an SLO in slos: or an OpenSLO file", name)
+			continue
+		}
+		if ts, ok := m.warningThresholds(path, y.BudgetWarnings[name]); ok {
+			if s.BudgetWarnings == nil {
+				s.BudgetWarnings = map[string][]float64{}
+			}
+			s.BudgetWarnings[name] = ts
+		}
+	}
 
 	if len(y.Receivers) == 0 {
-		m.d.errorAt("alerting.receivers", "add at least one receiver: sns, slack or log")
+		m.d.errorAt("alerting.receivers", "add at least one receiver: %s", receiverKinds)
 	}
 	names := map[string]int{}
 	for i := range y.Receivers {
@@ -133,7 +167,7 @@ func (m *mapper) alerting(y *alertingYAML, c *Config) {
 	for _, sev := range sortedKeys(y.Routes) {
 		path := "alerting.routes." + sev
 		if !validSeverity(sev) {
-			m.d.errorAt(path, "%q is not a severity; use page, ticket, no_data or error", sev)
+			m.d.errorAt(path, "%q is not a severity; use page, ticket, no_data, error or warning", sev)
 			continue
 		}
 		for i, r := range y.Routes[sev] {
@@ -147,6 +181,31 @@ func (m *mapper) alerting(y *alertingYAML, c *Config) {
 		s.Routes[alerting.Severity(sev)] = append([]string{}, y.Routes[sev]...)
 	}
 	c.Alerting = s
+}
+
+// warningThresholds maps an SLO's budget warnings, percents of remaining
+// budget, to ratios, highest first.
+func (m *mapper) warningThresholds(path string, in []float64) ([]float64, bool) {
+	if len(in) == 0 {
+		m.d.errorAt(path, "list at least one threshold of remaining budget, in percent, such as [50, 25, 0]")
+		return nil, false
+	}
+	ok := true
+	seen := map[float64]bool{}
+	out := make([]float64, 0, len(in))
+	for i, p := range in {
+		switch {
+		case p < 0 || p >= 100:
+			m.d.errorAt(fmt.Sprintf("%s[%d]", path, i), "%g: a threshold is a percent of remaining budget, from 0 (spent) up to under 100", p)
+			ok = false
+		case seen[p]:
+			m.d.errorAt(fmt.Sprintf("%s[%d]", path, i), "%g is listed twice", p)
+			ok = false
+		}
+		seen[p] = true
+		out = append(out, p/100)
+	}
+	return alerting.SortThresholds(out), ok
 }
 
 func validSeverity(s string) bool {
@@ -183,18 +242,18 @@ func (m *mapper) endpoint(path, u string) {
 func (m *mapper) receiver(y *receiverYAML, path string) (alerting.ReceiverSettings, bool) {
 	errsBefore := len(m.d.errs)
 	var kinds []string
-	if y.SNS != nil {
-		kinds = append(kinds, "sns")
-	}
-	if y.Slack != nil {
-		kinds = append(kinds, "slack")
-	}
-	if y.Log != nil {
-		kinds = append(kinds, "log")
+	for _, k := range []struct {
+		name string
+		set  bool
+	}{{"sns", y.SNS != nil}, {"slack", y.Slack != nil}, {"webhook", y.Webhook != nil}, {"pagerduty", y.PagerDuty != nil},
+		{"teams", y.Teams != nil}, {"log", y.Log != nil}} {
+		if k.set {
+			kinds = append(kinds, k.name)
+		}
 	}
 	if len(kinds) != 1 {
 		if len(kinds) == 0 {
-			m.d.errorAt(path, "a receiver needs one of sns, slack or log")
+			m.d.errorAt(path, "a receiver needs one of %s", receiverKinds)
 		} else {
 			m.d.errorAt(path, "a receiver has exactly one kind; found %s", quoteList(kinds))
 		}
@@ -237,8 +296,69 @@ func (m *mapper) receiver(y *receiverYAML, path string) (alerting.ReceiverSettin
 			}
 		}
 		m.endpoint(path+".slack.api_url", sy.APIURL)
+	case y.Webhook != nil:
+		r.Webhook = m.webhook(path+".webhook", y.Webhook)
+	case y.PagerDuty != nil:
+		r.PagerDuty = &alerting.PagerDutySettings{URL: y.PagerDuty.URL}
+		if y.PagerDuty.RoutingKey == "" {
+			m.d.errorAt(path+".pagerduty.routing_key", "is required: the integration key of an Events API v2 integration, as ${env:PAGERDUTY_ROUTING_KEY}")
+		} else {
+			r.PagerDuty.RoutingKey = m.secret(path+".pagerduty.routing_key", y.PagerDuty.RoutingKey, "PAGERDUTY_ROUTING_KEY")
+		}
+		m.endpoint(path+".pagerduty.url", y.PagerDuty.URL)
+	case y.Teams != nil:
+		r.Teams = &alerting.TeamsSettings{}
+		if y.Teams.URL == "" {
+			m.d.errorAt(path+".teams.url", "is required: the workflow's webhook URL, as ${env:TEAMS_WEBHOOK_URL}")
+		} else {
+			r.Teams.URL = m.secret(path+".teams.url", y.Teams.URL, "TEAMS_WEBHOOK_URL")
+		}
 	}
 	return r, len(m.d.errs) == errsBefore
+}
+
+// receiverKinds lists the receivers' kinds for errors.
+const receiverKinds = "sns, slack, webhook, pagerduty, teams or log"
+
+// headerNameRe is an HTTP header name (RFC 9110's token).
+var headerNameRe = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+// webhook maps a generic webhook. Its URL may be written in the file or
+// come from the environment (when it holds a token); the signing secret
+// and every header's value must come from the environment.
+func (m *mapper) webhook(path string, y *webhookReceiverYAML) *alerting.WebhookSettings {
+	w := &alerting.WebhookSettings{}
+	switch {
+	case y.URL == "":
+		m.d.errorAt(path+".url", "is required: the URL to POST to, written here or as ${env:WEBHOOK_URL}")
+	case envRefRe.MatchString(y.URL):
+		w.URL = m.secret(path+".url", y.URL, "WEBHOOK_URL")
+	default:
+		if err := checkURL(y.URL); err != nil {
+			m.d.errorAt(path+".url", "%v", err)
+		}
+		w.URL = y.URL
+	}
+	if y.Secret != "" {
+		w.Secret = m.secret(path+".secret", y.Secret, "WEBHOOK_SECRET")
+	}
+	for _, name := range sortedKeys(y.Headers) {
+		hp := path + ".headers." + name
+		canon := http.CanonicalHeaderKey(name)
+		switch {
+		case !headerNameRe.MatchString(name):
+			m.d.errorAt(hp, "%q is not an HTTP header name", name)
+			continue
+		case canon == webhook.SignatureHeader || canon == webhook.TimestampHeader || canon == "Content-Type":
+			m.d.errorAt(hp, "%s is set by nines; choose another header", canon)
+			continue
+		}
+		if w.Headers == nil {
+			w.Headers = map[string]string{}
+		}
+		w.Headers[name] = m.secret(hp, y.Headers[name], "WEBHOOK_AUTHORIZATION")
+	}
+	return w
 }
 
 // secret resolves a value that must come from the environment, so that

@@ -38,6 +38,20 @@ var _ = func() int {
 		{"An agent name with spaces is rejected", "alerting-agent-name"},
 		{"A canary failure rule of severity no_data is rejected", "alerting-canary-failures-severity"},
 		{"A canary failure rule that is neither a mapping nor off is rejected", "alerting-canary-failures-word"},
+		{"A PagerDuty routing key written in the file is rejected without echoing it", "alerting-pagerduty-literal-key"},
+		{"A PagerDuty receiver without a routing key is rejected", "alerting-pagerduty-no-key"},
+		{"A Teams workflow URL written in the file is rejected without echoing it", "alerting-teams-literal-url"},
+		{"A Teams receiver without a URL is rejected", "alerting-teams-no-url"},
+		{"A webhook without a URL is rejected", "alerting-webhook-no-url"},
+		{"A webhook URL that is not http is rejected", "alerting-webhook-bad-url"},
+		{"A webhook signing secret written in the file is rejected without echoing it", "alerting-webhook-literal-secret"},
+		{"A webhook header value written in the file is rejected without echoing it", "alerting-webhook-literal-header"},
+		{"A webhook header that would forge the signature is rejected", "alerting-webhook-reserved-header"},
+		{"A receiver that is both PagerDuty and Teams is rejected", "alerting-receiver-pagerduty-and-teams"},
+		{"Budget warnings for an SLO that does not exist are rejected", "alerting-budget-warnings-unknown-slo"},
+		{"A budget warning of 100% or more is rejected", "alerting-budget-warnings-range"},
+		{"A budget warning listed twice is rejected", "alerting-budget-warnings-twice"},
+		{"An empty list of budget warnings is rejected", "alerting-budget-warnings-empty"},
 		{"A canary's failure rule of zero runs in zero regions is rejected", "canary-failures-zero"},
 		{"An unknown key in a canary's failure rule suggests the closest key", "canary-failures-unknown-key"},
 		{"A canary's failure rule of an unknown severity is rejected", "canary-failures-severity"},
@@ -48,7 +62,8 @@ var _ = func() int {
 func TestAlertingSection(t *testing.T) {
 	const head = "canaries:\n  - name: checkout\n    steps:\n      - http: { url: \"https://shop.example.com/health\" }\n"
 	env := func(name string) (string, bool) {
-		v, ok := map[string]string{"SLACK_TOKEN": "xoxb-test", "HOOK": "https://hooks.example.com/services/T/B/X"}[name]
+		v, ok := map[string]string{"SLACK_TOKEN": "xoxb-test", "HOOK": "https://hooks.example.com/services/T/B/X",
+			"PD_KEY": "R0123", "TEAMS_URL": "https://x.logic.azure.com/workflows/1?sig=abc", "HOOK_SECRET": "sign-me", "HOOK_AUTH": "Bearer t"}[name]
 		return v, ok
 	}
 	tests := []struct {
@@ -103,6 +118,37 @@ func TestAlertingSection(t *testing.T) {
 			}
 			if len(s.Routes[alerting.Page]) != 2 || len(s.Routes[alerting.Ticket]) != 1 {
 				t.Errorf("routes %+v", s.Routes)
+			}
+		}},
+		{"Webhook, PagerDuty and Teams receivers map across with their secrets from the environment", head + `alerting:
+  receivers:
+    - webhook:
+        url: "https://hooks.example.com/nines"
+        secret: "${env:HOOK_SECRET}"
+        headers: { Authorization: "${env:HOOK_AUTH}" }
+    - pagerduty: { routing_key: "${env:PD_KEY}", url: "https://events.eu.pagerduty.com/v2/enqueue" }
+    - teams: { url: "${env:TEAMS_URL}" }
+`, func(t *testing.T, s *alerting.Settings) {
+			want := []alerting.ReceiverSettings{
+				{Name: "webhook", Webhook: &alerting.WebhookSettings{URL: "https://hooks.example.com/nines", Secret: "sign-me", Headers: map[string]string{"Authorization": "Bearer t"}}},
+				{Name: "pagerduty", PagerDuty: &alerting.PagerDutySettings{RoutingKey: "R0123", URL: "https://events.eu.pagerduty.com/v2/enqueue"}},
+				{Name: "teams", Teams: &alerting.TeamsSettings{URL: "https://x.logic.azure.com/workflows/1?sig=abc"}},
+			}
+			if !reflect.DeepEqual(s.Receivers, want) {
+				t.Errorf("receivers %+v, want %+v", s.Receivers, want)
+			}
+		}},
+		{"Budget warnings map to ratios, highest first, with a route of their own", head +
+			"slos:\n  - { name: checkout, sli: { kind: availability, canary: checkout }, objective: 99.9 }\n" + `alerting:
+  budget_warnings: { checkout: [0, 50, 25] }
+  receivers: [{ name: chat, log: {} }, { name: pager, log: {} }]
+  routes: { warning: [chat] }
+`, func(t *testing.T, s *alerting.Settings) {
+			if got := s.BudgetWarnings["checkout"]; !reflect.DeepEqual(got, []float64{0.5, 0.25, 0}) {
+				t.Errorf("thresholds %v, want [0.5 0.25 0]", got)
+			}
+			if got := s.Routes[alerting.Warning]; !reflect.DeepEqual(got, []string{"chat"}) {
+				t.Errorf("warning route %v", got)
 			}
 		}},
 	}

@@ -12,8 +12,11 @@ import (
 	awssns "github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/nines-dev/nines/alerting"
+	"github.com/nines-dev/nines/alerting/pagerduty"
 	"github.com/nines-dev/nines/alerting/slack"
 	"github.com/nines-dev/nines/alerting/sns"
+	"github.com/nines-dev/nines/alerting/teams"
+	"github.com/nines-dev/nines/alerting/webhook"
 	"github.com/nines-dev/nines/config"
 	"github.com/nines-dev/nines/dashboards"
 	"github.com/nines-dev/nines/internal/clock"
@@ -124,7 +127,8 @@ func newEvaluator(ctx context.Context, cfg *config.Config, deps evaluatorDeps) (
 		pipeline.Close()
 		closeStore()
 	}
-	machine, err := alerting.NewMachine(alerting.MachineConfig{Remind: settings.Remind, ResolveAfter: settings.ResolveAfter, ErrorAfter: settings.ErrorAfter, Links: settings.Links})
+	machine, err := alerting.NewMachine(alerting.MachineConfig{Remind: settings.Remind, ResolveAfter: settings.ResolveAfter, ErrorAfter: settings.ErrorAfter, Links: settings.Links,
+		BudgetWarnings: settings.BudgetWarnings})
 	if err != nil {
 		closeFn()
 		return nil, nil, err
@@ -214,6 +218,21 @@ func buildReceivers(ctx context.Context, s *alerting.Settings, stdout io.Writer,
 		case r.Slack != nil:
 			var err error
 			if n, err = slack.New(slack.Config{Token: r.Slack.Token, Channel: r.Slack.Channel, WebhookURL: r.Slack.WebhookURL, APIURL: r.Slack.APIURL}); err != nil {
+				return nil, fmt.Errorf("receiver %s: %w", r.Name, err)
+			}
+		case r.Webhook != nil:
+			var err error
+			if n, err = webhook.New(webhook.Config{URL: r.Webhook.URL, Secret: r.Webhook.Secret, Headers: r.Webhook.Headers}); err != nil {
+				return nil, fmt.Errorf("receiver %s: %w", r.Name, err)
+			}
+		case r.PagerDuty != nil:
+			var err error
+			if n, err = pagerduty.New(pagerduty.Config{RoutingKey: r.PagerDuty.RoutingKey, URL: r.PagerDuty.URL}); err != nil {
+				return nil, fmt.Errorf("receiver %s: %w", r.Name, err)
+			}
+		case r.Teams != nil:
+			var err error
+			if n, err = teams.New(teams.Config{URL: r.Teams.URL}); err != nil {
 				return nil, fmt.Errorf("receiver %s: %w", r.Name, err)
 			}
 		case stdoutJSON:
