@@ -150,7 +150,7 @@ func runGRPC(ctx context.Context, spec StepSpec, run *RunState) StepResult {
 	trace.mu.Unlock()
 	if err != nil {
 		if phaseErr != nil {
-			return fail(classifyHTTPError(phaseErr), "%v", phaseErr)
+			return fail(classifyNetError(phaseErr), "%v", phaseErr)
 		}
 		st := status.Convert(err)
 		switch st.Code() {

@@ -100,7 +100,7 @@ func runICMP(ctx context.Context, spec StepSpec, run *RunState) StepResult {
 		ips, err := resolver.LookupIP(ctx, "ip4", host)
 		sr.Phases.DNS = time.Since(began)
 		if err != nil {
-			return fail(classifyHTTPError(err), "%v", err)
+			return fail(classifyNetError(err), "%v", err)
 		}
 		ip = ips[0].To4()
 	}
@@ -180,14 +180,14 @@ func runICMP(ctx context.Context, spec StepSpec, run *RunState) StepResult {
 		b, _ := msg.Marshal(nil) // an echo always marshals
 		sent[seq] = time.Now()
 		if _, err := conn.WriteTo(b, dst); err != nil {
-			return fail(classifyHTTPError(err), "echo %d to %s: %v", seq, ip, err)
+			return fail(classifyNetError(err), "echo %d to %s: %v", seq, ip, err)
 		}
 		next := sent[seq].Add(s.Interval)
 		if seq == s.Count-1 {
 			next = sent[seq].Add(s.Wait)
 		}
 		if err := collect(next); err != nil {
-			return fail(classifyHTTPError(err), "%d of %d echoes answered before the canary's timeout", received, seq+1)
+			return fail(classifyNetError(err), "%d of %d echoes answered before the canary's timeout", received, seq+1)
 		}
 	}
 	// An echo answered after Wait counts as lost, as ping counts it.
