@@ -9,7 +9,7 @@ import (
 // CI runs as root, so the raw socket is there when ping sockets are not;
 // a machine with neither skips, saying why, unless NINES_REQUIRE_ICMP is set.
 func TestICMPEchoesLoopback(t *testing.T) {
-	conn, _, err := icmpSocket()
+	conn, _, err := icmpSocket(false)
 	if err != nil {
 		requireOrSkip(t, "NINES_REQUIRE_ICMP", err)
 	}
@@ -27,8 +27,23 @@ func TestICMPEchoesLoopback(t *testing.T) {
 	}
 }
 
+// The same echoes over IPv6 to ::1, through a ping or raw ICMPv6 socket.
+func TestICMPEchoesLoopbackIPv6(t *testing.T) {
+	conn, _, err := icmpSocket(true)
+	if err != nil {
+		requireOrSkip(t, "NINES_REQUIRE_ICMP", err)
+	}
+	conn.Close()
+	s := &ICMPSpec{Host: MustTemplate("::1"), Count: 3, Interval: 10 * time.Millisecond, Wait: 5 * time.Second}
+	res := runOnce(t, newTestRunner(t, nil), 30*time.Second, Step{Name: "ping", Spec: s})
+	checkOutcome(t, res, "", "")
+	if sr := res.Steps[0]; sr.Counts[CountSent] != 3 || sr.Counts[CountReceived] != 3 || sr.Timings[TimingRTTMin] <= 0 {
+		t.Errorf("counts %v, timings %v; want 3 sent, 3 received and round trips measured", sr.Counts, sr.Timings)
+	}
+}
+
 func TestICMPResolvesAHostName(t *testing.T) {
-	if _, _, err := icmpSocket(); err != nil {
+	if _, _, err := icmpSocket(false); err != nil {
 		requireOrSkip(t, "NINES_REQUIRE_ICMP", err)
 	}
 	s := &ICMPSpec{Host: MustTemplate("localhost"), Count: 1, Interval: 10 * time.Millisecond, Wait: 5 * time.Second}
