@@ -6,8 +6,8 @@
 //
 //	go run ./bench/probes -n 500 -blackbox /tmp/bbe/blackbox_exporter
 //
-// Each round runs every client once per kind, in an order that rotates, so
-// that drift in the machine's load falls on all of them alike. A client's
+// Each round runs every client once per kind, in a random order, so that
+// drift in the machine's load falls on all of them alike. A client's
 // figure is the median over its rounds; overhead is that median less the
 // bare client's.
 package main
@@ -15,12 +15,13 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
+	crand "crypto/rand"
 	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -159,11 +160,14 @@ func run(n int, blackbox string) error {
 			times[ki][ci] = make([][]time.Duration, len(c.columns))
 		}
 	}
+	// A fresh random order each round, so that no client always follows
+	// the same one: the exporter's process goes on working (closing the
+	// scrape's connection, collecting garbage) after it answers, and would
+	// otherwise always slow the same client down.
+	shuffle := rand.New(rand.NewPCG(1, 2))
 	for round := range n {
 		for ki, k := range kinds {
-			// Every client leads in turn.
-			for i := range k.clients {
-				ci := (i + round) % len(k.clients)
+			for _, ci := range shuffle.Perm(len(k.clients)) {
 				ds, err := k.clients[ci].probe()
 				if err != nil {
 					return fmt.Errorf("%s, %s, round %d: %v", k.name, k.clients[ci].columns[0], round, err)
@@ -320,7 +324,7 @@ func bareICMP(host string) (time.Duration, error) {
 		dst = &net.IPAddr{IP: ip}
 	}
 	var idb [2]byte
-	rand.Read(idb[:])
+	crand.Read(idb[:])
 	id := int(binary.BigEndian.Uint16(idb[:]))
 	b, _ := (&icmp.Message{Type: ipv4.ICMPTypeEcho, Body: &icmp.Echo{ID: id, Seq: 1, Data: []byte("bare")}}).Marshal(nil)
 	if _, err := conn.WriteTo(b, dst); err != nil {
