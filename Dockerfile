@@ -1,5 +1,5 @@
 # nines as a sidecar container. Two targets:
-#   docker build --target agent   -t nines:agent   .   # HTTP canaries, ~15 MB, distroless
+#   docker build --target agent   -t nines:agent   .   # every step kind but browser; a 44 MB binary on distroless (docs/BENCHMARKS.md)
 #   docker build --target browser -t nines:browser .   # adds Debian's chromium for browser steps
 # CI cannot run Docker, so it runs the build stage's commands outside it
 # (.ci/run): keep each stage a plain build or copy.
@@ -16,7 +16,10 @@ RUN CGO_ENABLED=0 go build -trimpath \
       -o /out/nines ./cmd/nines \
  && /out/nines version
 
-# --- agent: HTTP-only canaries. Static binary, no shell, user 65532.
+# --- agent: every step kind but browser. Static binary, no shell, user
+# 65532. icmp steps need a ping socket (net.ipv4.ping_group_range, which
+# Docker 20.10+ opens in a container's own network namespace) or
+# CAP_NET_RAW.
 FROM gcr.io/distroless/static-debian12:nonroot AS agent
 COPY --from=build /out/nines /usr/local/bin/nines
 USER nonroot:nonroot

@@ -342,30 +342,11 @@ func (j *journey) classify(err error) *stepFailure {
 		// the run's own context says so.
 		return failf(FailTimeout, "the canary's timeout passed")
 	case errors.As(err, &loadErr):
-		return failf(classifyNetError(loadErr.ErrorText), "%s", loadErr.ErrorText)
+		return failf(classifyChromiumError(loadErr.ErrorText), "%s", loadErr.ErrorText)
 	case errors.As(err, &exc):
 		return failf(FailAssertion, "JavaScript exception: %s", exc.Error())
 	}
 	return failf(FailBrowser, "%v", err)
-}
-
-// classifyNetError sorts Chromium's net::ERR_ texts into failure classes,
-// as classifyHTTPError does for Go's errors.
-func classifyNetError(text string) FailureClass {
-	switch {
-	case strings.Contains(text, "NAME_NOT_RESOLVED"), strings.Contains(text, "NAME_RESOLUTION"):
-		return FailDNS
-	case strings.Contains(text, "CERT_"), strings.Contains(text, "SSL_"):
-		return FailTLS
-	case strings.Contains(text, "CONNECTION_REFUSED"), strings.Contains(text, "ADDRESS_UNREACHABLE"),
-		strings.Contains(text, "CONNECTION_TIMED_OUT"), strings.Contains(text, "INTERNET_DISCONNECTED"):
-		return FailConnect
-	case strings.Contains(text, "TIMED_OUT"):
-		return FailTimeout
-	case strings.Contains(text, "TOO_MANY_REDIRECTS"):
-		return FailRedirect
-	}
-	return FailNetwork
 }
 
 // waited runs a waiting action within its own timeout and the run's, and

@@ -147,7 +147,7 @@ func runDNS(ctx context.Context, spec StepSpec, run *RunState) StepResult {
 	sr.Phases.DNS = time.Since(began)
 	sr.Cert = cert
 	if err != nil {
-		return fail(classifyHTTPError(err), "query %s %s at %s: %v", s.Type, name, server, err)
+		return fail(classifyNetError(err), "query %s %s at %s: %v", s.Type, name, server, err)
 	}
 
 	if got := dns.RcodeToString[resp.Rcode]; got != s.Rcode {

@@ -150,7 +150,7 @@ func runGRPC(ctx context.Context, spec StepSpec, run *RunState) StepResult {
 	trace.mu.Unlock()
 	if err != nil {
 		if phaseErr != nil {
-			return fail(classifyHTTPError(phaseErr), "%v", phaseErr)
+			return fail(classifyNetError(phaseErr), "%v", phaseErr)
 		}
 		st := status.Convert(err)
 		switch st.Code() {
@@ -162,11 +162,20 @@ func runGRPC(ctx context.Context, spec StepSpec, run *RunState) StepResult {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return fail(FailTimeout, "%s", st.Message())
 		}
-		return fail(FailGRPCStatus, "health check of %q: %s: %s", s.Service, st.Code(), st.Message())
+		return fail(FailGRPCStatus, "health check of %s: %s: %s", s.subject(), st.Code(), st.Message())
 	}
 	if resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
-		return fail(FailNotServing, "service %q is %s, want SERVING", s.Service, resp.GetStatus())
+		return fail(FailNotServing, "%s is %s, want SERVING", s.subject(), resp.GetStatus())
 	}
 	sr.OK = true
 	return sr
+}
+
+// subject names what the health check asks about in an error: the empty
+// service name is the protocol's way to ask about the whole server.
+func (s *GRPCSpec) subject() string {
+	if s.Service == "" {
+		return "the server's overall health"
+	}
+	return fmt.Sprintf("service %q", s.Service)
 }

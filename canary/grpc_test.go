@@ -69,6 +69,9 @@ func TestGRPCHealthStep(t *testing.T) {
 	secure := startGRPC(t, hs, &cert)
 	hanging := startGRPC(t, hangingHealth{}, nil)
 	authed := startGRPC(t, authHealth{}, nil)
+	down := health.NewServer()
+	down.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
+	serverDown := startGRPC(t, down, nil)
 	env := map[string]string{"GRPC_TOKEN": "good-token-123", "BAD_TOKEN": "wrong-token-456"}
 
 	cases := []struct {
@@ -86,7 +89,7 @@ func TestGRPCHealthStep(t *testing.T) {
 			wantClass: FailNotServing, wantErr: `service "shop.Payments" is NOT_SERVING, want SERVING`},
 		{name: "an unknown service fails with grpc_status",
 			spec:      &GRPCSpec{Address: MustTemplate(plain), Service: "shop.Nothing"},
-			wantClass: FailGRPCStatus, wantErr: `health check of "shop.Nothing": NotFound`},
+			wantClass: FailGRPCStatus, wantErr: `health check of service "shop.Nothing": NotFound`},
 		{name: "a server that hangs times out",
 			spec: &GRPCSpec{Address: MustTemplate(hanging)}, timeout: 300 * time.Millisecond, wantClass: FailTimeout},
 		{name: "TLS with the server's CA passes and times the handshake",
@@ -102,6 +105,12 @@ func TestGRPCHealthStep(t *testing.T) {
 		{name: "a rejected token fails with grpc_status and stays out of the error",
 			spec:      &GRPCSpec{Address: MustTemplate(authed), Metadata: map[string]Template{"authorization": MustTemplate("Bearer ${env:BAD_TOKEN}")}},
 			wantClass: FailGRPCStatus, wantErr: `Unauthenticated: bad credentials "[REDACTED]"`},
+		{name: "a whole server NOT_SERVING is named as the server, not as a service called \"\"",
+			spec:      &GRPCSpec{Address: MustTemplate(serverDown)},
+			wantClass: FailNotServing, wantErr: `the server's overall health is NOT_SERVING, want SERVING`},
+		{name: "a failed call with no service names the server's overall health",
+			spec:      &GRPCSpec{Address: MustTemplate(authed)},
+			wantClass: FailGRPCStatus, wantErr: `health check of the server's overall health: Unauthenticated`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
@@ -206,7 +205,7 @@ func runHTTP(ctx context.Context, spec StepSpec, run *RunState) StepResult {
 		if headersTooLarge(err) {
 			return fail(FailHeadersTooLarge, fmt.Errorf("response headers are larger than max_header_bytes (%d)", s.maxHeaderBytes()))
 		}
-		return fail(classifyHTTPError(err), cleanURLError(err))
+		return fail(classifyNetError(err), cleanURLError(err))
 	}
 	defer resp.Body.Close()
 	if resp.TLS != nil {
@@ -219,13 +218,13 @@ func runHTTP(ctx context.Context, spec StepSpec, run *RunState) StepResult {
 	sr.Status = resp.StatusCode
 	sr.Duration = done.Sub(began)
 	if readErr != nil {
-		return fail(classifyHTTPError(readErr), fmt.Errorf("reading the body: %v", readErr))
+		return fail(classifyNetError(readErr), fmt.Errorf("reading the body: %v", readErr))
 	}
 	if int64(len(body)) > s.MaxBodyBytes {
 		return fail(FailBodyTooLarge, fmt.Errorf("body is larger than max_body_bytes (%d)", s.MaxBodyBytes))
 	}
 	if err := ctx.Err(); err != nil {
-		return fail(classifyHTTPError(err), fmt.Errorf("the canary's timeout passed while the body was read"))
+		return fail(classifyNetError(err), fmt.Errorf("the canary's timeout passed while the body was read"))
 	}
 
 	r := &response{status: resp.StatusCode, header: resp.Header, body: body, elapsed: sr.Duration, now: time.Now()}
@@ -378,42 +377,6 @@ func isSecretHeader(name string) bool {
 		return true
 	}
 	return false
-}
-
-// classifyHTTPError sorts a transport error into a failure class. The one
-// place that knows which net and TLS errors mean what.
-func classifyHTTPError(err error) FailureClass {
-	var dnsErr *net.DNSError
-	var opErr *net.OpError
-	var certErr *tls.CertificateVerificationError
-	var unknownAuth x509.UnknownAuthorityError
-	var invalid x509.CertificateInvalidError
-	var hostErr x509.HostnameError
-	var recordErr tls.RecordHeaderError
-	var alertErr tls.AlertError
-	switch {
-	case errors.Is(err, context.DeadlineExceeded):
-		return FailTimeout
-	case errors.Is(err, context.Canceled):
-		return FailCanceled
-	case errors.Is(err, errTooManyRedirects):
-		return FailRedirect
-	case errors.As(err, &dnsErr):
-		return FailDNS
-	case errors.As(err, &certErr), errors.As(err, &unknownAuth), errors.As(err, &invalid),
-		errors.As(err, &hostErr), errors.As(err, &recordErr), errors.As(err, &alertErr):
-		return FailTLS
-	case errors.As(err, &opErr) && opErr.Op == "dial":
-		return FailConnect
-	}
-	var netErr net.Error
-	if errors.As(err, &netErr) && netErr.Timeout() {
-		return FailTimeout
-	}
-	if strings.Contains(err.Error(), "tls: ") {
-		return FailTLS
-	}
-	return FailNetwork
 }
 
 // cleanURLError drops net/http's "Get \"url\": " prefix: the step already

@@ -10,12 +10,14 @@ import (
 
 	"golang.org/x/net/icmp"
 	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
 )
 
 func init() { RegisterStepKind("icmp", runICMP) }
 
-// ICMPSpec pings a host over IPv4: Count echo requests, Interval apart,
-// each answered within Wait or counted lost.
+// ICMPSpec pings a host over IPv4, or IPv6 for an IPv6 address or a name
+// with no IPv4 address: Count echo requests, Interval apart, each answered
+// within Wait or counted lost.
 type ICMPSpec struct {
 	Host     Template
 	Count    int
@@ -62,16 +64,21 @@ func (s *ICMPSpec) Validate() error {
 	return nil
 }
 
-// icmpSocket opens an ICMP endpoint: an unprivileged ping socket where the
-// kernel allows one (net.ipv4.ping_group_range), else a raw socket, which
-// needs root or CAP_NET_RAW. raw tells which, since the two address their
-// peers differently and a raw socket sees every echo on the host.
-func icmpSocket() (conn *icmp.PacketConn, raw bool, err error) {
-	conn, err = icmp.ListenPacket("udp4", "0.0.0.0")
+// icmpSocket opens an ICMP endpoint, ICMPv6 when v6: an unprivileged ping
+// socket where the kernel allows one (net.ipv4.ping_group_range, which
+// governs IPv6 ping sockets too), else a raw socket, which needs root or
+// CAP_NET_RAW. raw tells which, since the two address their peers
+// differently and a raw socket sees every echo on the host.
+func icmpSocket(v6 bool) (conn *icmp.PacketConn, raw bool, err error) {
+	ping, rawNet, wildcard := "udp4", "ip4:icmp", "0.0.0.0"
+	if v6 {
+		ping, rawNet, wildcard = "udp6", "ip6:ipv6-icmp", "::"
+	}
+	conn, err = icmp.ListenPacket(ping, wildcard)
 	if err == nil {
 		return conn, false, nil
 	}
-	conn, rawErr := icmp.ListenPacket("ip4:icmp", "0.0.0.0")
+	conn, rawErr := icmp.ListenPacket(rawNet, wildcard)
 	if rawErr == nil {
 		return conn, true, nil
 	}
@@ -90,21 +97,29 @@ func runICMP(ctx context.Context, spec StepSpec, run *RunState) StepResult {
 	if err != nil {
 		return fail(FailRequest, "host: %v", err)
 	}
-	ip := net.ParseIP(host).To4()
+	ip := net.ParseIP(host)
 	if ip == nil {
 		resolver := net.DefaultResolver
 		if run.Dialer != nil && run.Dialer.Resolver != nil {
 			resolver = run.Dialer.Resolver
 		}
 		began := time.Now()
-		ips, err := resolver.LookupIP(ctx, "ip4", host)
+		ip, err = lookupPingable(ctx, resolver, host)
 		sr.Phases.DNS = time.Since(began)
 		if err != nil {
-			return fail(classifyHTTPError(err), "%v", err)
+			return fail(classifyNetError(err), "%v", err)
 		}
-		ip = ips[0].To4()
 	}
-	conn, raw, err := icmpSocket()
+	// proto is the IANA number icmp.ParseMessage reads replies by.
+	v6 := ip.To4() == nil
+	var echoType, replyType icmp.Type = ipv4.ICMPTypeEcho, ipv4.ICMPTypeEchoReply
+	proto := 1
+	if v6 {
+		echoType, replyType, proto = ipv6.ICMPTypeEchoRequest, ipv6.ICMPTypeEchoReply, 58
+	} else {
+		ip = ip.To4()
+	}
+	conn, raw, err := icmpSocket(v6)
 	if err != nil {
 		return fail(FailRequest, "%v", err)
 	}
@@ -136,8 +151,8 @@ func runICMP(ctx context.Context, spec StepSpec, run *RunState) StepResult {
 				return // closed, or the run's deadline
 			}
 			at := time.Now()
-			m, err := icmp.ParseMessage(1, buf[:n])
-			if err != nil || m.Type != ipv4.ICMPTypeEchoReply {
+			m, err := icmp.ParseMessage(proto, buf[:n])
+			if err != nil || m.Type != replyType {
 				continue
 			}
 			echo, ok := m.Body.(*icmp.Echo)
@@ -176,18 +191,20 @@ func runICMP(ctx context.Context, spec StepSpec, run *RunState) StepResult {
 		}
 	}
 	for seq := range s.Count {
-		msg := icmp.Message{Type: ipv4.ICMPTypeEcho, Body: &icmp.Echo{ID: id, Seq: seq, Data: []byte("nines-canary")}}
+		// An ICMPv6 checksum covers a pseudo-header of addresses the
+		// kernel fills in, so it computes it; Marshal leaves it zero.
+		msg := icmp.Message{Type: echoType, Body: &icmp.Echo{ID: id, Seq: seq, Data: []byte("nines-canary")}}
 		b, _ := msg.Marshal(nil) // an echo always marshals
 		sent[seq] = time.Now()
 		if _, err := conn.WriteTo(b, dst); err != nil {
-			return fail(classifyHTTPError(err), "echo %d to %s: %v", seq, ip, err)
+			return fail(classifyNetError(err), "echo %d to %s: %v", seq, ip, err)
 		}
 		next := sent[seq].Add(s.Interval)
 		if seq == s.Count-1 {
 			next = sent[seq].Add(s.Wait)
 		}
 		if err := collect(next); err != nil {
-			return fail(classifyHTTPError(err), "%d of %d echoes answered before the canary's timeout", received, seq+1)
+			return fail(classifyNetError(err), "%d of %d echoes answered before the canary's timeout", received, seq+1)
 		}
 	}
 	// An echo answered after Wait counts as lost, as ping counts it.
@@ -207,6 +224,22 @@ func runICMP(ctx context.Context, spec StepSpec, run *RunState) StepResult {
 	}
 	sr.OK = true
 	return sr
+}
+
+// lookupPingable resolves host to the address to ping: its first IPv4
+// address, else its first IPv6 one, so a name that has both is pinged as
+// before IPv6 was supported.
+func lookupPingable(ctx context.Context, resolver *net.Resolver, host string) (net.IP, error) {
+	ips, err := resolver.LookupIP(ctx, "ip", host)
+	if err != nil {
+		return nil, err
+	}
+	for _, ip := range ips {
+		if ip.To4() != nil {
+			return ip, nil
+		}
+	}
+	return ips[0], nil
 }
 
 type echoSummary struct {

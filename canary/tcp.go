@@ -82,7 +82,7 @@ func runTCP(ctx context.Context, spec StepSpec, run *RunState) StepResult {
 	}
 	conn, err := dialTimed(ctx, run, "tcp", addr, &sr.Phases)
 	if err != nil {
-		return fail(classifyHTTPError(err), "%v", err)
+		return fail(classifyNetError(err), "%v", err)
 	}
 	defer conn.Close()
 	stop := deadlineConn(ctx, conn)
@@ -98,7 +98,7 @@ func runTCP(ctx context.Context, spec StepSpec, run *RunState) StepResult {
 		tc, err := handshakeTimed(ctx, conn, tlsConf, &sr.Phases)
 		sr.Cert = peerCert(tc.ConnectionState())
 		if err != nil {
-			return fail(classifyHTTPError(err), "%v", err)
+			return fail(classifyNetError(err), "%v", err)
 		}
 		lr.conn, lr.began, lr.first = tc, time.Now(), time.Time{}
 	}
@@ -115,7 +115,7 @@ func runTCP(ctx context.Context, spec StepSpec, run *RunState) StepResult {
 			return fail(FailRequest, "dialogue[%d].send: %v", i, err)
 		}
 		if _, err := io.WriteString(lr.conn, text+"\r\n"); err != nil {
-			return fail(classifyHTTPError(err), "dialogue[%d]: sending: %v", i, err)
+			return fail(classifyNetError(err), "dialogue[%d]: sending: %v", i, err)
 		}
 	}
 	sr.Phases.TTFB = lr.ttfb()
@@ -192,7 +192,7 @@ func (r *lineReader) class(err error) FailureClass {
 	if errors.Is(err, errMismatch) {
 		return FailAssertion
 	}
-	return classifyHTTPError(err)
+	return classifyNetError(err)
 }
 
 func quoteLines(lines []string) string {

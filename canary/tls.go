@@ -74,12 +74,12 @@ func runTLS(ctx context.Context, spec StepSpec, run *RunState) StepResult {
 
 	conn, err := dialTimed(ctx, run, "tcp", addr, &sr.Phases)
 	if err != nil {
-		return fail(classifyHTTPError(err), "%v", err)
+		return fail(classifyNetError(err), "%v", err)
 	}
 	defer conn.Close()
 	tc, err := handshakeTimed(ctx, conn, conf, &sr.Phases)
 	if err != nil {
-		return fail(classifyHTTPError(err), "handshake: %v", err)
+		return fail(classifyNetError(err), "handshake: %v", err)
 	}
 	state := tc.ConnectionState()
 	sr.Cert = peerCert(state)

@@ -119,7 +119,7 @@ func runWebSocket(ctx context.Context, spec StepSpec, run *RunState) StepResult 
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
 			return fail(FailUpgrade, "the server answered %s, not 101 Switching Protocols", resp.Status)
 		}
-		return fail(classifyHTTPError(err), "%v", cleanURLError(err))
+		return fail(classifyNetError(err), "%v", cleanURLError(err))
 	}
 	defer conn.CloseNow()
 
@@ -129,7 +129,7 @@ func runWebSocket(ctx context.Context, spec StepSpec, run *RunState) StepResult 
 			return fail(FailRequest, "send[%d]: %v", i, err)
 		}
 		if err := conn.Write(ctx, websocket.MessageText, []byte(text)); err != nil {
-			return fail(classifyHTTPError(err), "send[%d]: %v", i, err)
+			return fail(classifyNetError(err), "send[%d]: %v", i, err)
 		}
 	}
 	if s.Expect.Set {
@@ -170,7 +170,7 @@ func (s *WebSocketSpec) await(ctx context.Context, conn *websocket.Conn, upgrade
 				return "", FailAssertion, fmt.Errorf("the server closed the connection (%s) before a message matched %s; received %s",
 					websocket.CloseStatus(err), e.describe(), quoteLines(seen))
 			}
-			return "", classifyHTTPError(err), fmt.Errorf("waiting for a message: %v", err)
+			return "", classifyNetError(err), fmt.Errorf("waiting for a message: %v", err)
 		}
 		if len(seen) == 0 {
 			sr.Timings[TimingFirstMessage] = time.Since(upgraded)
