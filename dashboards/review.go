@@ -570,13 +570,18 @@ func ninesTable(slos []slo.SLO, weeks []SLOReview, from time.Time) []NinesRow {
 }
 
 // alertsWeek lists the alerts that were firing in [from, until) and
-// estimates MTBF and MTTR over that time: MTBF is the time up, inside it,
-// per failure; MTTR the mean time from the start of each burn to its
-// resolve.
+// estimates MTBF and MTTR over that time. They count outages, not
+// notifications: only page and ticket alerts say the service was down (a
+// budget warning or an unreadable SLO does not), and alerts whose burns
+// overlap are one outage, from the earliest burn's start to the last
+// resolve. MTTR is the mean length of the outages that resolved; MTBF is
+// the time up inside [from, until) per outage.
 func alertsWeek(alerts []AlertRecord, from, until time.Time) ([]AlertReview, Reliability) {
 	out := []AlertReview{}
-	var downtime, repair time.Duration
-	repaired := 0
+	type span struct {
+		start, end time.Time // end is zero while still firing
+	}
+	var burns []span
 	sort.SliceStable(alerts, func(i, j int) bool { return alerts[i].FiredAt.Before(alerts[j].FiredAt) })
 	for _, a := range alerts {
 		if a.FiredAt.Before(from) && !a.ResolvedAt.IsZero() && a.ResolvedAt.Before(from) || !a.FiredAt.Before(until) {
@@ -596,23 +601,50 @@ func alertsWeek(alerts []AlertRecord, from, until time.Time) ([]AlertReview, Rel
 			ar.ResolvedAt = &r
 			d := a.ResolvedAt.Sub(start).Seconds()
 			ar.TimeToResolveS = &d
-			repair += a.ResolvedAt.Sub(start)
-			end, begin := a.ResolvedAt, start
-			if end.After(until) {
-				end = until
-			}
-			if begin.Before(from) {
-				begin = from
-			}
-			downtime += max(0, end.Sub(begin))
-			repaired++
 		}
 		out = append(out, ar)
+		if a.Severity == string(slo.Page) || a.Severity == string(slo.Ticket) {
+			burns = append(burns, span{start, a.ResolvedAt})
+		}
 	}
-	rel := Reliability{Failures: len(out)}
+	// Merge overlapping burns into outages.
+	sort.Slice(burns, func(i, j int) bool { return burns[i].start.Before(burns[j].start) })
+	var outages []span
+	for _, b := range burns {
+		if n := len(outages); n > 0 {
+			last := &outages[n-1]
+			if last.end.IsZero() || !b.start.After(last.end) {
+				if last.end.IsZero() || b.end.IsZero() {
+					last.end = time.Time{}
+				} else if b.end.After(last.end) {
+					last.end = b.end
+				}
+				continue
+			}
+		}
+		outages = append(outages, b)
+	}
+	rel := Reliability{Failures: len(outages)}
+	var downtime, repair time.Duration
+	repaired := 0
+	for _, o := range outages {
+		end := o.end
+		if end.IsZero() || end.After(until) {
+			end = until
+		}
+		begin := o.start
+		if begin.Before(from) {
+			begin = from
+		}
+		downtime += max(0, end.Sub(begin))
+		if !o.end.IsZero() {
+			repair += o.end.Sub(o.start)
+			repaired++
+		}
+	}
 	if repaired > 0 {
 		mttr := repair.Seconds() / float64(repaired)
-		mtbf := (until.Sub(from) - downtime).Seconds() / float64(repaired)
+		mtbf := (until.Sub(from) - downtime).Seconds() / float64(len(outages))
 		a := mtbf / (mtbf + mttr)
 		rel.MTTRS, rel.MTBFS, rel.Availability = &mttr, &mtbf, &a
 	}

@@ -332,3 +332,41 @@ func TestReviewOfThisWeekAsksForWholeMinutes(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// MTBF and MTTR count outages, not notifications. In week 47, on Tuesday:
+//
+//	ticket  burn from 09:50, fired 10:00, resolved 11:00
+//	page    burn from 10:10, fired 10:20, resolved 10:50 (inside the ticket's)
+//	warning (budget) fired 10:30, still firing: no outage of its own
+//	error   (unreadable SLO) 12:00 to 12:05: nines could not read, not down
+//
+// One outage, 09:50 to 11:00 = 4200 s. MTTR = 4200 s,
+// MTBF = (604800 - 4200) / 1 = 600600 s. Every alert is still listed.
+func TestReviewReliabilityCountsOutagesNotNotifications(t *testing.T) {
+	tue := week47.Add(24 * time.Hour)
+	at := func(h, m int) time.Time { return tue.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute) }
+	s := handSLO()
+	src := slo.NewMemorySource()
+	if err := src.Add(s.SLI, minuteTrace(week46, week47.Add(sevenD), 1, func(time.Time) float64 { return 0 })); err != nil {
+		t.Fatal(err)
+	}
+	rv, err := BuildReview(context.Background(), ReviewConfig{SLOs: []slo.SLO{s}, Source: src, Week: "2026-W47",
+		Now: week47.Add(sevenD + time.Hour),
+		Alerts: fixedAlerts{
+			{SLO: "checkout", Severity: "ticket", Tier: "ticket_slow", StartedAt: at(9, 50), FiredAt: at(10, 0), ResolvedAt: at(11, 0)},
+			{SLO: "checkout", Severity: "page", Tier: "page_fast", StartedAt: at(10, 10), FiredAt: at(10, 20), ResolvedAt: at(10, 50)},
+			{SLO: "checkout", Severity: "warning", FiredAt: at(10, 30)},
+			{SLO: "checkout", Severity: "error", FiredAt: at(12, 0), ResolvedAt: at(12, 5)},
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rv.Alerts) != 4 {
+		t.Errorf("%d alerts listed, want all 4", len(rv.Alerts))
+	}
+	if rv.Reliability.Failures != 1 {
+		t.Errorf("failures %d, want 1 outage", rv.Reliability.Failures)
+	}
+	wantFloat(t, "MTTR", rv.Reliability.MTTRS, 4200)
+	wantFloat(t, "MTBF", rv.Reliability.MTBFS, 600600)
+}
