@@ -574,6 +574,10 @@ func (m *mapper) openSLOSLO(doc *openSLODocument, set *openSLOSet) []sloEntry {
 			continue
 		}
 		s.SLI = sli
+		if sli.Kind == slo.SLIThreshold && method != slo.Timeslices {
+			d.errorAt("spec.budgetingMethod", "%s: a thresholdMetric on a CloudWatch metric judges one statistic per period, so it counts periods: use Timeslices, with timeSliceWindow as the period", spec.BudgetingMethod)
+			continue
+		}
 		if err := s.Validate(); err != nil {
 			d.errorAt(op, "%v", err)
 			continue
@@ -758,8 +762,11 @@ func (set *openSLOSet) threshold(d *decoder, path string, m *openSLOMetric, od *
 	if !ok {
 		return slo.SLI{}, false
 	}
-	if src.canary == nil || src.canary.Metric != "Latency" {
-		d.errorAt(path+".metricSource", "nines sets a threshold only on a canary's Latency: type: Nines, spec: {canary: NAME, metric: Latency}")
+	if src.metric != nil {
+		return openSLOPeriods(src.metric, od, op, o)
+	}
+	if src.canary.Metric != "Latency" {
+		d.errorAt(path+".metricSource.spec.metric", "%q: a Nines thresholdMetric is on a canary's Latency; %s is a count, which a ratioMetric divides", src.canary.Metric, src.canary.Metric)
 		return slo.SLI{}, false
 	}
 	switch {
@@ -778,6 +785,27 @@ func (set *openSLOSet) threshold(d *decoder, path string, m *openSLOMetric, od *
 	}
 	threshold := time.Duration(*o.Value * float64(time.Millisecond))
 	return slo.SLI{Kind: slo.SLILatency, Canary: src.canary.Canary, Regions: src.canary.Regions, Threshold: threshold}, true
+}
+
+// openSLOPeriods maps a thresholdMetric on a CloudWatch metric: one
+// statistic per period (timeSliceWindow), good when it is op value in the
+// metric's own unit, as CloudWatch Application Signals' period-based SLOs
+// count. The SLO must budget in Timeslices, which openSLOSLO checks.
+func openSLOPeriods(m *slo.Metric, od *decoder, op string, o openSLOObjective) (slo.SLI, bool) {
+	switch o.Op {
+	case "lt", "lte", "gt", "gte":
+	case "":
+		od.errorAt(op, "a thresholdMetric objective needs op (lt, lte, gt or gte) and value, in the metric's own unit")
+		return slo.SLI{}, false
+	default:
+		od.errorAt(op+".op", "%q: use lt, lte, gt or gte", o.Op)
+		return slo.SLI{}, false
+	}
+	if o.Value == nil {
+		od.errorAt(op, "a thresholdMetric objective needs value, in the metric's own unit")
+		return slo.SLI{}, false
+	}
+	return slo.SLI{Kind: slo.SLIThreshold, Metric: m, Op: o.Op, Bound: *o.Value}, true
 }
 
 type openSLOMapped struct {

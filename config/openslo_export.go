@@ -201,6 +201,11 @@ func exportSpec(s slo.SLO) (*exportSLO, error) {
 			r.Bad = cloudWatchMetric(s.SLI.Bad)
 		}
 		out.Indicator.Spec.RatioMetric = r
+	case slo.SLIThreshold:
+		// One statistic per slice: the period is the timeSliceWindow.
+		out.Indicator.Spec.ThresholdMetric = cloudWatchMetric(s.SLI.Metric)
+		bound := s.SLI.Bound
+		o.Op, o.Value = s.SLI.Op, &bound
 	default:
 		return nil, fmt.Errorf("an SLI of kind %q has no OpenSLO form", s.SLI.Kind)
 	}
@@ -334,6 +339,9 @@ func ExportYAML(slos []slo.SLO, comps []slo.Composition) ([]byte, error) {
 		return &exportOwnMetric{Region: m.Region, Namespace: m.Namespace, Metric: m.Name, Dimensions: m.Dimensions, Statistic: m.Statistic}
 	}
 	for _, s := range slos {
+		if s.SLI.Kind == slo.SLIThreshold {
+			return nil, fmt.Errorf("SLO %q: slos: has no threshold SLI (a thresholdMetric on a CloudWatch metric); export it with --format openslo", s.Name)
+		}
 		objective := s.Objective
 		e := exportOwnSLO{Name: s.Name, Objective: &objective,
 			SLI: &exportOwnSLI{Kind: string(s.SLI.Kind), Canary: s.SLI.Canary, Regions: s.SLI.Regions,

@@ -132,7 +132,9 @@ var openSLOInvalidCases = []struct {
 	{"A Nines availability of Attempts over Successes is rejected", "nines-pair"},
 	{"A CloudWatch source without a statistic is rejected", "cloudwatch-no-stat"},
 	{"A latency objective with op gte is rejected", "threshold-op"},
-	{"A threshold on a CloudWatch metric is rejected", "threshold-not-latency"},
+	{"A threshold on a CloudWatch metric budgeted in Occurrences is refused: it counts periods", "threshold-occurrences"},
+	{"A threshold on a canary's Attempts, a count, is refused", "threshold-nines-count"},
+	{"A period-based threshold needs one of OpenSLO's four ops, and a value", "threshold-cloudwatch-op"},
 	{"An SLO of a canary that is not configured is rejected", "unknown-canary"},
 	{"A YAML syntax error in an OpenSLO file names its line", "yaml-syntax"},
 	{"A latency objective with op lt is refused with the reason", "threshold-lt"},
@@ -219,6 +221,18 @@ func TestOpenSLOSpecShapes(t *testing.T) {
 				Bad:   &slo.Metric{Region: "us-east-1", Namespace: "AWS/CloudFront", Name: "5xxErrorRate", Dimensions: map[string]string{"DistributionId": "E2EXAMPLE"}, Statistic: "Sum"},
 				Total: &slo.Metric{Region: "us-east-1", Namespace: "AWS/CloudFront", Name: "Requests", Dimensions: map[string]string{"DistributionId": "E2EXAMPLE"}, Statistic: "Sum"}},
 				Objective: 0.999, Window: slo.RollingWindow(30 * 24 * time.Hour), Budgeting: slo.Budgeting{Method: slo.Occurrences}}}, nil},
+		// One statistic per period: a minute is good when its p99 is under
+		// 0.3 s; five minutes are good when the fewest healthy hosts
+		// were at least 2. The budget counts periods (slices).
+		{"A thresholdMetric on any CloudWatch metric counts good periods", []string{"spec-threshold-cloudwatch.yaml"},
+			[]slo.SLO{
+				{Name: "alb-p99", SLI: slo.SLI{Kind: slo.SLIThreshold, Op: "lt", Bound: 0.3,
+					Metric: &slo.Metric{Namespace: "AWS/ApplicationELB", Name: "TargetResponseTime", Dimensions: map[string]string{"LoadBalancer": "app/shop/50dc6c495c0c9188"}, Statistic: "p99"}},
+					Objective: 0.99, Window: slo.RollingWindow(28 * 24 * time.Hour), Budgeting: slo.Budgeting{Method: slo.Timeslices, Slice: time.Minute, SliceThreshold: 1}},
+				{Name: "alb-hosts", SLI: slo.SLI{Kind: slo.SLIThreshold, Op: "gte", Bound: 2,
+					Metric: &slo.Metric{Region: "us-east-1", Namespace: "AWS/ApplicationELB", Name: "HealthyHostCount", Dimensions: map[string]string{"TargetGroup": "targetgroup/shop/73e2d6bc24d8a067"}, Statistic: "Minimum"}},
+					Objective: 0.999, Window: slo.CalendarWindow(slo.Week, time.UTC), Budgeting: slo.Budgeting{Method: slo.Timeslices, Slice: 5 * time.Minute, SliceThreshold: 1}},
+			}, nil},
 		{"Objects for other sources that no SLO uses are skipped with a warning", []string{"spec-foreign-unused.yaml"},
 			[]slo.SLO{{Name: "foreign-neighbour", SLI: avail, Objective: 0.99, Window: slo.RollingWindow(28 * 24 * time.Hour),
 				Budgeting: slo.Budgeting{Method: slo.Occurrences}, Probes: everyMinute}},

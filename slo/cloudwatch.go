@@ -377,10 +377,13 @@ type cwSLIQueries struct {
 	goodID, badID string
 	totalID       string
 	latency       bool
+	// valueID is a threshold SLI's statistic, which meets judges.
+	valueID string
+	meets   func(float64) bool
 }
 
 func (s *CloudWatchSource) regionsOf(sli SLI) ([]string, error) {
-	if sli.Kind == SLIRatio {
+	if sli.Kind == SLIRatio || sli.Kind == SLIThreshold {
 		return nil, nil
 	}
 	if len(sli.Regions) > 0 {
@@ -421,6 +424,12 @@ func (s *CloudWatchSource) build(sli SLI, key string, n int, period time.Duratio
 		return types.MetricDataQuery{Id: aws.String(id), Expression: aws.String(e), ReturnData: aws.Bool(true)}
 	}
 	id := func(parts ...any) string { return fmt.Sprintf("s%d", n) + fmt.Sprint(parts...) }
+	if sli.Kind == SLIThreshold {
+		m := sli.Metric
+		out.valueID, out.meets = id("_v"), sli.Meets
+		out.queries = append(out.queries, stat(out.valueID, m.Name, m.Statistic, m.Dimensions, m.Namespace, true))
+		return out
+	}
 	if sli.Kind == SLIRatio {
 		num, role := sli.Good, "g"
 		if num == nil {
@@ -475,10 +484,14 @@ func (s *CloudWatchSource) build(sli SLI, key string, n int, period time.Duratio
 // metricRegion is the region a ratio SLI's metrics are in when that is not
 // the region the source reads; "" otherwise.
 func (s *CloudWatchSource) metricRegion(sli SLI) string {
-	if sli.Kind != SLIRatio || sli.Total == nil || sli.Total.Region == s.region {
+	m := sli.Total
+	if sli.Kind == SLIThreshold {
+		m = sli.Metric
+	}
+	if (sli.Kind != SLIRatio && sli.Kind != SLIThreshold) || m == nil || m.Region == s.region {
 		return ""
 	}
-	return sli.Total.Region
+	return m.Region
 }
 
 // clientOf is the client that reads region ("" is the source's own).
@@ -581,6 +594,19 @@ func (s *CloudWatchSource) call(ctx context.Context, client GetMetricDataAPI, r 
 		in.MetricDataQueries = append(in.MetricDataQueries, sq.queries...)
 		d := &cwSLIData{good: map[int64]float64{}, total: map[int64]float64{}}
 		r.data[sq.key] = d
+		if sq.valueID != "" {
+			// Each period with a datapoint is one event, good when its
+			// statistic meets the bound.
+			meets := sq.meets
+			byID[sq.valueID] = func(t time.Time, v float64) {
+				d.total[t.Unix()] = 1
+				d.good[t.Unix()] = 0
+				if meets(v) {
+					d.good[t.Unix()] = 1
+				}
+			}
+			continue
+		}
 		set := func(m map[int64]float64, round bool) func(time.Time, float64) {
 			return func(t time.Time, v float64) {
 				if round {

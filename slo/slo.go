@@ -76,6 +76,11 @@ const (
 	SLILatency SLIKind = "latency"
 	// SLIRatio: any pair of CloudWatch metrics, good/total or bad/total.
 	SLIRatio SLIKind = "ratio"
+	// SLIThreshold: one CloudWatch statistic per period (an ALB's p99
+	// TargetResponseTime each minute); a period is good when the statistic
+	// is Op Bound. It counts periods, so it is budgeted in timeslices whose
+	// slice is the period (threshold.go).
+	SLIThreshold SLIKind = "threshold"
 )
 
 // SLI says which events count and which of them are good.
@@ -89,6 +94,11 @@ type SLI struct {
 	Threshold time.Duration
 	// Good or Bad (exactly one), and Total, apply to ratio SLIs.
 	Good, Bad, Total *Metric
+	// Metric, Op (lt, lte, gt or gte) and Bound, in the metric's own
+	// unit, apply to threshold SLIs.
+	Metric *Metric
+	Op     string
+	Bound  float64
 }
 
 // Metric names one CloudWatch statistic.
@@ -166,6 +176,8 @@ func (s SLI) String() string {
 			return "ratio (incomplete)"
 		}
 		return fmt.Sprintf("%s %s / total %s", word, num, s.Total)
+	case SLIThreshold:
+		return s.thresholdString()
 	}
 	return string(s.Kind)
 }
@@ -196,7 +208,7 @@ func (s SLI) Validate() error {
 		if s.Kind == SLIAvailability && s.Threshold != 0 {
 			return errors.New("threshold: only a latency SLI has a threshold")
 		}
-		if s.Good != nil || s.Bad != nil || s.Total != nil {
+		if s.Good != nil || s.Bad != nil || s.Total != nil || s.Metric != nil {
 			return fmt.Errorf("%s SLI takes a canary, not metrics", s.Kind)
 		}
 	case SLIRatio:
@@ -220,9 +232,11 @@ func (s SLI) Validate() error {
 				return fmt.Errorf("%s.%w", m.name, err)
 			}
 		}
-		if s.Canary != "" || len(s.Regions) > 0 || s.Threshold != 0 {
+		if s.Canary != "" || len(s.Regions) > 0 || s.Threshold != 0 || s.Metric != nil {
 			return errors.New("a ratio SLI takes metrics, not a canary")
 		}
+	case SLIThreshold:
+		return s.validateThreshold()
 	case "":
 		return errors.New("kind: must be one of availability, latency, ratio")
 	default:
@@ -435,6 +449,9 @@ func (s SLO) Faults() []error {
 		out = append(out, fmt.Errorf("budgeting.%w", err))
 	} else if windowErr == nil && s.Budgeting.Method == Timeslices && s.Window.Kind == Rolling && s.Budgeting.Slice > 0 && s.Window.Length%s.Budgeting.Slice != 0 {
 		out = append(out, fmt.Errorf("budgeting.slice: %s does not divide the %s window", FormatDuration(s.Budgeting.Slice), FormatDuration(s.Window.Length)))
+	}
+	if s.SLI.Kind == SLIThreshold && s.Budgeting.Method != Timeslices {
+		out = append(out, errors.New("budgeting.method: a threshold SLI counts periods; use timeslices, whose slice is the period"))
 	}
 	if s.Policy != nil {
 		if err := s.Policy.Validate(); err != nil {
