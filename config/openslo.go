@@ -493,19 +493,20 @@ func (m *mapper) openSLOSLO(doc *openSLODocument, set *openSLOSet) []sloEntry {
 	if !ok {
 		return nil
 	}
-	method := slo.Occurrences
+	method, averaged := slo.Occurrences, false
 	switch spec.BudgetingMethod {
 	case "Occurrences":
 	case "Timeslices":
 		method = slo.Timeslices
-	case "":
-		d.errorAt("spec.budgetingMethod", "is required: Occurrences or Timeslices")
-		return nil
 	case "RatioTimeslices":
-		d.errorAt("spec.budgetingMethod", "RatioTimeslices is not supported; use Occurrences or Timeslices")
+		// The average of the slices' ratios: timeslices that count each
+		// slice as its good share.
+		method, averaged = slo.Timeslices, true
+	case "":
+		d.errorAt("spec.budgetingMethod", "is required: Occurrences, Timeslices or RatioTimeslices")
 		return nil
 	default:
-		d.errorAt("spec.budgetingMethod", "%q: use Occurrences or Timeslices", spec.BudgetingMethod)
+		d.errorAt("spec.budgetingMethod", "%q: use Occurrences, Timeslices or RatioTimeslices", spec.BudgetingMethod)
 		return nil
 	}
 	if len(spec.Objectives) == 0 {
@@ -558,15 +559,26 @@ func (m *mapper) openSLOSLO(doc *openSLODocument, set *openSLOSet) []sloEntry {
 			d.errorAt(op+field, "%v", err)
 			continue
 		}
-		if method == slo.Timeslices {
+		switch {
+		case averaged:
+			if o.TimeSliceWindow == nil {
+				d.errorAt(op, "RatioTimeslices budgeting needs timeSliceWindow")
+				continue
+			}
+			if o.TimeSliceTarget != nil {
+				set.warnings = append(set.warnings, Error{File: d.file, Line: d.lineOf(op + ".timeSliceTarget"), Path: op + ".timeSliceTarget",
+					Msg: "RatioTimeslices averages the slices' ratios, so a slice has no target; this one is not read"})
+			}
+			s.Budgeting.Slice, s.Budgeting.RatioSlices = time.Duration(*o.TimeSliceWindow), true
+		case method == slo.Timeslices:
 			if o.TimeSliceTarget == nil || o.TimeSliceWindow == nil {
 				d.errorAt(op, "Timeslices budgeting needs timeSliceTarget and timeSliceWindow")
 				continue
 			}
 			s.Budgeting.SliceThreshold = *o.TimeSliceTarget
 			s.Budgeting.Slice = time.Duration(*o.TimeSliceWindow)
-		} else if o.TimeSliceTarget != nil || o.TimeSliceWindow != nil {
-			d.errorAt(op, "timeSliceTarget and timeSliceWindow apply only to Timeslices budgeting")
+		case o.TimeSliceTarget != nil || o.TimeSliceWindow != nil:
+			d.errorAt(op, "timeSliceTarget and timeSliceWindow apply only to Timeslices and RatioTimeslices budgeting")
 			continue
 		}
 		sli, ok := set.indicator(sliDecoder, sliPath, sliSpec, d, op, o)

@@ -225,9 +225,10 @@ func exportSpec(s slo.SLO) (*exportSLO, error) {
 		out.TimeWindow = []exportTimeWindow{{Duration: shorthand(w.Length), IsRolling: true}}
 	}
 	out.BudgetingMethod = "Occurrences"
-	if b := s.Budgeting; b.Method == slo.Timeslices {
+	if b := s.Budgeting.WithDefaults(s.Objective); b.RatioSlices {
+		out.BudgetingMethod, o.TimeSliceWindow = "RatioTimeslices", shorthand(b.Slice)
+	} else if b.Method == slo.Timeslices {
 		out.BudgetingMethod = "Timeslices"
-		b = b.WithDefaults(s.Objective)
 		o.TimeSliceTarget, o.TimeSliceWindow = &b.SliceThreshold, shorthand(b.Slice)
 	}
 	out.Objectives = []exportObjective{o}
@@ -341,6 +342,9 @@ func ExportYAML(slos []slo.SLO, comps []slo.Composition) ([]byte, error) {
 	for _, s := range slos {
 		if s.SLI.Kind == slo.SLIThreshold {
 			return nil, fmt.Errorf("SLO %q: slos: has no threshold SLI (a thresholdMetric on a CloudWatch metric); export it with --format openslo", s.Name)
+		}
+		if s.Budgeting.RatioSlices {
+			return nil, fmt.Errorf("SLO %q: slos: has no averaged slices (RatioTimeslices); export it with --format openslo", s.Name)
 		}
 		objective := s.Objective
 		e := exportOwnSLO{Name: s.Name, Objective: &objective,

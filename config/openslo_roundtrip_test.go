@@ -58,15 +58,20 @@ func TestOpenSLOExportThenImportIsTheIdentity(t *testing.T) {
 			}
 		})
 	}
-	t.Run("A threshold SLI has no slos: form, and the yaml export says so", func(t *testing.T) {
-		cfg, err := openSLOConfig(t, "spec-threshold-cloudwatch.yaml")
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = ExportYAML(cfg.SLOs, nil)
-		want := `SLO "alb-p99": slos: has no threshold SLI (a thresholdMetric on a CloudWatch metric); export it with --format openslo`
-		if err == nil || err.Error() != want {
-			t.Errorf("err = %v, want %s", err, want)
-		}
-	})
+	for _, c := range []struct{ name, file, want string }{
+		{"A threshold SLI has no slos: form, and the yaml export says so", "spec-threshold-cloudwatch.yaml",
+			`SLO "alb-p99": slos: has no threshold SLI (a thresholdMetric on a CloudWatch metric); export it with --format openslo`},
+		{"Averaged slices have no slos: form, and the yaml export says so", "spec-ratio-timeslices.yaml",
+			`SLO "averaged-checkout-1": slos: has no averaged slices (RatioTimeslices); export it with --format openslo`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, err := openSLOConfig(t, c.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err = ExportYAML(cfg.SLOs, nil); err == nil || err.Error() != c.want {
+				t.Errorf("err = %v, want %s", err, c.want)
+			}
+		})
+	}
 }

@@ -121,7 +121,7 @@ var openSLOInvalidCases = []struct {
 	{"A calendar quarter is rejected", "calendar-quarter"},
 	{"A calendar week that starts on a Wednesday is rejected", "calendar-start"},
 	{"A calendar window in an unknown zone is rejected", "calendar-zone"},
-	{"RatioTimeslices budgeting is rejected", "ratio-timeslices"},
+	{"RatioTimeslices without a timeSliceWindow is refused", "ratio-timeslices"},
 	{"Timeslices without a slice target are rejected", "timeslices-no-target"},
 	{"An objective with target and targetPercent is rejected", "target-and-percent"},
 	{"A targetPercent of 100 is rejected", "target-percent-100"},
@@ -233,6 +233,16 @@ func TestOpenSLOSpecShapes(t *testing.T) {
 					Metric: &slo.Metric{Region: "us-east-1", Namespace: "AWS/ApplicationELB", Name: "HealthyHostCount", Dimensions: map[string]string{"TargetGroup": "targetgroup/shop/73e2d6bc24d8a067"}, Statistic: "Minimum"}},
 					Objective: 0.999, Window: slo.CalendarWindow(slo.Week, time.UTC), Budgeting: slo.Budgeting{Method: slo.Timeslices, Slice: 5 * time.Minute, SliceThreshold: 1}},
 			}, nil},
+		// Each slice counts as its good share; a timeSliceTarget is
+		// warned of, since an averaged slice has none.
+		{"RatioTimeslices averages the slices' ratios", []string{"spec-ratio-timeslices.yaml"},
+			[]slo.SLO{
+				{Name: "averaged-checkout-1", SLI: avail, Objective: 0.99, Window: slo.RollingWindow(28 * 24 * time.Hour),
+					Budgeting: slo.Budgeting{Method: slo.Timeslices, Slice: 5 * time.Minute, RatioSlices: true}, Probes: everyMinute},
+				{Name: "averaged-checkout-2", SLI: avail, Objective: 0.999, Window: slo.RollingWindow(28 * 24 * time.Hour),
+					Budgeting: slo.Budgeting{Method: slo.Timeslices, Slice: time.Minute, RatioSlices: true}, Probes: everyMinute},
+			},
+			[]string{`testdata/openslo/spec-ratio-timeslices.yaml:30: spec.objectives[1].timeSliceTarget: RatioTimeslices averages the slices' ratios, so a slice has no target; this one is not read`}},
 		{"Objects for other sources that no SLO uses are skipped with a warning", []string{"spec-foreign-unused.yaml"},
 			[]slo.SLO{{Name: "foreign-neighbour", SLI: avail, Objective: 0.99, Window: slo.RollingWindow(28 * 24 * time.Hour),
 				Budgeting: slo.Budgeting{Method: slo.Occurrences}, Probes: everyMinute}},
@@ -264,7 +274,7 @@ func TestOpenSLOSpecShapes(t *testing.T) {
 			// (a tier a 1w slice cannot fire) belong to slo's tests.
 			var warnings []string
 			for _, w := range cfg.Warnings {
-				if w.Path == "metadata.name" {
+				if w.Path == "metadata.name" || strings.HasSuffix(w.Path, ".timeSliceTarget") {
 					warnings = append(warnings, w.Error())
 				}
 			}

@@ -695,9 +695,7 @@ func (r *cwRange) answer(q Query, key string) Series {
 			continue
 		}
 		b.Total++
-		if good >= q.Slices.Threshold*total-1e-9*total {
-			b.Good++
-		}
+		b.Good += q.Slices.good(good, total)
 	}
 	return Series{Buckets: out}
 }

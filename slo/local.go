@@ -96,9 +96,7 @@ func localSeries(q Query, buckets []metrics.CountBucket) Series {
 		}
 		o := &out[b.Start.Sub(q.From)/q.Step]
 		o.Total++
-		if g := min(good(b), total); g >= q.Slices.Threshold*total-1e-9*total {
-			o.Good++
-		}
+		o.Good += q.Slices.good(min(good(b), total), total)
 	}
 	return Series{Buckets: out}
 }

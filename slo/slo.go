@@ -373,6 +373,10 @@ type Budgeting struct {
 	// SliceThreshold is the ratio a slice needs to be good; 0 means the
 	// SLO's objective.
 	SliceThreshold float64
+	// RatioSlices counts each slice as its good share (good/total, 0 to
+	// 1) instead of good or bad, so the SLI is the average of the slices'
+	// ratios: OpenSLO's RatioTimeslices. It has no SliceThreshold.
+	RatioSlices bool
 }
 
 // DefaultSlice is the slice length of timeslice budgeting when none is set.
@@ -391,7 +395,7 @@ func (b Budgeting) withDefaults(objective float64) Budgeting {
 		if b.Slice == 0 {
 			b.Slice = DefaultSlice
 		}
-		if b.SliceThreshold == 0 {
+		if b.SliceThreshold == 0 && !b.RatioSlices {
 			b.SliceThreshold = objective
 		}
 	}
@@ -402,6 +406,9 @@ func (b Budgeting) withDefaults(objective float64) Budgeting {
 func (b Budgeting) Validate() error {
 	switch b.Method {
 	case "", Occurrences:
+		if b.RatioSlices {
+			return errors.New("ratio_slices: averaged slices apply only to timeslices")
+		}
 		if b.Slice != 0 || b.SliceThreshold != 0 {
 			return errors.New("slice settings apply only to timeslices")
 		}
@@ -411,6 +418,9 @@ func (b Budgeting) Validate() error {
 		}
 		if b.SliceThreshold < 0 || b.SliceThreshold > 1 {
 			return fmt.Errorf("slice_threshold: must be a ratio in (0, 1], got %g", b.SliceThreshold)
+		}
+		if b.RatioSlices && b.SliceThreshold != 0 {
+			return errors.New("slice_threshold: an averaged slice counts its good share, so it has no threshold")
 		}
 	default:
 		return fmt.Errorf("method %q: use occurrences or timeslices", b.Method)
