@@ -586,9 +586,15 @@ func (m *mapper) openSLOSLO(doc *openSLODocument, set *openSLOSet) []sloEntry {
 			continue
 		}
 		s.SLI = sli
-		if sli.Kind == slo.SLIThreshold && method != slo.Timeslices {
-			d.errorAt("spec.budgetingMethod", "%s: a thresholdMetric on a CloudWatch metric judges one statistic per period, so it counts periods: use Timeslices, with timeSliceWindow as the period", spec.BudgetingMethod)
-			continue
+		if method != slo.Timeslices {
+			switch sli.Kind {
+			case slo.SLIThreshold:
+				d.errorAt("spec.budgetingMethod", "%s: a thresholdMetric on a CloudWatch metric judges one statistic per period, so it counts periods: use Timeslices or RatioTimeslices, with timeSliceWindow as the period", spec.BudgetingMethod)
+				continue
+			case slo.SLIRawRatio:
+				d.errorAt("spec.budgetingMethod", "%s: a raw ratio holds no event counts to weigh its periods by, so it counts periods: use Timeslices or RatioTimeslices, with timeSliceWindow as the period", spec.BudgetingMethod)
+				continue
+			}
 		}
 		if err := s.Validate(); err != nil {
 			d.errorAt(op, "%v", err)
@@ -713,8 +719,7 @@ func (set *openSLOSet) indicator(d *decoder, path string, spec *openSLOSLISpec, 
 func (set *openSLOSet) ratio(d *decoder, path string, r *openSLORatioMetric) (slo.SLI, bool) {
 	switch {
 	case r.RawType != "" || r.Raw != nil:
-		d.errorAt(path+".raw", "a raw ratio is not supported; give good or bad, and total")
-		return slo.SLI{}, false
+		return set.rawRatio(d, path, r)
 	case r.Total == nil:
 		d.errorAt(path+".total", "is required")
 		return slo.SLI{}, false
@@ -797,6 +802,36 @@ func (set *openSLOSet) threshold(d *decoder, path string, m *openSLOMetric, od *
 	}
 	threshold := time.Duration(*o.Value * float64(time.Millisecond))
 	return slo.SLI{Kind: slo.SLILatency, Canary: src.canary.Canary, Regions: src.canary.Regions, Threshold: threshold}, true
+}
+
+// rawRatio maps a raw ratio: a CloudWatch metric that already holds
+// good/total (rawType success) or bad/total (failure) per period. It holds
+// no event counts, so each period counts as one slice, good by its share;
+// openSLOSLO checks that the SLO budgets in slices.
+func (set *openSLOSet) rawRatio(d *decoder, path string, r *openSLORatioMetric) (slo.SLI, bool) {
+	switch {
+	case r.Good != nil || r.Bad != nil || r.Total != nil:
+		d.errorAt(path, "raw takes the place of good, bad and total; give raw and rawType alone")
+		return slo.SLI{}, false
+	case r.Raw == nil:
+		d.errorAt(path+".raw", "is required with rawType: the metric that holds the ratio")
+		return slo.SLI{}, false
+	case r.RawType == "":
+		d.errorAt(path+".rawType", "is required with raw: success (raw is good/total) or failure (bad/total)")
+		return slo.SLI{}, false
+	case r.RawType != "success" && r.RawType != "failure":
+		d.errorAt(path+".rawType", "%q: use success (raw is good/total) or failure (bad/total)", r.RawType)
+		return slo.SLI{}, false
+	}
+	src, ok := set.source(d, path+".raw.metricSource", r.Raw)
+	if !ok {
+		return slo.SLI{}, false
+	}
+	if src.metric == nil {
+		d.errorAt(path+".raw.metricSource.type", "Nines: a canary's metrics are counts, which good and total divide; a raw ratio is a CloudWatch metric")
+		return slo.SLI{}, false
+	}
+	return slo.SLI{Kind: slo.SLIRawRatio, Metric: src.metric, Raw: r.RawType}, true
 }
 
 // openSLOPeriods maps a thresholdMetric on a CloudWatch metric: one

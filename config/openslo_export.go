@@ -59,7 +59,9 @@ type exportRatio struct {
 	Counter bool          `yaml:"counter"`
 	Good    *exportMetric `yaml:"good,omitempty"`
 	Bad     *exportMetric `yaml:"bad,omitempty"`
-	Total   *exportMetric `yaml:"total"`
+	Total   *exportMetric `yaml:"total,omitempty"`
+	RawType string        `yaml:"rawType,omitempty"`
+	Raw     *exportMetric `yaml:"raw,omitempty"`
 }
 
 type exportMetric struct {
@@ -201,6 +203,8 @@ func exportSpec(s slo.SLO) (*exportSLO, error) {
 			r.Bad = cloudWatchMetric(s.SLI.Bad)
 		}
 		out.Indicator.Spec.RatioMetric = r
+	case slo.SLIRawRatio:
+		out.Indicator.Spec.RatioMetric = &exportRatio{RawType: s.SLI.Raw, Raw: cloudWatchMetric(s.SLI.Metric)}
 	case slo.SLIThreshold:
 		// One statistic per slice: the period is the timeSliceWindow.
 		out.Indicator.Spec.ThresholdMetric = cloudWatchMetric(s.SLI.Metric)
@@ -340,8 +344,11 @@ func ExportYAML(slos []slo.SLO, comps []slo.Composition) ([]byte, error) {
 		return &exportOwnMetric{Region: m.Region, Namespace: m.Namespace, Metric: m.Name, Dimensions: m.Dimensions, Statistic: m.Statistic}
 	}
 	for _, s := range slos {
-		if s.SLI.Kind == slo.SLIThreshold {
+		switch s.SLI.Kind {
+		case slo.SLIThreshold:
 			return nil, fmt.Errorf("SLO %q: slos: has no threshold SLI (a thresholdMetric on a CloudWatch metric); export it with --format openslo", s.Name)
+		case slo.SLIRawRatio:
+			return nil, fmt.Errorf("SLO %q: slos: has no raw ratio SLI; export it with --format openslo", s.Name)
 		}
 		if s.Budgeting.RatioSlices {
 			return nil, fmt.Errorf("SLO %q: slos: has no averaged slices (RatioTimeslices); export it with --format openslo", s.Name)

@@ -61,6 +61,8 @@ func TestOpenSLOExportThenImportIsTheIdentity(t *testing.T) {
 	for _, c := range []struct{ name, file, want string }{
 		{"A threshold SLI has no slos: form, and the yaml export says so", "spec-threshold-cloudwatch.yaml",
 			`SLO "alb-p99": slos: has no threshold SLI (a thresholdMetric on a CloudWatch metric); export it with --format openslo`},
+		{"A raw ratio has no slos: form, and the yaml export says so", "spec-raw-ratio.yaml",
+			`SLO "raw-success": slos: has no raw ratio SLI; export it with --format openslo`},
 		{"Averaged slices have no slos: form, and the yaml export says so", "spec-ratio-timeslices.yaml",
 			`SLO "averaged-checkout-1": slos: has no averaged slices (RatioTimeslices); export it with --format openslo`},
 	} {

@@ -143,6 +143,7 @@ var openSLOInvalidCases = []struct {
 	{"A ratio whose metrics are in two regions is rejected", "region-mismatch"},
 	{"A window without isRolling or calendar is rejected", "rolling-required"},
 	{"A timeSliceWindow in seconds is rejected", "slice-window"},
+	{"Raw ratios that cannot be read are refused with the reason", "raw-ratio"},
 }
 
 // TestOpenSLOInvalid imports each testdata/openslo/invalid-*.yaml and
@@ -243,6 +244,17 @@ func TestOpenSLOSpecShapes(t *testing.T) {
 					Budgeting: slo.Budgeting{Method: slo.Timeslices, Slice: time.Minute, RatioSlices: true}, Probes: everyMinute},
 			},
 			[]string{`testdata/openslo/spec-ratio-timeslices.yaml:30: spec.objectives[1].timeSliceTarget: RatioTimeslices averages the slices' ratios, so a slice has no target; this one is not read`}},
+		// A success ratio is the period's good share; a failure ratio
+		// is 1 minus it.
+		{"A raw ratio counts each period by the ratio its metric holds", []string{"spec-raw-ratio.yaml"},
+			[]slo.SLO{
+				{Name: "raw-success", SLI: slo.SLI{Kind: slo.SLIRawRatio, Raw: "success",
+					Metric: &slo.Metric{Namespace: "Shop/Health", Name: "SuccessRatio", Dimensions: map[string]string{"Service": "shop"}, Statistic: "Average"}},
+					Objective: 0.995, Window: slo.RollingWindow(28 * 24 * time.Hour), Budgeting: slo.Budgeting{Method: slo.Timeslices, Slice: time.Minute, RatioSlices: true}},
+				{Name: "raw-failure", SLI: slo.SLI{Kind: slo.SLIRawRatio, Raw: "failure",
+					Metric: &slo.Metric{Region: "us-east-1", Namespace: "Shop/Health", Name: "FailureRatio", Statistic: "Average"}},
+					Objective: 0.99, Window: slo.CalendarWindow(slo.Month, time.UTC), Budgeting: slo.Budgeting{Method: slo.Timeslices, Slice: 5 * time.Minute, SliceThreshold: 0.95}},
+			}, nil},
 		{"Objects for other sources that no SLO uses are skipped with a warning", []string{"spec-foreign-unused.yaml"},
 			[]slo.SLO{{Name: "foreign-neighbour", SLI: avail, Objective: 0.99, Window: slo.RollingWindow(28 * 24 * time.Hour),
 				Budgeting: slo.Budgeting{Method: slo.Occurrences}, Probes: everyMinute}},

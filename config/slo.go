@@ -198,7 +198,7 @@ func (m *mapper) slos(f *fileYAML, c *Config) {
 			m.errorIn(e.canaryD, e.canaryPath, "%q is not the name of a canary in canaries:", e.slo.SLI.Canary)
 			continue
 		}
-		if e.slo != nil && (e.slo.SLI.Kind == slo.SLIRatio || e.slo.SLI.Kind == slo.SLIThreshold) {
+		if e.slo != nil && (e.slo.SLI.Kind == slo.SLIRatio || e.slo.SLI.Kind == slo.SLIThreshold || e.slo.SLI.Kind == slo.SLIRawRatio) {
 			if msg := m.ratioUnread(f, e.slo.SLI.Kind); msg != "" {
 				m.errorIn(e.sliD, e.sliPath, "%s", msg)
 				continue

@@ -377,13 +377,14 @@ type cwSLIQueries struct {
 	goodID, badID string
 	totalID       string
 	latency       bool
-	// valueID is a threshold SLI's statistic, which meets judges.
+	// valueID is a period SLI's statistic, whose good share per period
+	// share gives.
 	valueID string
-	meets   func(float64) bool
+	share   func(float64) float64
 }
 
 func (s *CloudWatchSource) regionsOf(sli SLI) ([]string, error) {
-	if sli.Kind == SLIRatio || sli.Kind == SLIThreshold {
+	if sli.Kind == SLIRatio || sli.periodic() {
 		return nil, nil
 	}
 	if len(sli.Regions) > 0 {
@@ -424,9 +425,9 @@ func (s *CloudWatchSource) build(sli SLI, key string, n int, period time.Duratio
 		return types.MetricDataQuery{Id: aws.String(id), Expression: aws.String(e), ReturnData: aws.Bool(true)}
 	}
 	id := func(parts ...any) string { return fmt.Sprintf("s%d", n) + fmt.Sprint(parts...) }
-	if sli.Kind == SLIThreshold {
+	if sli.periodic() {
 		m := sli.Metric
-		out.valueID, out.meets = id("_v"), sli.Meets
+		out.valueID, out.share = id("_v"), sli.PeriodShare
 		out.queries = append(out.queries, stat(out.valueID, m.Name, m.Statistic, m.Dimensions, m.Namespace, true))
 		return out
 	}
@@ -485,10 +486,10 @@ func (s *CloudWatchSource) build(sli SLI, key string, n int, period time.Duratio
 // the region the source reads; "" otherwise.
 func (s *CloudWatchSource) metricRegion(sli SLI) string {
 	m := sli.Total
-	if sli.Kind == SLIThreshold {
+	if sli.periodic() {
 		m = sli.Metric
 	}
-	if (sli.Kind != SLIRatio && sli.Kind != SLIThreshold) || m == nil || m.Region == s.region {
+	if (sli.Kind != SLIRatio && !sli.periodic()) || m == nil || m.Region == s.region {
 		return ""
 	}
 	return m.Region
@@ -595,15 +596,12 @@ func (s *CloudWatchSource) call(ctx context.Context, client GetMetricDataAPI, r 
 		d := &cwSLIData{good: map[int64]float64{}, total: map[int64]float64{}}
 		r.data[sq.key] = d
 		if sq.valueID != "" {
-			// Each period with a datapoint is one event, good when its
-			// statistic meets the bound.
-			meets := sq.meets
+			// Each period with a datapoint is one event, good by its
+			// statistic's share.
+			share := sq.share
 			byID[sq.valueID] = func(t time.Time, v float64) {
 				d.total[t.Unix()] = 1
-				d.good[t.Unix()] = 0
-				if meets(v) {
-					d.good[t.Unix()] = 1
-				}
+				d.good[t.Unix()] = share(v)
 			}
 			continue
 		}

@@ -45,8 +45,8 @@ func (l *LocalSource) Counts(ctx context.Context, queries []Query) ([]Series, er
 			out[i].Err = fmt.Errorf("%s: %w: the local store holds canary metrics only; a ratio SLI needs the CloudWatch source (cloudwatch: in the config, or slo status --cloudwatch)", q.SLI, ErrUnreadable)
 			continue
 		}
-		if q.SLI.Kind == SLIThreshold {
-			out[i].Err = fmt.Errorf("%s: %w: the local store holds canary metrics only; a threshold SLI needs the CloudWatch source (cloudwatch: in the config, or slo status --cloudwatch)", q.SLI, ErrUnreadable)
+		if q.SLI.periodic() {
+			out[i].Err = fmt.Errorf("%s: %w: the local store holds canary metrics only; a %s SLI needs the CloudWatch source (cloudwatch: in the config, or slo status --cloudwatch)", q.SLI, ErrUnreadable, q.SLI.Kind)
 			continue
 		}
 		sq := metrics.StoreQuery{Canary: q.SLI.Canary, Regions: q.SLI.Regions, From: q.From, To: q.To, Every: q.Step}

@@ -81,6 +81,10 @@ const (
 	// is Op Bound. It counts periods, so it is budgeted in timeslices whose
 	// slice is the period (threshold.go).
 	SLIThreshold SLIKind = "threshold"
+	// SLIRawRatio: a CloudWatch statistic that is already a ratio per
+	// period, good/total or bad/total (OpenSLO's raw ratio); each period
+	// is good by its share. Budgeted in timeslices like a threshold SLI.
+	SLIRawRatio SLIKind = "raw_ratio"
 )
 
 // SLI says which events count and which of them are good.
@@ -94,11 +98,13 @@ type SLI struct {
 	Threshold time.Duration
 	// Good or Bad (exactly one), and Total, apply to ratio SLIs.
 	Good, Bad, Total *Metric
-	// Metric, Op (lt, lte, gt or gte) and Bound, in the metric's own
-	// unit, apply to threshold SLIs.
+	// Metric applies to threshold and raw ratio SLIs. Op (lt, lte, gt or
+	// gte) and Bound, in the metric's own unit, apply to threshold SLIs;
+	// Raw (success or failure: which ratio Metric is) to raw ratios.
 	Metric *Metric
 	Op     string
 	Bound  float64
+	Raw    string
 }
 
 // Metric names one CloudWatch statistic.
@@ -176,8 +182,8 @@ func (s SLI) String() string {
 			return "ratio (incomplete)"
 		}
 		return fmt.Sprintf("%s %s / total %s", word, num, s.Total)
-	case SLIThreshold:
-		return s.thresholdString()
+	case SLIThreshold, SLIRawRatio:
+		return s.periodString()
 	}
 	return string(s.Kind)
 }
@@ -235,8 +241,8 @@ func (s SLI) Validate() error {
 		if s.Canary != "" || len(s.Regions) > 0 || s.Threshold != 0 || s.Metric != nil {
 			return errors.New("a ratio SLI takes metrics, not a canary")
 		}
-	case SLIThreshold:
-		return s.validateThreshold()
+	case SLIThreshold, SLIRawRatio:
+		return s.validatePeriod()
 	case "":
 		return errors.New("kind: must be one of availability, latency, ratio")
 	default:
@@ -460,8 +466,8 @@ func (s SLO) Faults() []error {
 	} else if windowErr == nil && s.Budgeting.Method == Timeslices && s.Window.Kind == Rolling && s.Budgeting.Slice > 0 && s.Window.Length%s.Budgeting.Slice != 0 {
 		out = append(out, fmt.Errorf("budgeting.slice: %s does not divide the %s window", FormatDuration(s.Budgeting.Slice), FormatDuration(s.Window.Length)))
 	}
-	if s.SLI.Kind == SLIThreshold && s.Budgeting.Method != Timeslices {
-		out = append(out, errors.New("budgeting.method: a threshold SLI counts periods; use timeslices, whose slice is the period"))
+	if s.SLI.periodic() && s.Budgeting.Method != Timeslices {
+		out = append(out, fmt.Errorf("budgeting.method: a %s SLI counts periods; use timeslices, whose slice is the period", s.SLI.Kind))
 	}
 	if s.Policy != nil {
 		if err := s.Policy.Validate(); err != nil {
