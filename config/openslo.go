@@ -145,7 +145,7 @@ type openSLOObjective struct {
 	TargetPercent   *float64            `yaml:"targetPercent"`
 	TimeSliceTarget *float64            `yaml:"timeSliceTarget"`
 	TimeSliceWindow *openSLOSliceWindow `yaml:"timeSliceWindow"`
-	Indicator       yaml.Node           `yaml:"indicator"`
+	Indicator       *openSLOInlineSLI   `yaml:"indicator"`
 	IndicatorRef    string              `yaml:"indicatorRef"`
 	CompositeWeight *float64            `yaml:"compositeWeight"`
 }
@@ -275,15 +275,23 @@ func (m *mapper) openSLO(f *fileYAML) ([]sloEntry, []Error) {
 	used := map[*openSLODocument]bool{}
 	for _, doc := range all {
 		if doc.slo != nil && len(doc.d.errs) == 0 {
-			if ref := set.slis[doc.slo.IndicatorRef]; ref != nil {
-				used[ref] = true
-				for _, src := range ref.sli.sources() {
-					used[set.sources[src.MetricSourceRef]] = true
+			refs, inline := []string{doc.slo.IndicatorRef}, []*openSLOInlineSLI{doc.slo.Indicator}
+			for _, o := range doc.slo.Objectives {
+				refs, inline = append(refs, o.IndicatorRef), append(inline, o.Indicator)
+			}
+			for _, r := range refs {
+				if ref := set.slis[r]; ref != nil {
+					used[ref] = true
+					for _, src := range ref.sli.sources() {
+						used[set.sources[src.MetricSourceRef]] = true
+					}
 				}
 			}
-			if doc.slo.Indicator != nil {
-				for _, src := range doc.slo.Indicator.Spec.sources() {
-					used[set.sources[src.MetricSourceRef]] = true
+			for _, in := range inline {
+				if in != nil {
+					for _, src := range in.Spec.sources() {
+						used[set.sources[src.MetricSourceRef]] = true
+					}
 				}
 			}
 			out = append(out, m.openSLOSLO(doc, set)...)
@@ -468,25 +476,26 @@ func (m *mapper) openSLOHeader(doc *openSLODocument) {
 func (m *mapper) openSLOSLO(doc *openSLODocument, set *openSLOSet) []sloEntry {
 	d, spec := doc.d, doc.slo
 
-	// The indicator: inline, or a reference to an SLI document.
+	// The indicator: the SLO's (a standard SLO), or each objective's (a
+	// composite SLO, whose objectives nines weighs into a composition),
+	// inline or a reference to an SLI document.
+	composite := false
+	for _, o := range spec.Objectives {
+		composite = composite || o.Indicator != nil || o.IndicatorRef != ""
+	}
 	var sliSpec *openSLOSLISpec
-	sliDecoder, sliPath := d, "spec.indicator.spec"
+	var sliDecoder *decoder
+	var sliPath string
 	switch {
-	case spec.Indicator != nil && spec.IndicatorRef != "":
-		d.errorAt("spec.indicatorRef", "give indicator or indicatorRef, not both")
+	case composite && (spec.Indicator != nil || spec.IndicatorRef != ""):
+		d.errorAt("spec", "an indicator is the SLO's (spec.indicator or spec.indicatorRef) or each objective's (a composite SLO), not both")
 		return nil
-	case spec.Indicator != nil:
-		sliSpec = &spec.Indicator.Spec
-	case spec.IndicatorRef != "":
-		ref, ok := set.slis[spec.IndicatorRef]
-		if !ok {
-			d.errorAt("spec.indicatorRef", "no SLI named %q in the files openslo: names", spec.IndicatorRef)
+	case composite:
+	default:
+		var ok bool
+		if sliSpec, sliDecoder, sliPath, ok = set.indicatorOf(d, "spec", spec.Indicator, spec.IndicatorRef); !ok {
 			return nil
 		}
-		sliSpec, sliDecoder, sliPath = ref.sli, ref.d, "spec"
-	default:
-		d.errorAt("spec", "an SLO needs indicator or indicatorRef")
-		return nil
 	}
 
 	window, ok := openSLOWindow(d, spec.TimeWindow)
@@ -519,19 +528,27 @@ func (m *mapper) openSLOSLO(doc *openSLODocument, set *openSLOSet) []sloEntry {
 	}
 
 	var out []sloEntry
+	comp := &slo.Composition{Name: doc.doc.Metadata.Name, Mode: slo.Weighted}
 	for i, o := range spec.Objectives {
 		op := fmt.Sprintf("spec.objectives[%d]", i)
-		if o.IndicatorRef != "" || o.Indicator.Kind != 0 {
-			d.errorAt(op, "nines reads the indicator of the SLO, not of each objective")
-			continue
-		}
-		if w := o.CompositeWeight; w != nil && *w != 1 {
-			if *w <= 0 {
+		weight := 1.0
+		if w := o.CompositeWeight; w != nil {
+			switch {
+			case *w <= 0:
 				d.errorAt(op+".compositeWeight", "%g: a weight is above 0; 1 is the default", *w)
-			} else {
-				d.errorAt(op+".compositeWeight", "%g: nines makes each objective an SLO of its own and does not weigh them into a composite; remove it or give 1", *w)
+				continue
+			case *w != 1 && !composite:
+				d.errorAt(op+".compositeWeight", "%g: a weight weighs the objectives of a composite SLO, each with its own indicator; these objectives share the SLO's, and each is an SLO of its own: remove it or give 1", *w)
+				continue
 			}
-			continue
+			weight = *w
+		}
+		sliSpec, sliDecoder, sliPath := sliSpec, sliDecoder, sliPath
+		if composite {
+			var ok bool
+			if sliSpec, sliDecoder, sliPath, ok = set.indicatorOf(d, op, o.Indicator, o.IndicatorRef); !ok {
+				continue
+			}
 		}
 		s := slo.SLO{Name: doc.doc.Metadata.Name, Window: window, Budgeting: slo.Budgeting{Method: method}, Policy: policy}
 		if len(spec.Objectives) > 1 {
@@ -606,8 +623,38 @@ func (m *mapper) openSLOSLO(doc *openSLODocument, set *openSLOSet) []sloEntry {
 		}
 		out = append(out, sloEntry{d: d, path: op, slo: &s, namePath: "metadata.name", canaryD: sliDecoder, canaryPath: canaryPath,
 			sliD: sliDecoder, sliPath: sliPath})
+		comp.Parts, comp.Weights = append(comp.Parts, s.Name), append(comp.Weights, weight)
+	}
+	// A composite SLO of several objectives is their weighted mean, beside
+	// the objectives themselves; one that lost an objective to an error is
+	// left out, as the error is reported.
+	if composite && len(spec.Objectives) > 1 && len(comp.Parts) == len(spec.Objectives) {
+		out = append(out, sloEntry{d: d, path: "spec.objectives", comp: comp, namePath: "metadata.name"})
 	}
 	return out
+}
+
+// indicatorOf resolves an indicator given inline or by indicatorRef at
+// path (the SLO's spec or one objective): the SLI's spec, the decoder of
+// its file and its path there.
+func (set *openSLOSet) indicatorOf(d *decoder, path string, inline *openSLOInlineSLI, ref string) (*openSLOSLISpec, *decoder, string, bool) {
+	switch {
+	case inline != nil && ref != "":
+		d.errorAt(path+".indicatorRef", "give indicator or indicatorRef, not both")
+	case inline != nil:
+		return &inline.Spec, d, path + ".indicator.spec", true
+	case ref != "":
+		sli, ok := set.slis[ref]
+		if ok {
+			return sli.sli, sli.d, "spec", true
+		}
+		d.errorAt(path+".indicatorRef", "no SLI named %q in the files openslo: names", ref)
+	case path == "spec":
+		d.errorAt("spec", "an SLO needs indicator or indicatorRef")
+	default:
+		d.errorAt(path, "an objective of a composite SLO needs indicator or indicatorRef, as its other objectives have")
+	}
+	return nil, nil, "", false
 }
 
 // openSLOWindow maps the one time window nines supports per SLO.

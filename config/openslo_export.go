@@ -391,6 +391,9 @@ func ExportYAML(slos []slo.SLO, comps []slo.Composition) ([]byte, error) {
 		f.SLOs = append(f.SLOs, e)
 	}
 	for _, c := range comps {
+		if c.Mode == slo.Weighted {
+			return nil, fmt.Errorf("composition %q: slos: has no weighted composition (an OpenSLO composite SLO); keep it in its OpenSLO file", c.Name)
+		}
 		f.SLOs = append(f.SLOs, exportOwnSLO{Name: c.Name, Compose: &exportOwnCompose{Mode: string(c.Mode), Of: c.Parts}})
 	}
 	var b bytes.Buffer

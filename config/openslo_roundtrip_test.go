@@ -65,13 +65,15 @@ func TestOpenSLOExportThenImportIsTheIdentity(t *testing.T) {
 			`SLO "raw-success": slos: has no raw ratio SLI; export it with --format openslo`},
 		{"Averaged slices have no slos: form, and the yaml export says so", "spec-ratio-timeslices.yaml",
 			`SLO "averaged-checkout-1": slos: has no averaged slices (RatioTimeslices); export it with --format openslo`},
+		{"A weighted composition has no slos: form, and the yaml export says so", "spec-composite.yaml",
+			`composition "shop": slos: has no weighted composition (an OpenSLO composite SLO); keep it in its OpenSLO file`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cfg, err := openSLOConfig(t, c.file)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err = ExportYAML(cfg.SLOs, nil); err == nil || err.Error() != c.want {
+			if _, err = ExportYAML(cfg.SLOs, cfg.Compositions); err == nil || err.Error() != c.want {
 				t.Errorf("err = %v, want %s", err, c.want)
 			}
 		})
