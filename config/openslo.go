@@ -694,14 +694,20 @@ func openSLOWindow(d *decoder, tws []openSLOTimeWindow) (slo.Window, bool) {
 		}
 		return w, true
 	}
-	var cal slo.CalendarUnit
-	switch {
-	case n == 1 && unit == "w":
+	// Any number of days, weeks, months, quarters (3 months) or years (12).
+	cal, count := slo.Month, n
+	switch unit {
+	case "d":
+		cal = slo.Day
+	case "w":
 		cal = slo.Week
-	case n == 1 && unit == "M":
-		cal = slo.Month
+	case "M":
+	case "Q":
+		count = 3 * n
+	case "Y":
+		count = 12 * n
 	default:
-		d.errorAt(path+".duration", "%q: nines keeps calendar windows of 1w or 1M", tw.Duration)
+		d.errorAt(path+".duration", "%q: a calendar window is in d, w, M, Q or Y, such as 1M or 1Q", tw.Duration)
 		return slo.Window{}, false
 	}
 	if tw.Calendar == nil {
@@ -713,22 +719,23 @@ func openSLOWindow(d *decoder, tws []openSLOTimeWindow) (slo.Window, bool) {
 		d.errorAt(path+".calendar.timeZone", "%q is not a time zone name such as Europe/Berlin or UTC", tw.Calendar.TimeZone)
 		return slo.Window{}, false
 	}
+	w := slo.CalendarWindow(cal, loc)
+	if count > 1 {
+		w.Count = count
+	}
 	if tw.Calendar.StartTime != "" {
-		start, err := time.ParseInLocation("2006-01-02 15:04:05", tw.Calendar.StartTime, loc)
+		start, err := time.ParseInLocation(time.DateTime, tw.Calendar.StartTime, loc)
 		if err != nil {
 			d.errorAt(path+".calendar.startTime", "%q: write it as 2006-01-02 15:04:05", tw.Calendar.StartTime)
 			return slo.Window{}, false
 		}
-		if s, _ := slo.CalendarWindow(cal, loc).Bounds(start); !s.Equal(start) {
-			want := "a Monday at 00:00:00"
-			if cal == slo.Month {
-				want = "the first of a month at 00:00:00"
-			}
-			d.errorAt(path+".calendar.startTime", "%q: nines starts a calendar %s on %s", tw.Calendar.StartTime, cal, want)
-			return slo.Window{}, false
+		// A start on a period boundary of the default line-up (Mondays,
+		// firsts of months, quarters and years) changes nothing.
+		if s, _ := w.Bounds(start); !s.Equal(start) {
+			w.Start = start
 		}
 	}
-	return slo.CalendarWindow(cal, loc), true
+	return w, true
 }
 
 var openSLODurationRe = regexp.MustCompile(`^([1-9][0-9]{0,5})([mhdwMQY])$`)

@@ -219,12 +219,25 @@ func exportSpec(s slo.SLO) (*exportSLO, error) {
 		if w.Location != nil {
 			loc = w.Location.String()
 		}
-		// 2024-01-01 is a Monday and the first of a month.
-		tw := exportTimeWindow{Duration: "1M", Calendar: map[string]string{"startTime": "2024-01-01 00:00:00", "timeZone": loc}}
-		if w.Unit == slo.Week {
-			tw.Duration = "1w"
+		// Without a start of its own, periods line up on 2024-01-01, a
+		// Monday and the first of a year.
+		start := "2024-01-01 00:00:00"
+		if !w.Start.IsZero() {
+			start = w.Start.In(w.Location).Format(time.DateTime)
 		}
-		out.TimeWindow = []exportTimeWindow{tw}
+		n := max(w.Count, 1)
+		duration := fmt.Sprintf("%dM", n)
+		switch {
+		case w.Unit == slo.Day:
+			duration = fmt.Sprintf("%dd", n)
+		case w.Unit == slo.Week:
+			duration = fmt.Sprintf("%dw", n)
+		case n%12 == 0:
+			duration = fmt.Sprintf("%dY", n/12)
+		case n%3 == 0:
+			duration = fmt.Sprintf("%dQ", n/3)
+		}
+		out.TimeWindow = []exportTimeWindow{{Duration: duration, Calendar: map[string]string{"startTime": start, "timeZone": loc}}}
 	default:
 		out.TimeWindow = []exportTimeWindow{{Duration: shorthand(w.Length), IsRolling: true}}
 	}
@@ -362,6 +375,9 @@ func ExportYAML(slos []slo.SLO, comps []slo.Composition) ([]byte, error) {
 		}
 		switch w := s.Window; w.Kind {
 		case slo.Calendar:
+			if w.Unit == slo.Day || w.Count > 1 || !w.Start.IsZero() {
+				return nil, fmt.Errorf("SLO %q: slos: has calendar windows of one week or month from their usual start; its %s has no slos: form; export it with --format openslo", s.Name, w)
+			}
 			loc := "UTC"
 			if w.Location != nil {
 				loc = w.Location.String()

@@ -65,6 +65,8 @@ func TestOpenSLOExportThenImportIsTheIdentity(t *testing.T) {
 			`SLO "raw-success": slos: has no raw ratio SLI; export it with --format openslo`},
 		{"Averaged slices have no slos: form, and the yaml export says so", "spec-ratio-timeslices.yaml",
 			`SLO "averaged-checkout-1": slos: has no averaged slices (RatioTimeslices); export it with --format openslo`},
+		{"A calendar quarter has no slos: form, and the yaml export says so", "spec-calendar-any.yaml",
+			`SLO "quarterly": slos: has calendar windows of one week or month from their usual start; its calendar 3 months (UTC) has no slos: form; export it with --format openslo`},
 		{"A weighted composition has no slos: form, and the yaml export says so", "spec-composite.yaml",
 			`composition "shop": slos: has no weighted composition (an OpenSLO composite SLO); keep it in its OpenSLO file`},
 	} {

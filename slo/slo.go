@@ -275,6 +275,7 @@ const (
 type CalendarUnit string
 
 const (
+	Day   CalendarUnit = "day"
 	Week  CalendarUnit = "week" // Monday 00:00 to Monday 00:00 in the window's zone
 	Month CalendarUnit = "month"
 )
@@ -287,6 +288,13 @@ type Window struct {
 	// Unit and Location of a calendar window. A nil Location is UTC.
 	Unit     CalendarUnit
 	Location *time.Location
+	// Count is how many units a calendar period spans (0 is 1): 3 months
+	// is a quarter, 12 a year. Start is when one period starts; the others
+	// follow and precede it. A zero Start is 2024-01-01 00:00 in Location,
+	// a Monday and the first of a year, so periods of one week or month
+	// start on Mondays and firsts (calendar.go).
+	Count int
+	Start time.Time
 }
 
 // RollingWindow returns a rolling window of length d.
@@ -304,20 +312,7 @@ func (w Window) Bounds(now time.Time) (start, end time.Time) {
 	if w.Kind != Calendar {
 		return now.Add(-w.Length), now
 	}
-	loc := w.Location
-	if loc == nil {
-		loc = time.UTC
-	}
-	l := now.In(loc)
-	switch w.Unit {
-	case Week:
-		back := (int(l.Weekday()) + 6) % 7 // days since Monday
-		start = time.Date(l.Year(), l.Month(), l.Day()-back, 0, 0, 0, 0, loc)
-		return start, start.AddDate(0, 0, 7)
-	default:
-		start = time.Date(l.Year(), l.Month(), 1, 0, 0, 0, 0, loc)
-		return start, start.AddDate(0, 1, 0)
-	}
+	return w.calendarBounds(now)
 }
 
 // Span is the length of the budget period that now falls in: the rolling
@@ -330,11 +325,7 @@ func (w Window) Span(now time.Time) time.Duration {
 
 func (w Window) String() string {
 	if w.Kind == Calendar {
-		loc := "UTC"
-		if w.Location != nil {
-			loc = w.Location.String()
-		}
-		return fmt.Sprintf("calendar %s (%s)", w.Unit, loc)
+		return w.calendarString()
 	}
 	return "rolling " + FormatDuration(w.Length)
 }
@@ -350,8 +341,11 @@ func (w Window) Validate() error {
 			return fmt.Errorf("a rolling window must be whole minutes, got %s", FormatDuration(w.Length))
 		}
 	case Calendar:
-		if w.Unit != Week && w.Unit != Month {
-			return fmt.Errorf("calendar unit %q: use week or month", w.Unit)
+		if w.Unit != Day && w.Unit != Week && w.Unit != Month {
+			return fmt.Errorf("calendar unit %q: use day, week or month", w.Unit)
+		}
+		if w.Count < 0 {
+			return fmt.Errorf("count: %d: a calendar window is at least 1 unit long", w.Count)
 		}
 	default:
 		return fmt.Errorf("kind %q: use rolling or calendar", w.Kind)
