@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"fmt"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,8 +22,10 @@ import (
 // notification targets; its low-traffic rule and any short window that is
 // not a twelfth of the long one travel as nines.dev annotations.
 //
-// Compositions are not exported: OpenSLO v1 has no SLO made of other SLOs.
-// A calendar month's tiers are those of the month that holds now, since
+// A weighted composition whose parts are the SLOs NAME-1 ... NAME-N of one
+// window, budgeting and policy is written back as the composite SLO it was
+// imported from; other compositions are left out: OpenSLO v1 has no SLO
+// made of other SLOs. A calendar month's tiers are those of the month that holds now, since
 // OpenSLO writes a tier's windows as fixed lengths.
 
 type exportDoc struct {
@@ -38,7 +41,7 @@ type exportMetadata struct {
 }
 
 type exportSLO struct {
-	Indicator       exportIndicator     `yaml:"indicator"`
+	Indicator       *exportIndicator    `yaml:"indicator,omitempty"`
 	TimeWindow      []exportTimeWindow  `yaml:"timeWindow"`
 	BudgetingMethod string              `yaml:"budgetingMethod"`
 	Objectives      []exportObjective   `yaml:"objectives"`
@@ -85,6 +88,9 @@ type exportObjective struct {
 	Target          float64  `yaml:"target"`
 	TimeSliceTarget *float64 `yaml:"timeSliceTarget,omitempty"`
 	TimeSliceWindow string   `yaml:"timeSliceWindow,omitempty"`
+	// A composite SLO's objectives carry their own indicator and weight.
+	Indicator       *exportIndicator `yaml:"indicator,omitempty"`
+	CompositeWeight *float64         `yaml:"compositeWeight,omitempty"`
 }
 
 type exportPolicy struct {
@@ -98,20 +104,73 @@ type exportCondition struct {
 	Condition map[string]any `yaml:"condition"`
 }
 
-// ExportOpenSLO writes the SLOs as OpenSLO v1 documents; a nil alerting
-// means no receivers to name. now picks the month whose length a calendar
-// month's tiers are resolved for.
-func ExportOpenSLO(slos []slo.SLO, alert *alerting.Settings, now time.Time) ([]byte, error) {
+// ExportOpenSLO writes the SLOs as OpenSLO v1 documents, with the weighted
+// compositions that are composite SLOs; it returns the names of the
+// compositions it leaves out. A nil alerting means no receivers to name.
+// now picks the month whose length a calendar month's tiers are resolved
+// for.
+func ExportOpenSLO(slos []slo.SLO, comps []slo.Composition, alert *alerting.Settings, now time.Time) ([]byte, []string, error) {
+	byName := map[string]slo.SLO{}
+	for _, s := range slos {
+		byName[s.Name] = s
+	}
+	// Each unit is one SLO document: an SLO, or a composite of several in
+	// the place of its first part, so the order of SLOs is kept.
+	weights := map[string][]float64{}
+	composite := map[string][]slo.SLO{} // by first part; nil for the others
+	var leftOut []string
+	for _, c := range comps {
+		parts, ok := compositeParts(c, byName)
+		if !ok {
+			leftOut = append(leftOut, c.Name)
+			continue
+		}
+		weights[c.Name] = c.Weights
+		for _, p := range c.Parts {
+			composite[p] = nil
+		}
+		composite[c.Parts[0]] = parts
+	}
+	var units [][]slo.SLO
+	for _, s := range slos {
+		parts, in := composite[s.Name]
+		switch {
+		case !in:
+			units = append(units, []slo.SLO{s})
+		case parts != nil:
+			units = append(units, parts)
+		}
+	}
 	var docs []exportDoc
 	targets := map[string]bool{}
-	for _, s := range slos {
-		if !openSLOName.MatchString(s.Name) {
-			return nil, fmt.Errorf("SLO %q: an OpenSLO name is lower-case letters, digits and -, at most 63; rename it to export it", s.Name)
+	for _, unit := range units {
+		s := unit[0]
+		name := s.Name
+		if len(unit) > 1 {
+			name = strings.TrimSuffix(s.Name, "-1")
+		}
+		if !openSLOName.MatchString(name) {
+			return nil, nil, fmt.Errorf("SLO %q: an OpenSLO name is lower-case letters, digits and -, at most 63; rename it to export it", name)
 		}
 		spec, err := exportSpec(s)
 		if err != nil {
-			return nil, fmt.Errorf("SLO %q: %w", s.Name, err)
+			return nil, nil, fmt.Errorf("SLO %q: %w", s.Name, err)
 		}
+		if len(unit) > 1 {
+			// A composite: each objective with its indicator and weight.
+			spec.Objectives = nil
+			for i, part := range unit {
+				ps, err := exportSpec(part)
+				if err != nil {
+					return nil, nil, fmt.Errorf("SLO %q: %w", part.Name, err)
+				}
+				o := ps.Objectives[0]
+				o.Indicator, o.CompositeWeight = ps.Indicator, &weights[name][i]
+				spec.Objectives = append(spec.Objectives, o)
+			}
+			spec.Indicator = nil
+		}
+		s.Name = name
 		doc := exportDoc{APIVersion: openSLOVersion, Kind: "SLO", Metadata: exportMetadata{Name: s.Name}, Spec: spec}
 		var policies []exportDoc
 		if p := s.Policy; p != nil {
@@ -121,7 +180,7 @@ func ExportOpenSLO(slos []slo.SLO, alert *alerting.Settings, now time.Time) ([]b
 			}
 			tiers, err := p.Resolve(s.Window.Span(now))
 			if err != nil {
-				return nil, fmt.Errorf("SLO %q: %w", s.Name, err)
+				return nil, nil, fmt.Errorf("SLO %q: %w", s.Name, err)
 			}
 			for _, t := range tiers {
 				name := s.Name + "-" + strings.ReplaceAll(t.Name, "_", "-")
@@ -145,13 +204,38 @@ func ExportOpenSLO(slos []slo.SLO, alert *alerting.Settings, now time.Time) ([]b
 	enc.SetIndent(2)
 	for _, d := range docs {
 		if err := enc.Encode(d); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if err := enc.Close(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return b.Bytes(), nil
+	return b.Bytes(), leftOut, nil
+}
+
+// compositeParts is the SLOs of a weighted composition that imports back
+// from one composite SLO: parts named NAME-1 ... NAME-N in order, of one
+// window, budgeting method and policy, as the SLO's objectives share them.
+func compositeParts(c slo.Composition, byName map[string]slo.SLO) ([]slo.SLO, bool) {
+	if c.Mode != slo.Weighted || len(c.Parts) < 2 {
+		return nil, false
+	}
+	var parts []slo.SLO
+	for i, p := range c.Parts {
+		s, ok := byName[p]
+		if !ok || p != c.Name+"-"+strconv.Itoa(i+1) {
+			return nil, false
+		}
+		if i > 0 {
+			first := parts[0]
+			if !reflect.DeepEqual(s.Window, first.Window) || !reflect.DeepEqual(s.Policy, first.Policy) ||
+				s.Budgeting.Method != first.Budgeting.Method || s.Budgeting.RatioSlices != first.Budgeting.RatioSlices {
+				return nil, false
+			}
+		}
+		parts = append(parts, s)
+	}
+	return parts, true
 }
 
 // exportTier is one tier as an AlertPolicy with its condition inline.
@@ -179,7 +263,7 @@ func exportTier(name string, t slo.Tier, alert *alerting.Settings, used map[stri
 }
 
 func exportSpec(s slo.SLO) (*exportSLO, error) {
-	out := &exportSLO{Indicator: exportIndicator{Metadata: exportMetadata{Name: s.Name + "-sli"}}}
+	out := &exportSLO{Indicator: &exportIndicator{Metadata: exportMetadata{Name: s.Name + "-sli"}}}
 	o := exportObjective{Target: s.Objective}
 	nines := func(metric string) *exportMetric {
 		spec := map[string]any{"canary": s.SLI.Canary, "metric": metric}

@@ -9,9 +9,9 @@ import (
 )
 
 // Every valid OpenSLO fixture, imported, exported as OpenSLO and imported
-// again, gives the same SLOs: what the export writes is what the import
-// reads, the SLI kinds only OpenSLO files give (a thresholdMetric on a
-// CloudWatch metric) included.
+// again, gives the same SLOs and compositions: what the export writes is
+// what the import reads, the SLI kinds only OpenSLO files give (a
+// thresholdMetric on a CloudWatch metric) and composite SLOs included.
 func TestOpenSLOExportThenImportIsTheIdentity(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "openslo", "spec-*.yaml"))
 	if err != nil {
@@ -25,9 +25,12 @@ func TestOpenSLOExportThenImportIsTheIdentity(t *testing.T) {
 			if err != nil {
 				t.Fatalf("import:\n%v", err)
 			}
-			out, err := ExportOpenSLO(orig.SLOs, nil, now)
+			out, leftOut, err := ExportOpenSLO(orig.SLOs, orig.Compositions, nil, now)
 			if err != nil {
 				t.Fatalf("export: %v", err)
+			}
+			if len(leftOut) > 0 {
+				t.Errorf("compositions left out: %q", leftOut)
 			}
 			exported, err := filepath.Abs(filepath.Join(t.TempDir(), "export.yaml"))
 			if err != nil {
@@ -39,6 +42,9 @@ func TestOpenSLOExportThenImportIsTheIdentity(t *testing.T) {
 			back, err := openSLOConfig(t, exported)
 			if err != nil {
 				t.Fatalf("import of the export:\n%v\n%s", err, out)
+			}
+			if !reflect.DeepEqual(back.Compositions, orig.Compositions) {
+				t.Errorf("compositions:\ngot  %+v\nwant %+v\n%s", back.Compositions, orig.Compositions, out)
 			}
 			if len(back.SLOs) != len(orig.SLOs) {
 				t.Fatalf("%d SLOs came back, want %d:\n%s", len(back.SLOs), len(orig.SLOs), out)
