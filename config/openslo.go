@@ -38,6 +38,10 @@ import (
 //
 // Successes over Attempts is a canary's availability; a thresholdMetric on
 // its Latency with op lte and a value in milliseconds is its latency SLI.
+// A thresholdMetric on a CloudWatch metric, or a raw ratio (rawType and
+// raw), judges one statistic per period and is budgeted in slices
+// (slo/period.go). A composite SLO's objectives carry their own indicators
+// and weights: each is an SLO, and together a weighted composition.
 
 const openSLOVersion = "openslo/v1"
 
@@ -483,15 +487,14 @@ func (m *mapper) openSLOSLO(doc *openSLODocument, set *openSLOSet) []sloEntry {
 	for _, o := range spec.Objectives {
 		composite = composite || o.Indicator != nil || o.IndicatorRef != ""
 	}
+	if composite && (spec.Indicator != nil || spec.IndicatorRef != "") {
+		d.errorAt("spec", "an indicator is the SLO's (spec.indicator or spec.indicatorRef) or each objective's (a composite SLO), not both")
+		return nil
+	}
 	var sliSpec *openSLOSLISpec
 	var sliDecoder *decoder
 	var sliPath string
-	switch {
-	case composite && (spec.Indicator != nil || spec.IndicatorRef != ""):
-		d.errorAt("spec", "an indicator is the SLO's (spec.indicator or spec.indicatorRef) or each objective's (a composite SLO), not both")
-		return nil
-	case composite:
-	default:
+	if !composite {
 		var ok bool
 		if sliSpec, sliDecoder, sliPath, ok = set.indicatorOf(d, "spec", spec.Indicator, spec.IndicatorRef); !ok {
 			return nil
