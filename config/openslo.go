@@ -38,6 +38,10 @@ import (
 //
 // Successes over Attempts is a canary's availability; a thresholdMetric on
 // its Latency with op lte and a value in milliseconds is its latency SLI.
+// A thresholdMetric on a CloudWatch metric, or a raw ratio (rawType and
+// raw), judges one statistic per period and is budgeted in slices
+// (slo/period.go). A composite SLO's objectives carry their own indicators
+// and weights: each is an SLO, and together a weighted composition.
 
 const openSLOVersion = "openslo/v1"
 
@@ -145,7 +149,7 @@ type openSLOObjective struct {
 	TargetPercent   *float64            `yaml:"targetPercent"`
 	TimeSliceTarget *float64            `yaml:"timeSliceTarget"`
 	TimeSliceWindow *openSLOSliceWindow `yaml:"timeSliceWindow"`
-	Indicator       yaml.Node           `yaml:"indicator"`
+	Indicator       *openSLOInlineSLI   `yaml:"indicator"`
 	IndicatorRef    string              `yaml:"indicatorRef"`
 	CompositeWeight *float64            `yaml:"compositeWeight"`
 }
@@ -275,15 +279,23 @@ func (m *mapper) openSLO(f *fileYAML) ([]sloEntry, []Error) {
 	used := map[*openSLODocument]bool{}
 	for _, doc := range all {
 		if doc.slo != nil && len(doc.d.errs) == 0 {
-			if ref := set.slis[doc.slo.IndicatorRef]; ref != nil {
-				used[ref] = true
-				for _, src := range ref.sli.sources() {
-					used[set.sources[src.MetricSourceRef]] = true
+			refs, inline := []string{doc.slo.IndicatorRef}, []*openSLOInlineSLI{doc.slo.Indicator}
+			for _, o := range doc.slo.Objectives {
+				refs, inline = append(refs, o.IndicatorRef), append(inline, o.Indicator)
+			}
+			for _, r := range refs {
+				if ref := set.slis[r]; ref != nil {
+					used[ref] = true
+					for _, src := range ref.sli.sources() {
+						used[set.sources[src.MetricSourceRef]] = true
+					}
 				}
 			}
-			if doc.slo.Indicator != nil {
-				for _, src := range doc.slo.Indicator.Spec.sources() {
-					used[set.sources[src.MetricSourceRef]] = true
+			for _, in := range inline {
+				if in != nil {
+					for _, src := range in.Spec.sources() {
+						used[set.sources[src.MetricSourceRef]] = true
+					}
 				}
 			}
 			out = append(out, m.openSLOSLO(doc, set)...)
@@ -468,44 +480,45 @@ func (m *mapper) openSLOHeader(doc *openSLODocument) {
 func (m *mapper) openSLOSLO(doc *openSLODocument, set *openSLOSet) []sloEntry {
 	d, spec := doc.d, doc.slo
 
-	// The indicator: inline, or a reference to an SLI document.
-	var sliSpec *openSLOSLISpec
-	sliDecoder, sliPath := d, "spec.indicator.spec"
-	switch {
-	case spec.Indicator != nil && spec.IndicatorRef != "":
-		d.errorAt("spec.indicatorRef", "give indicator or indicatorRef, not both")
+	// The indicator: the SLO's (a standard SLO), or each objective's (a
+	// composite SLO, whose objectives nines weighs into a composition),
+	// inline or a reference to an SLI document.
+	composite := false
+	for _, o := range spec.Objectives {
+		composite = composite || o.Indicator != nil || o.IndicatorRef != ""
+	}
+	if composite && (spec.Indicator != nil || spec.IndicatorRef != "") {
+		d.errorAt("spec", "an indicator is the SLO's (spec.indicator or spec.indicatorRef) or each objective's (a composite SLO), not both")
 		return nil
-	case spec.Indicator != nil:
-		sliSpec = &spec.Indicator.Spec
-	case spec.IndicatorRef != "":
-		ref, ok := set.slis[spec.IndicatorRef]
-		if !ok {
-			d.errorAt("spec.indicatorRef", "no SLI named %q in the files openslo: names", spec.IndicatorRef)
+	}
+	var sliSpec *openSLOSLISpec
+	var sliDecoder *decoder
+	var sliPath string
+	if !composite {
+		var ok bool
+		if sliSpec, sliDecoder, sliPath, ok = set.indicatorOf(d, "spec", spec.Indicator, spec.IndicatorRef); !ok {
 			return nil
 		}
-		sliSpec, sliDecoder, sliPath = ref.sli, ref.d, "spec"
-	default:
-		d.errorAt("spec", "an SLO needs indicator or indicatorRef")
-		return nil
 	}
 
 	window, ok := openSLOWindow(d, spec.TimeWindow)
 	if !ok {
 		return nil
 	}
-	method := slo.Occurrences
+	method, averaged := slo.Occurrences, false
 	switch spec.BudgetingMethod {
 	case "Occurrences":
 	case "Timeslices":
 		method = slo.Timeslices
-	case "":
-		d.errorAt("spec.budgetingMethod", "is required: Occurrences or Timeslices")
-		return nil
 	case "RatioTimeslices":
-		d.errorAt("spec.budgetingMethod", "RatioTimeslices is not supported; use Occurrences or Timeslices")
+		// The average of the slices' ratios: timeslices that count each
+		// slice as its good share.
+		method, averaged = slo.Timeslices, true
+	case "":
+		d.errorAt("spec.budgetingMethod", "is required: Occurrences, Timeslices or RatioTimeslices")
 		return nil
 	default:
-		d.errorAt("spec.budgetingMethod", "%q: use Occurrences or Timeslices", spec.BudgetingMethod)
+		d.errorAt("spec.budgetingMethod", "%q: use Occurrences, Timeslices or RatioTimeslices", spec.BudgetingMethod)
 		return nil
 	}
 	if len(spec.Objectives) == 0 {
@@ -518,19 +531,27 @@ func (m *mapper) openSLOSLO(doc *openSLODocument, set *openSLOSet) []sloEntry {
 	}
 
 	var out []sloEntry
+	comp := &slo.Composition{Name: doc.doc.Metadata.Name, Mode: slo.Weighted}
 	for i, o := range spec.Objectives {
 		op := fmt.Sprintf("spec.objectives[%d]", i)
-		if o.IndicatorRef != "" || o.Indicator.Kind != 0 {
-			d.errorAt(op, "nines reads the indicator of the SLO, not of each objective")
-			continue
-		}
-		if w := o.CompositeWeight; w != nil && *w != 1 {
-			if *w <= 0 {
+		weight := 1.0
+		if w := o.CompositeWeight; w != nil {
+			switch {
+			case *w <= 0:
 				d.errorAt(op+".compositeWeight", "%g: a weight is above 0; 1 is the default", *w)
-			} else {
-				d.errorAt(op+".compositeWeight", "%g: nines makes each objective an SLO of its own and does not weigh them into a composite; remove it or give 1", *w)
+				continue
+			case *w != 1 && !composite:
+				d.errorAt(op+".compositeWeight", "%g: a weight weighs the objectives of a composite SLO, each with its own indicator; these objectives share the SLO's, and each is an SLO of its own: remove it or give 1", *w)
+				continue
 			}
-			continue
+			weight = *w
+		}
+		sliSpec, sliDecoder, sliPath := sliSpec, sliDecoder, sliPath
+		if composite {
+			var ok bool
+			if sliSpec, sliDecoder, sliPath, ok = set.indicatorOf(d, op, o.Indicator, o.IndicatorRef); !ok {
+				continue
+			}
 		}
 		s := slo.SLO{Name: doc.doc.Metadata.Name, Window: window, Budgeting: slo.Budgeting{Method: method}, Policy: policy}
 		if len(spec.Objectives) > 1 {
@@ -558,15 +579,26 @@ func (m *mapper) openSLOSLO(doc *openSLODocument, set *openSLOSet) []sloEntry {
 			d.errorAt(op+field, "%v", err)
 			continue
 		}
-		if method == slo.Timeslices {
+		switch {
+		case averaged:
+			if o.TimeSliceWindow == nil {
+				d.errorAt(op, "RatioTimeslices budgeting needs timeSliceWindow")
+				continue
+			}
+			if o.TimeSliceTarget != nil {
+				set.warnings = append(set.warnings, Error{File: d.file, Line: d.lineOf(op + ".timeSliceTarget"), Path: op + ".timeSliceTarget",
+					Msg: "RatioTimeslices averages the slices' ratios, so a slice has no target; this one is not read"})
+			}
+			s.Budgeting.Slice, s.Budgeting.RatioSlices = time.Duration(*o.TimeSliceWindow), true
+		case method == slo.Timeslices:
 			if o.TimeSliceTarget == nil || o.TimeSliceWindow == nil {
 				d.errorAt(op, "Timeslices budgeting needs timeSliceTarget and timeSliceWindow")
 				continue
 			}
 			s.Budgeting.SliceThreshold = *o.TimeSliceTarget
 			s.Budgeting.Slice = time.Duration(*o.TimeSliceWindow)
-		} else if o.TimeSliceTarget != nil || o.TimeSliceWindow != nil {
-			d.errorAt(op, "timeSliceTarget and timeSliceWindow apply only to Timeslices budgeting")
+		case o.TimeSliceTarget != nil || o.TimeSliceWindow != nil:
+			d.errorAt(op, "timeSliceTarget and timeSliceWindow apply only to Timeslices and RatioTimeslices budgeting")
 			continue
 		}
 		sli, ok := set.indicator(sliDecoder, sliPath, sliSpec, d, op, o)
@@ -574,6 +606,16 @@ func (m *mapper) openSLOSLO(doc *openSLODocument, set *openSLOSet) []sloEntry {
 			continue
 		}
 		s.SLI = sli
+		if method != slo.Timeslices {
+			switch sli.Kind {
+			case slo.SLIThreshold:
+				d.errorAt("spec.budgetingMethod", "%s: a thresholdMetric on a CloudWatch metric judges one statistic per period, so it counts periods: use Timeslices or RatioTimeslices, with timeSliceWindow as the period", spec.BudgetingMethod)
+				continue
+			case slo.SLIRawRatio:
+				d.errorAt("spec.budgetingMethod", "%s: a raw ratio holds no event counts to weigh its periods by, so it counts periods: use Timeslices or RatioTimeslices, with timeSliceWindow as the period", spec.BudgetingMethod)
+				continue
+			}
+		}
 		if err := s.Validate(); err != nil {
 			d.errorAt(op, "%v", err)
 			continue
@@ -584,8 +626,38 @@ func (m *mapper) openSLOSLO(doc *openSLODocument, set *openSLOSet) []sloEntry {
 		}
 		out = append(out, sloEntry{d: d, path: op, slo: &s, namePath: "metadata.name", canaryD: sliDecoder, canaryPath: canaryPath,
 			sliD: sliDecoder, sliPath: sliPath})
+		comp.Parts, comp.Weights = append(comp.Parts, s.Name), append(comp.Weights, weight)
+	}
+	// A composite SLO of several objectives is their weighted mean, beside
+	// the objectives themselves; one that lost an objective to an error is
+	// left out, as the error is reported.
+	if composite && len(spec.Objectives) > 1 && len(comp.Parts) == len(spec.Objectives) {
+		out = append(out, sloEntry{d: d, path: "spec.objectives", comp: comp, namePath: "metadata.name"})
 	}
 	return out
+}
+
+// indicatorOf resolves an indicator given inline or by indicatorRef at
+// path (the SLO's spec or one objective): the SLI's spec, the decoder of
+// its file and its path there.
+func (set *openSLOSet) indicatorOf(d *decoder, path string, inline *openSLOInlineSLI, ref string) (*openSLOSLISpec, *decoder, string, bool) {
+	switch {
+	case inline != nil && ref != "":
+		d.errorAt(path+".indicatorRef", "give indicator or indicatorRef, not both")
+	case inline != nil:
+		return &inline.Spec, d, path + ".indicator.spec", true
+	case ref != "":
+		sli, ok := set.slis[ref]
+		if ok {
+			return sli.sli, sli.d, "spec", true
+		}
+		d.errorAt(path+".indicatorRef", "no SLI named %q in the files openslo: names", ref)
+	case path == "spec":
+		d.errorAt("spec", "an SLO needs indicator or indicatorRef")
+	default:
+		d.errorAt(path, "an objective of a composite SLO needs indicator or indicatorRef, as its other objectives have")
+	}
+	return nil, nil, "", false
 }
 
 // openSLOWindow maps the one time window nines supports per SLO.
@@ -625,14 +697,20 @@ func openSLOWindow(d *decoder, tws []openSLOTimeWindow) (slo.Window, bool) {
 		}
 		return w, true
 	}
-	var cal slo.CalendarUnit
-	switch {
-	case n == 1 && unit == "w":
+	// Any number of days, weeks, months, quarters (3 months) or years (12).
+	cal, count := slo.Month, n
+	switch unit {
+	case "d":
+		cal = slo.Day
+	case "w":
 		cal = slo.Week
-	case n == 1 && unit == "M":
-		cal = slo.Month
+	case "M":
+	case "Q":
+		count = 3 * n
+	case "Y":
+		count = 12 * n
 	default:
-		d.errorAt(path+".duration", "%q: nines keeps calendar windows of 1w or 1M", tw.Duration)
+		d.errorAt(path+".duration", "%q: a calendar window is in d, w, M, Q or Y, such as 1M or 1Q", tw.Duration)
 		return slo.Window{}, false
 	}
 	if tw.Calendar == nil {
@@ -644,22 +722,23 @@ func openSLOWindow(d *decoder, tws []openSLOTimeWindow) (slo.Window, bool) {
 		d.errorAt(path+".calendar.timeZone", "%q is not a time zone name such as Europe/Berlin or UTC", tw.Calendar.TimeZone)
 		return slo.Window{}, false
 	}
+	w := slo.CalendarWindow(cal, loc)
+	if count > 1 {
+		w.Count = count
+	}
 	if tw.Calendar.StartTime != "" {
-		start, err := time.ParseInLocation("2006-01-02 15:04:05", tw.Calendar.StartTime, loc)
+		start, err := time.ParseInLocation(time.DateTime, tw.Calendar.StartTime, loc)
 		if err != nil {
 			d.errorAt(path+".calendar.startTime", "%q: write it as 2006-01-02 15:04:05", tw.Calendar.StartTime)
 			return slo.Window{}, false
 		}
-		if s, _ := slo.CalendarWindow(cal, loc).Bounds(start); !s.Equal(start) {
-			want := "a Monday at 00:00:00"
-			if cal == slo.Month {
-				want = "the first of a month at 00:00:00"
-			}
-			d.errorAt(path+".calendar.startTime", "%q: nines starts a calendar %s on %s", tw.Calendar.StartTime, cal, want)
-			return slo.Window{}, false
+		// A start on a period boundary of the default line-up (Mondays,
+		// firsts of months, quarters and years) changes nothing.
+		if s, _ := w.Bounds(start); !s.Equal(start) {
+			w.Start = start
 		}
 	}
-	return slo.CalendarWindow(cal, loc), true
+	return w, true
 }
 
 var openSLODurationRe = regexp.MustCompile(`^([1-9][0-9]{0,5})([mhdwMQY])$`)
@@ -697,8 +776,7 @@ func (set *openSLOSet) indicator(d *decoder, path string, spec *openSLOSLISpec, 
 func (set *openSLOSet) ratio(d *decoder, path string, r *openSLORatioMetric) (slo.SLI, bool) {
 	switch {
 	case r.RawType != "" || r.Raw != nil:
-		d.errorAt(path+".raw", "a raw ratio is not supported; give good or bad, and total")
-		return slo.SLI{}, false
+		return set.rawRatio(d, path, r)
 	case r.Total == nil:
 		d.errorAt(path+".total", "is required")
 		return slo.SLI{}, false
@@ -758,8 +836,11 @@ func (set *openSLOSet) threshold(d *decoder, path string, m *openSLOMetric, od *
 	if !ok {
 		return slo.SLI{}, false
 	}
-	if src.canary == nil || src.canary.Metric != "Latency" {
-		d.errorAt(path+".metricSource", "nines sets a threshold only on a canary's Latency: type: Nines, spec: {canary: NAME, metric: Latency}")
+	if src.metric != nil {
+		return openSLOPeriods(src.metric, od, op, o)
+	}
+	if src.canary.Metric != "Latency" {
+		d.errorAt(path+".metricSource.spec.metric", "%q: a Nines thresholdMetric is on a canary's Latency; %s is a count, which a ratioMetric divides", src.canary.Metric, src.canary.Metric)
 		return slo.SLI{}, false
 	}
 	switch {
@@ -778,6 +859,57 @@ func (set *openSLOSet) threshold(d *decoder, path string, m *openSLOMetric, od *
 	}
 	threshold := time.Duration(*o.Value * float64(time.Millisecond))
 	return slo.SLI{Kind: slo.SLILatency, Canary: src.canary.Canary, Regions: src.canary.Regions, Threshold: threshold}, true
+}
+
+// rawRatio maps a raw ratio: a CloudWatch metric that already holds
+// good/total (rawType success) or bad/total (failure) per period. It holds
+// no event counts, so each period counts as one slice, good by its share;
+// openSLOSLO checks that the SLO budgets in slices.
+func (set *openSLOSet) rawRatio(d *decoder, path string, r *openSLORatioMetric) (slo.SLI, bool) {
+	switch {
+	case r.Good != nil || r.Bad != nil || r.Total != nil:
+		d.errorAt(path, "raw takes the place of good, bad and total; give raw and rawType alone")
+		return slo.SLI{}, false
+	case r.Raw == nil:
+		d.errorAt(path+".raw", "is required with rawType: the metric that holds the ratio")
+		return slo.SLI{}, false
+	case r.RawType == "":
+		d.errorAt(path+".rawType", "is required with raw: success (raw is good/total) or failure (bad/total)")
+		return slo.SLI{}, false
+	case r.RawType != "success" && r.RawType != "failure":
+		d.errorAt(path+".rawType", "%q: use success (raw is good/total) or failure (bad/total)", r.RawType)
+		return slo.SLI{}, false
+	}
+	src, ok := set.source(d, path+".raw.metricSource", r.Raw)
+	if !ok {
+		return slo.SLI{}, false
+	}
+	if src.metric == nil {
+		d.errorAt(path+".raw.metricSource.type", "Nines: a canary's metrics are counts, which good and total divide; a raw ratio is a CloudWatch metric")
+		return slo.SLI{}, false
+	}
+	return slo.SLI{Kind: slo.SLIRawRatio, Metric: src.metric, Raw: r.RawType}, true
+}
+
+// openSLOPeriods maps a thresholdMetric on a CloudWatch metric: one
+// statistic per period (timeSliceWindow), good when it is op value in the
+// metric's own unit, as CloudWatch Application Signals' period-based SLOs
+// count. The SLO must budget in Timeslices, which openSLOSLO checks.
+func openSLOPeriods(m *slo.Metric, od *decoder, op string, o openSLOObjective) (slo.SLI, bool) {
+	switch o.Op {
+	case "lt", "lte", "gt", "gte":
+	case "":
+		od.errorAt(op, "a thresholdMetric objective needs op (lt, lte, gt or gte) and value, in the metric's own unit")
+		return slo.SLI{}, false
+	default:
+		od.errorAt(op+".op", "%q: use lt, lte, gt or gte", o.Op)
+		return slo.SLI{}, false
+	}
+	if o.Value == nil {
+		od.errorAt(op, "a thresholdMetric objective needs value, in the metric's own unit")
+		return slo.SLI{}, false
+	}
+	return slo.SLI{Kind: slo.SLIThreshold, Metric: m, Op: o.Op, Bound: *o.Value}, true
 }
 
 type openSLOMapped struct {

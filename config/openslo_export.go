@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"fmt"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,8 +22,10 @@ import (
 // notification targets; its low-traffic rule and any short window that is
 // not a twelfth of the long one travel as nines.dev annotations.
 //
-// Compositions are not exported: OpenSLO v1 has no SLO made of other SLOs.
-// A calendar month's tiers are those of the month that holds now, since
+// A weighted composition whose parts are the SLOs NAME-1 ... NAME-N of one
+// window, budgeting and policy is written back as the composite SLO it was
+// imported from; other compositions are left out: OpenSLO v1 has no SLO
+// made of other SLOs. A calendar month's tiers are those of the month that holds now, since
 // OpenSLO writes a tier's windows as fixed lengths.
 
 type exportDoc struct {
@@ -38,7 +41,7 @@ type exportMetadata struct {
 }
 
 type exportSLO struct {
-	Indicator       exportIndicator     `yaml:"indicator"`
+	Indicator       *exportIndicator    `yaml:"indicator,omitempty"`
 	TimeWindow      []exportTimeWindow  `yaml:"timeWindow"`
 	BudgetingMethod string              `yaml:"budgetingMethod"`
 	Objectives      []exportObjective   `yaml:"objectives"`
@@ -59,7 +62,9 @@ type exportRatio struct {
 	Counter bool          `yaml:"counter"`
 	Good    *exportMetric `yaml:"good,omitempty"`
 	Bad     *exportMetric `yaml:"bad,omitempty"`
-	Total   *exportMetric `yaml:"total"`
+	Total   *exportMetric `yaml:"total,omitempty"`
+	RawType string        `yaml:"rawType,omitempty"`
+	Raw     *exportMetric `yaml:"raw,omitempty"`
 }
 
 type exportMetric struct {
@@ -83,6 +88,9 @@ type exportObjective struct {
 	Target          float64  `yaml:"target"`
 	TimeSliceTarget *float64 `yaml:"timeSliceTarget,omitempty"`
 	TimeSliceWindow string   `yaml:"timeSliceWindow,omitempty"`
+	// A composite SLO's objectives carry their own indicator and weight.
+	Indicator       *exportIndicator `yaml:"indicator,omitempty"`
+	CompositeWeight *float64         `yaml:"compositeWeight,omitempty"`
 }
 
 type exportPolicy struct {
@@ -96,20 +104,73 @@ type exportCondition struct {
 	Condition map[string]any `yaml:"condition"`
 }
 
-// ExportOpenSLO writes the SLOs as OpenSLO v1 documents; a nil alerting
-// means no receivers to name. now picks the month whose length a calendar
-// month's tiers are resolved for.
-func ExportOpenSLO(slos []slo.SLO, alert *alerting.Settings, now time.Time) ([]byte, error) {
+// ExportOpenSLO writes the SLOs as OpenSLO v1 documents, with the weighted
+// compositions that are composite SLOs; it returns the names of the
+// compositions it leaves out. A nil alerting means no receivers to name.
+// now picks the month whose length a calendar month's tiers are resolved
+// for.
+func ExportOpenSLO(slos []slo.SLO, comps []slo.Composition, alert *alerting.Settings, now time.Time) ([]byte, []string, error) {
+	byName := map[string]slo.SLO{}
+	for _, s := range slos {
+		byName[s.Name] = s
+	}
+	// Each unit is one SLO document: an SLO, or a composite of several in
+	// the place of its first part, so the order of SLOs is kept.
+	weights := map[string][]float64{}
+	composite := map[string][]slo.SLO{} // by first part; nil for the others
+	var leftOut []string
+	for _, c := range comps {
+		parts, ok := compositeParts(c, byName)
+		if !ok {
+			leftOut = append(leftOut, c.Name)
+			continue
+		}
+		weights[c.Name] = c.Weights
+		for _, p := range c.Parts {
+			composite[p] = nil
+		}
+		composite[c.Parts[0]] = parts
+	}
+	var units [][]slo.SLO
+	for _, s := range slos {
+		parts, in := composite[s.Name]
+		switch {
+		case !in:
+			units = append(units, []slo.SLO{s})
+		case parts != nil:
+			units = append(units, parts)
+		}
+	}
 	var docs []exportDoc
 	targets := map[string]bool{}
-	for _, s := range slos {
-		if !openSLOName.MatchString(s.Name) {
-			return nil, fmt.Errorf("SLO %q: an OpenSLO name is lower-case letters, digits and -, at most 63; rename it to export it", s.Name)
+	for _, unit := range units {
+		s := unit[0]
+		name := s.Name
+		if len(unit) > 1 {
+			name = strings.TrimSuffix(s.Name, "-1")
+		}
+		if !openSLOName.MatchString(name) {
+			return nil, nil, fmt.Errorf("SLO %q: an OpenSLO name is lower-case letters, digits and -, at most 63; rename it to export it", name)
 		}
 		spec, err := exportSpec(s)
 		if err != nil {
-			return nil, fmt.Errorf("SLO %q: %w", s.Name, err)
+			return nil, nil, fmt.Errorf("SLO %q: %w", s.Name, err)
 		}
+		if len(unit) > 1 {
+			// A composite: each objective with its indicator and weight.
+			spec.Objectives = nil
+			for i, part := range unit {
+				ps, err := exportSpec(part)
+				if err != nil {
+					return nil, nil, fmt.Errorf("SLO %q: %w", part.Name, err)
+				}
+				o := ps.Objectives[0]
+				o.Indicator, o.CompositeWeight = ps.Indicator, &weights[name][i]
+				spec.Objectives = append(spec.Objectives, o)
+			}
+			spec.Indicator = nil
+		}
+		s.Name = name
 		doc := exportDoc{APIVersion: openSLOVersion, Kind: "SLO", Metadata: exportMetadata{Name: s.Name}, Spec: spec}
 		var policies []exportDoc
 		if p := s.Policy; p != nil {
@@ -119,7 +180,7 @@ func ExportOpenSLO(slos []slo.SLO, alert *alerting.Settings, now time.Time) ([]b
 			}
 			tiers, err := p.Resolve(s.Window.Span(now))
 			if err != nil {
-				return nil, fmt.Errorf("SLO %q: %w", s.Name, err)
+				return nil, nil, fmt.Errorf("SLO %q: %w", s.Name, err)
 			}
 			for _, t := range tiers {
 				name := s.Name + "-" + strings.ReplaceAll(t.Name, "_", "-")
@@ -143,13 +204,38 @@ func ExportOpenSLO(slos []slo.SLO, alert *alerting.Settings, now time.Time) ([]b
 	enc.SetIndent(2)
 	for _, d := range docs {
 		if err := enc.Encode(d); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if err := enc.Close(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return b.Bytes(), nil
+	return b.Bytes(), leftOut, nil
+}
+
+// compositeParts is the SLOs of a weighted composition that imports back
+// from one composite SLO: parts named NAME-1 ... NAME-N in order, of one
+// window, budgeting method and policy, as the SLO's objectives share them.
+func compositeParts(c slo.Composition, byName map[string]slo.SLO) ([]slo.SLO, bool) {
+	if c.Mode != slo.Weighted || len(c.Parts) < 2 {
+		return nil, false
+	}
+	var parts []slo.SLO
+	for i, p := range c.Parts {
+		s, ok := byName[p]
+		if !ok || p != c.Name+"-"+strconv.Itoa(i+1) {
+			return nil, false
+		}
+		if i > 0 {
+			first := parts[0]
+			if !reflect.DeepEqual(s.Window, first.Window) || !reflect.DeepEqual(s.Policy, first.Policy) ||
+				s.Budgeting.Method != first.Budgeting.Method || s.Budgeting.RatioSlices != first.Budgeting.RatioSlices {
+				return nil, false
+			}
+		}
+		parts = append(parts, s)
+	}
+	return parts, true
 }
 
 // exportTier is one tier as an AlertPolicy with its condition inline.
@@ -177,7 +263,7 @@ func exportTier(name string, t slo.Tier, alert *alerting.Settings, used map[stri
 }
 
 func exportSpec(s slo.SLO) (*exportSLO, error) {
-	out := &exportSLO{Indicator: exportIndicator{Metadata: exportMetadata{Name: s.Name + "-sli"}}}
+	out := &exportSLO{Indicator: &exportIndicator{Metadata: exportMetadata{Name: s.Name + "-sli"}}}
 	o := exportObjective{Target: s.Objective}
 	nines := func(metric string) *exportMetric {
 		spec := map[string]any{"canary": s.SLI.Canary, "metric": metric}
@@ -201,6 +287,13 @@ func exportSpec(s slo.SLO) (*exportSLO, error) {
 			r.Bad = cloudWatchMetric(s.SLI.Bad)
 		}
 		out.Indicator.Spec.RatioMetric = r
+	case slo.SLIRawRatio:
+		out.Indicator.Spec.RatioMetric = &exportRatio{RawType: s.SLI.Raw, Raw: cloudWatchMetric(s.SLI.Metric)}
+	case slo.SLIThreshold:
+		// One statistic per slice: the period is the timeSliceWindow.
+		out.Indicator.Spec.ThresholdMetric = cloudWatchMetric(s.SLI.Metric)
+		bound := s.SLI.Bound
+		o.Op, o.Value = s.SLI.Op, &bound
 	default:
 		return nil, fmt.Errorf("an SLI of kind %q has no OpenSLO form", s.SLI.Kind)
 	}
@@ -210,19 +303,33 @@ func exportSpec(s slo.SLO) (*exportSLO, error) {
 		if w.Location != nil {
 			loc = w.Location.String()
 		}
-		// 2024-01-01 is a Monday and the first of a month.
-		tw := exportTimeWindow{Duration: "1M", Calendar: map[string]string{"startTime": "2024-01-01 00:00:00", "timeZone": loc}}
-		if w.Unit == slo.Week {
-			tw.Duration = "1w"
+		// Without a start of its own, periods line up on 2024-01-01, a
+		// Monday and the first of a year.
+		start := "2024-01-01 00:00:00"
+		if !w.Start.IsZero() {
+			start = w.Start.In(w.Location).Format(time.DateTime)
 		}
-		out.TimeWindow = []exportTimeWindow{tw}
+		n := max(w.Count, 1)
+		duration := fmt.Sprintf("%dM", n)
+		switch {
+		case w.Unit == slo.Day:
+			duration = fmt.Sprintf("%dd", n)
+		case w.Unit == slo.Week:
+			duration = fmt.Sprintf("%dw", n)
+		case n%12 == 0:
+			duration = fmt.Sprintf("%dY", n/12)
+		case n%3 == 0:
+			duration = fmt.Sprintf("%dQ", n/3)
+		}
+		out.TimeWindow = []exportTimeWindow{{Duration: duration, Calendar: map[string]string{"startTime": start, "timeZone": loc}}}
 	default:
 		out.TimeWindow = []exportTimeWindow{{Duration: shorthand(w.Length), IsRolling: true}}
 	}
 	out.BudgetingMethod = "Occurrences"
-	if b := s.Budgeting; b.Method == slo.Timeslices {
+	if b := s.Budgeting.WithDefaults(s.Objective); b.RatioSlices {
+		out.BudgetingMethod, o.TimeSliceWindow = "RatioTimeslices", shorthand(b.Slice)
+	} else if b.Method == slo.Timeslices {
 		out.BudgetingMethod = "Timeslices"
-		b = b.WithDefaults(s.Objective)
 		o.TimeSliceTarget, o.TimeSliceWindow = &b.SliceThreshold, shorthand(b.Slice)
 	}
 	out.Objectives = []exportObjective{o}
@@ -334,6 +441,15 @@ func ExportYAML(slos []slo.SLO, comps []slo.Composition) ([]byte, error) {
 		return &exportOwnMetric{Region: m.Region, Namespace: m.Namespace, Metric: m.Name, Dimensions: m.Dimensions, Statistic: m.Statistic}
 	}
 	for _, s := range slos {
+		switch s.SLI.Kind {
+		case slo.SLIThreshold:
+			return nil, fmt.Errorf("SLO %q: slos: has no threshold SLI (a thresholdMetric on a CloudWatch metric); export it with --format openslo", s.Name)
+		case slo.SLIRawRatio:
+			return nil, fmt.Errorf("SLO %q: slos: has no raw ratio SLI; export it with --format openslo", s.Name)
+		}
+		if s.Budgeting.RatioSlices {
+			return nil, fmt.Errorf("SLO %q: slos: has no averaged slices (RatioTimeslices); export it with --format openslo", s.Name)
+		}
 		objective := s.Objective
 		e := exportOwnSLO{Name: s.Name, Objective: &objective,
 			SLI: &exportOwnSLI{Kind: string(s.SLI.Kind), Canary: s.SLI.Canary, Regions: s.SLI.Regions,
@@ -343,6 +459,9 @@ func ExportYAML(slos []slo.SLO, comps []slo.Composition) ([]byte, error) {
 		}
 		switch w := s.Window; w.Kind {
 		case slo.Calendar:
+			if w.Unit == slo.Day || w.Count > 1 || !w.Start.IsZero() {
+				return nil, fmt.Errorf("SLO %q: slos: has calendar windows of one week or month from their usual start; its %s has no slos: form; export it with --format openslo", s.Name, w)
+			}
 			loc := "UTC"
 			if w.Location != nil {
 				loc = w.Location.String()
@@ -372,6 +491,9 @@ func ExportYAML(slos []slo.SLO, comps []slo.Composition) ([]byte, error) {
 		f.SLOs = append(f.SLOs, e)
 	}
 	for _, c := range comps {
+		if c.Mode == slo.Weighted {
+			return nil, fmt.Errorf("composition %q: slos: has no weighted composition (an OpenSLO composite SLO); keep it in its OpenSLO file", c.Name)
+		}
 		f.SLOs = append(f.SLOs, exportOwnSLO{Name: c.Name, Compose: &exportOwnCompose{Mode: string(c.Mode), Of: c.Parts}})
 	}
 	var b bytes.Buffer

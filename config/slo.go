@@ -198,8 +198,8 @@ func (m *mapper) slos(f *fileYAML, c *Config) {
 			m.errorIn(e.canaryD, e.canaryPath, "%q is not the name of a canary in canaries:", e.slo.SLI.Canary)
 			continue
 		}
-		if e.slo != nil && e.slo.SLI.Kind == slo.SLIRatio {
-			if msg := m.ratioUnread(f); msg != "" {
+		if e.slo != nil && (e.slo.SLI.Kind == slo.SLIRatio || e.slo.SLI.Kind == slo.SLIThreshold || e.slo.SLI.Kind == slo.SLIRawRatio) {
+			if msg := m.ratioUnread(f, e.slo.SLI.Kind); msg != "" {
 				m.errorIn(e.sliD, e.sliPath, "%s", msg)
 				continue
 			}
@@ -250,8 +250,8 @@ func (m *mapper) slos(f *fileYAML, c *Config) {
 // CloudWatch when the config has a cloudwatch: section and its sink is not
 // local (run.go, sloSource); the Lambda evaluator, which deploy: sets up,
 // always reads CloudWatch.
-func (m *mapper) ratioUnread(f *fileYAML) string {
-	const what = "a ratio SLI reads CloudWatch metrics, but "
+func (m *mapper) ratioUnread(f *fileYAML, kind slo.SLIKind) string {
+	what := "a " + string(kind) + " SLI reads CloudWatch metrics, but "
 	switch {
 	case f.Deploy != nil:
 		return ""

@@ -203,6 +203,9 @@ func (r *renderer) slo(s slo.SLO) error {
 	budget := 1 - s.Objective
 	r.newRow()
 	note := ""
+	if s.SLI.Kind == slo.SLIThreshold || s.SLI.Kind == slo.SLIRawRatio {
+		return r.periods(s, window)
+	}
 	if s.SLI.Kind != slo.SLIRatio {
 		note = " Latency percentiles are over successful runs: a failed or timed-out run has no latency, and shows in the failed runs beside them." +
 			" CloudWatch holds no failure classes; each agent's log lines name them."

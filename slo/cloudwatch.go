@@ -377,10 +377,14 @@ type cwSLIQueries struct {
 	goodID, badID string
 	totalID       string
 	latency       bool
+	// valueID is a period SLI's statistic, whose good share per period
+	// share gives.
+	valueID string
+	share   func(float64) float64
 }
 
 func (s *CloudWatchSource) regionsOf(sli SLI) ([]string, error) {
-	if sli.Kind == SLIRatio {
+	if sli.Kind == SLIRatio || sli.periodic() {
 		return nil, nil
 	}
 	if len(sli.Regions) > 0 {
@@ -421,6 +425,12 @@ func (s *CloudWatchSource) build(sli SLI, key string, n int, period time.Duratio
 		return types.MetricDataQuery{Id: aws.String(id), Expression: aws.String(e), ReturnData: aws.Bool(true)}
 	}
 	id := func(parts ...any) string { return fmt.Sprintf("s%d", n) + fmt.Sprint(parts...) }
+	if sli.periodic() {
+		m := sli.Metric
+		out.valueID, out.share = id("_v"), sli.PeriodShare
+		out.queries = append(out.queries, stat(out.valueID, m.Name, m.Statistic, m.Dimensions, m.Namespace, true))
+		return out
+	}
 	if sli.Kind == SLIRatio {
 		num, role := sli.Good, "g"
 		if num == nil {
@@ -475,10 +485,14 @@ func (s *CloudWatchSource) build(sli SLI, key string, n int, period time.Duratio
 // metricRegion is the region a ratio SLI's metrics are in when that is not
 // the region the source reads; "" otherwise.
 func (s *CloudWatchSource) metricRegion(sli SLI) string {
-	if sli.Kind != SLIRatio || sli.Total == nil || sli.Total.Region == s.region {
+	m := sli.Total
+	if sli.periodic() {
+		m = sli.Metric
+	}
+	if (sli.Kind != SLIRatio && !sli.periodic()) || m == nil || m.Region == s.region {
 		return ""
 	}
-	return sli.Total.Region
+	return m.Region
 }
 
 // clientOf is the client that reads region ("" is the source's own).
@@ -581,6 +595,16 @@ func (s *CloudWatchSource) call(ctx context.Context, client GetMetricDataAPI, r 
 		in.MetricDataQueries = append(in.MetricDataQueries, sq.queries...)
 		d := &cwSLIData{good: map[int64]float64{}, total: map[int64]float64{}}
 		r.data[sq.key] = d
+		if sq.valueID != "" {
+			// Each period with a datapoint is one event, good by its
+			// statistic's share.
+			share := sq.share
+			byID[sq.valueID] = func(t time.Time, v float64) {
+				d.total[t.Unix()] = 1
+				d.good[t.Unix()] = share(v)
+			}
+			continue
+		}
 		set := func(m map[int64]float64, round bool) func(time.Time, float64) {
 			return func(t time.Time, v float64) {
 				if round {
@@ -669,9 +693,7 @@ func (r *cwRange) answer(q Query, key string) Series {
 			continue
 		}
 		b.Total++
-		if good >= q.Slices.Threshold*total-1e-9*total {
-			b.Good++
-		}
+		b.Good += q.Slices.good(good, total)
 	}
 	return Series{Buckets: out}
 }

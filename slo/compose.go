@@ -3,6 +3,7 @@ package slo
 import (
 	"errors"
 	"fmt"
+	"math"
 )
 
 // CompositionMode says how parts combine.
@@ -14,6 +15,10 @@ const (
 	// Redundant: independent copies, any one suffices; the composite fails
 	// only when every copy does: 1 - product of (1 - a).
 	Redundant CompositionMode = "redundant"
+	// Weighted: the weighted mean of the parts, sum(w x a) / sum(w), as
+	// an OpenSLO composite SLO weighs its objectives (compositeWeight).
+	// Parts that each meet their objective meet the weighted goal.
+	Weighted CompositionMode = "weighted"
 )
 
 // Composition is an availability built from other SLOs, as the reliability
@@ -23,6 +28,8 @@ type Composition struct {
 	Name  string
 	Mode  CompositionMode
 	Parts []string // SLO names
+	// Weights, one per part, apply to a weighted composition.
+	Weights []float64
 }
 
 // Validate reports what is wrong with the composition.
@@ -30,7 +37,7 @@ func (c Composition) Validate() error {
 	if c.Name == "" {
 		return errors.New("name: must not be empty")
 	}
-	if c.Mode != Serial && c.Mode != Redundant {
+	if c.Mode != Serial && c.Mode != Redundant && c.Mode != Weighted {
 		return fmt.Errorf("mode: %q is not serial or redundant", c.Mode)
 	}
 	if len(c.Parts) < 2 {
@@ -46,7 +53,31 @@ func (c Composition) Validate() error {
 		}
 		seen[p] = true
 	}
+	switch {
+	case c.Mode != Weighted && len(c.Weights) > 0:
+		return errors.New("weights: only a weighted composition has weights")
+	case c.Mode == Weighted && len(c.Weights) != len(c.Parts):
+		return fmt.Errorf("weights: %d weights for %d parts; give one for each part", len(c.Weights), len(c.Parts))
+	}
+	for i, w := range c.Weights {
+		if !(w > 0) || math.IsInf(w, 0) {
+			return fmt.Errorf("weights[%d]: %s: a weight is above 0", i, formatFloat(w))
+		}
+	}
 	return nil
+}
+
+// composeWeighted is the weighted mean of availabilities (ratios).
+func composeWeighted(parts, weights []float64) (float64, error) {
+	var sum, total float64
+	for i, a := range parts {
+		if a < 0 || a > 1 {
+			return 0, fmt.Errorf("slo: availability %s is not a ratio in [0, 1]", formatFloat(a))
+		}
+		sum += weights[i] * a
+		total += weights[i]
+	}
+	return sum / total, nil
 }
 
 // Compose combines availabilities (ratios) by mode.
@@ -187,12 +218,18 @@ func composeParts(c Composition, parts map[string]PartStatus) (ComposedStatus, e
 			observed = append(observed, *ps.Observed)
 		}
 	}
+	compose := func(parts ...float64) (float64, error) {
+		if c.Mode == Weighted {
+			return composeWeighted(parts, c.Weights)
+		}
+		return Compose(c.Mode, parts...)
+	}
 	var err error
-	if out.Objective, err = Compose(c.Mode, objectives...); err != nil {
+	if out.Objective, err = compose(objectives...); err != nil {
 		return ComposedStatus{}, err
 	}
 	if len(observed) == len(c.Parts) {
-		a, err := Compose(c.Mode, observed...)
+		a, err := compose(observed...)
 		if err != nil {
 			return ComposedStatus{}, err
 		}

@@ -263,7 +263,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, slos []SLO) ([]Decision, error
 		var slices *SliceSpec
 		if p.budgeting.Method == Timeslices {
 			p.at = now.Truncate(p.budgeting.Slice)
-			slices = &SliceSpec{Length: p.budgeting.Slice, Threshold: p.budgeting.SliceThreshold}
+			slices = &SliceSpec{Length: p.budgeting.Slice, Threshold: p.budgeting.SliceThreshold, Ratio: p.budgeting.RatioSlices}
 		}
 		p.policy = s.policy()
 		start, end := s.Window.Bounds(p.at)

@@ -45,6 +45,10 @@ func (l *LocalSource) Counts(ctx context.Context, queries []Query) ([]Series, er
 			out[i].Err = fmt.Errorf("%s: %w: the local store holds canary metrics only; a ratio SLI needs the CloudWatch source (cloudwatch: in the config, or slo status --cloudwatch)", q.SLI, ErrUnreadable)
 			continue
 		}
+		if q.SLI.periodic() {
+			out[i].Err = fmt.Errorf("%s: %w: the local store holds canary metrics only; a %s SLI needs the CloudWatch source (cloudwatch: in the config, or slo status --cloudwatch)", q.SLI, ErrUnreadable, q.SLI.Kind)
+			continue
+		}
 		sq := metrics.StoreQuery{Canary: q.SLI.Canary, Regions: q.SLI.Regions, From: q.From, To: q.To, Every: q.Step}
 		if q.SLI.Kind == SLILatency {
 			sq.Threshold = q.SLI.Threshold
@@ -92,9 +96,7 @@ func localSeries(q Query, buckets []metrics.CountBucket) Series {
 		}
 		o := &out[b.Start.Sub(q.From)/q.Step]
 		o.Total++
-		if g := min(good(b), total); g >= q.Slices.Threshold*total-1e-9*total {
-			o.Good++
-		}
+		o.Good += q.Slices.good(min(good(b), total), total)
 	}
 	return Series{Buckets: out}
 }

@@ -76,6 +76,15 @@ const (
 	SLILatency SLIKind = "latency"
 	// SLIRatio: any pair of CloudWatch metrics, good/total or bad/total.
 	SLIRatio SLIKind = "ratio"
+	// SLIThreshold: one CloudWatch statistic per period (an ALB's p99
+	// TargetResponseTime each minute); a period is good when the statistic
+	// is Op Bound. It counts periods, so it is budgeted in timeslices whose
+	// slice is the period (threshold.go).
+	SLIThreshold SLIKind = "threshold"
+	// SLIRawRatio: a CloudWatch statistic that is already a ratio per
+	// period, good/total or bad/total (OpenSLO's raw ratio); each period
+	// is good by its share. Budgeted in timeslices like a threshold SLI.
+	SLIRawRatio SLIKind = "raw_ratio"
 )
 
 // SLI says which events count and which of them are good.
@@ -89,6 +98,13 @@ type SLI struct {
 	Threshold time.Duration
 	// Good or Bad (exactly one), and Total, apply to ratio SLIs.
 	Good, Bad, Total *Metric
+	// Metric applies to threshold and raw ratio SLIs. Op (lt, lte, gt or
+	// gte) and Bound, in the metric's own unit, apply to threshold SLIs;
+	// Raw (success or failure: which ratio Metric is) to raw ratios.
+	Metric *Metric
+	Op     string
+	Bound  float64
+	Raw    string
 }
 
 // Metric names one CloudWatch statistic.
@@ -166,6 +182,8 @@ func (s SLI) String() string {
 			return "ratio (incomplete)"
 		}
 		return fmt.Sprintf("%s %s / total %s", word, num, s.Total)
+	case SLIThreshold, SLIRawRatio:
+		return s.periodString()
 	}
 	return string(s.Kind)
 }
@@ -196,7 +214,7 @@ func (s SLI) Validate() error {
 		if s.Kind == SLIAvailability && s.Threshold != 0 {
 			return errors.New("threshold: only a latency SLI has a threshold")
 		}
-		if s.Good != nil || s.Bad != nil || s.Total != nil {
+		if s.Good != nil || s.Bad != nil || s.Total != nil || s.Metric != nil {
 			return fmt.Errorf("%s SLI takes a canary, not metrics", s.Kind)
 		}
 	case SLIRatio:
@@ -220,9 +238,11 @@ func (s SLI) Validate() error {
 				return fmt.Errorf("%s.%w", m.name, err)
 			}
 		}
-		if s.Canary != "" || len(s.Regions) > 0 || s.Threshold != 0 {
+		if s.Canary != "" || len(s.Regions) > 0 || s.Threshold != 0 || s.Metric != nil {
 			return errors.New("a ratio SLI takes metrics, not a canary")
 		}
+	case SLIThreshold, SLIRawRatio:
+		return s.validatePeriod()
 	case "":
 		return errors.New("kind: must be one of availability, latency, ratio")
 	default:
@@ -255,6 +275,7 @@ const (
 type CalendarUnit string
 
 const (
+	Day   CalendarUnit = "day"
 	Week  CalendarUnit = "week" // Monday 00:00 to Monday 00:00 in the window's zone
 	Month CalendarUnit = "month"
 )
@@ -267,6 +288,13 @@ type Window struct {
 	// Unit and Location of a calendar window. A nil Location is UTC.
 	Unit     CalendarUnit
 	Location *time.Location
+	// Count is how many units a calendar period spans (0 is 1): 3 months
+	// is a quarter, 12 a year. Start is when one period starts; the others
+	// follow and precede it. A zero Start is 2024-01-01 00:00 in Location,
+	// a Monday and the first of a year, so periods of one week or month
+	// start on Mondays and firsts (calendar.go).
+	Count int
+	Start time.Time
 }
 
 // RollingWindow returns a rolling window of length d.
@@ -284,20 +312,7 @@ func (w Window) Bounds(now time.Time) (start, end time.Time) {
 	if w.Kind != Calendar {
 		return now.Add(-w.Length), now
 	}
-	loc := w.Location
-	if loc == nil {
-		loc = time.UTC
-	}
-	l := now.In(loc)
-	switch w.Unit {
-	case Week:
-		back := (int(l.Weekday()) + 6) % 7 // days since Monday
-		start = time.Date(l.Year(), l.Month(), l.Day()-back, 0, 0, 0, 0, loc)
-		return start, start.AddDate(0, 0, 7)
-	default:
-		start = time.Date(l.Year(), l.Month(), 1, 0, 0, 0, 0, loc)
-		return start, start.AddDate(0, 1, 0)
-	}
+	return w.calendarBounds(now)
 }
 
 // Span is the length of the budget period that now falls in: the rolling
@@ -310,11 +325,7 @@ func (w Window) Span(now time.Time) time.Duration {
 
 func (w Window) String() string {
 	if w.Kind == Calendar {
-		loc := "UTC"
-		if w.Location != nil {
-			loc = w.Location.String()
-		}
-		return fmt.Sprintf("calendar %s (%s)", w.Unit, loc)
+		return w.calendarString()
 	}
 	return "rolling " + FormatDuration(w.Length)
 }
@@ -330,8 +341,11 @@ func (w Window) Validate() error {
 			return fmt.Errorf("a rolling window must be whole minutes, got %s", FormatDuration(w.Length))
 		}
 	case Calendar:
-		if w.Unit != Week && w.Unit != Month {
-			return fmt.Errorf("calendar unit %q: use week or month", w.Unit)
+		if w.Unit != Day && w.Unit != Week && w.Unit != Month {
+			return fmt.Errorf("calendar unit %q: use day, week or month", w.Unit)
+		}
+		if w.Count < 0 {
+			return fmt.Errorf("count: %d: a calendar window is at least 1 unit long", w.Count)
 		}
 	default:
 		return fmt.Errorf("kind %q: use rolling or calendar", w.Kind)
@@ -359,6 +373,10 @@ type Budgeting struct {
 	// SliceThreshold is the ratio a slice needs to be good; 0 means the
 	// SLO's objective.
 	SliceThreshold float64
+	// RatioSlices counts each slice as its good share (good/total, 0 to
+	// 1) instead of good or bad, so the SLI is the average of the slices'
+	// ratios: OpenSLO's RatioTimeslices. It has no SliceThreshold.
+	RatioSlices bool
 }
 
 // DefaultSlice is the slice length of timeslice budgeting when none is set.
@@ -377,7 +395,7 @@ func (b Budgeting) withDefaults(objective float64) Budgeting {
 		if b.Slice == 0 {
 			b.Slice = DefaultSlice
 		}
-		if b.SliceThreshold == 0 {
+		if b.SliceThreshold == 0 && !b.RatioSlices {
 			b.SliceThreshold = objective
 		}
 	}
@@ -388,6 +406,9 @@ func (b Budgeting) withDefaults(objective float64) Budgeting {
 func (b Budgeting) Validate() error {
 	switch b.Method {
 	case "", Occurrences:
+		if b.RatioSlices {
+			return errors.New("ratio_slices: averaged slices apply only to timeslices")
+		}
 		if b.Slice != 0 || b.SliceThreshold != 0 {
 			return errors.New("slice settings apply only to timeslices")
 		}
@@ -397,6 +418,9 @@ func (b Budgeting) Validate() error {
 		}
 		if b.SliceThreshold < 0 || b.SliceThreshold > 1 {
 			return fmt.Errorf("slice_threshold: must be a ratio in (0, 1], got %g", b.SliceThreshold)
+		}
+		if b.RatioSlices && b.SliceThreshold != 0 {
+			return errors.New("slice_threshold: an averaged slice counts its good share, so it has no threshold")
 		}
 	default:
 		return fmt.Errorf("method %q: use occurrences or timeslices", b.Method)
@@ -435,6 +459,9 @@ func (s SLO) Faults() []error {
 		out = append(out, fmt.Errorf("budgeting.%w", err))
 	} else if windowErr == nil && s.Budgeting.Method == Timeslices && s.Window.Kind == Rolling && s.Budgeting.Slice > 0 && s.Window.Length%s.Budgeting.Slice != 0 {
 		out = append(out, fmt.Errorf("budgeting.slice: %s does not divide the %s window", FormatDuration(s.Budgeting.Slice), FormatDuration(s.Window.Length)))
+	}
+	if s.SLI.periodic() && s.Budgeting.Method != Timeslices {
+		out = append(out, fmt.Errorf("budgeting.method: a %s SLI counts periods; use timeslices, whose slice is the period", s.SLI.Kind))
 	}
 	if s.Policy != nil {
 		if err := s.Policy.Validate(); err != nil {

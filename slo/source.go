@@ -45,6 +45,20 @@ type Query struct {
 type SliceSpec struct {
 	Length    time.Duration
 	Threshold float64 // a slice is good when good/total >= Threshold
+	// Ratio counts a slice as its good share, good/total, whatever
+	// Threshold says (Budgeting.RatioSlices).
+	Ratio bool
+}
+
+// good is what a slice of good of total events adds to the good slices.
+func (s SliceSpec) good(good, total float64) float64 {
+	switch {
+	case s.Ratio:
+		return good / total
+	case good >= s.Threshold*total-1e-9*total:
+		return 1
+	}
+	return 0
 }
 
 // Series is the answer to one query.
@@ -280,10 +294,7 @@ func (mt *memTrace) sliceSums(s SliceSpec) (*sliceSums, error) {
 	for k := 0; k < n; k++ {
 		g, d := 0.0, 0.0
 		if total[k] > 0 {
-			d = 1
-			if good[k] >= s.Threshold*total[k]-1e-9*total[k] {
-				g = 1
-			}
+			d, g = 1, s.good(good[k], total[k])
 		}
 		ss.good[k+1] = ss.good[k] + g
 		ss.data[k+1] = ss.data[k] + d

@@ -90,7 +90,7 @@ func TestValidateNamesTheFieldAtFault(t *testing.T) {
 			s.SLI = slo.SLI{Kind: slo.SLIRatio, Bad: &slo.Metric{Namespace: "AWS/ApplicationELB", Name: "HTTPCode_Target_5XX_Count"}, Total: metric}
 		}, "sli.bad.statistic: must not be empty"},
 		{"A rolling window shorter than an hour is refused", func(s *slo.SLO) { s.Window = slo.RollingWindow(30 * time.Minute) }, "window: a rolling window must be at least 1h, got 30m"},
-		{"A calendar window needs week or month", func(s *slo.SLO) { s.Window = slo.CalendarWindow("quarter", nil) }, `window: calendar unit "quarter": use week or month`},
+		{"A calendar window needs week or month", func(s *slo.SLO) { s.Window = slo.CalendarWindow("quarter", nil) }, `window: calendar unit "quarter": use day, week or month`},
 		{"An unknown budgeting method is named", func(s *slo.SLO) { s.Budgeting.Method = "minutes" }, `budgeting.method "minutes": use occurrences or timeslices`},
 		{"A slice threshold above 1 is refused", func(s *slo.SLO) {
 			s.Budgeting = slo.Budgeting{Method: slo.Timeslices, SliceThreshold: 95}

@@ -161,8 +161,8 @@ func costInput(cfg *config.Config, regions int, evalEvery time.Duration) metrics
 	for _, s := range cfg.SLOs {
 		r := regions
 		switch {
-		case s.SLI.Kind == slo.SLIRatio:
-			r = 1 // one pair of metrics, wherever they come from
+		case s.SLI.Kind == slo.SLIRatio || s.SLI.Kind == slo.SLIThreshold || s.SLI.Kind == slo.SLIRawRatio:
+			r = 1 // one pair of metrics (or one statistic), wherever they come from
 		case len(s.SLI.Regions) > 0:
 			r = len(s.SLI.Regions)
 		}

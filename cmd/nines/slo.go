@@ -71,10 +71,11 @@ func runSLOExport(e *env, args []string) error {
 	if *format == "yaml" {
 		out, err = config.ExportYAML(cfg.SLOs, cfg.Compositions)
 	} else {
-		for _, c := range cfg.Compositions {
-			fmt.Fprintf(e.stderr, "slo export: composition %q is left out: OpenSLO v1 has no SLO made of other SLOs\n", c.Name)
+		var leftOut []string
+		out, leftOut, err = config.ExportOpenSLO(cfg.SLOs, cfg.Compositions, cfg.Alerting, time.Now())
+		for _, c := range leftOut {
+			fmt.Fprintf(e.stderr, "slo export: composition %q is left out: OpenSLO v1 has no SLO made of other SLOs but a weighted composite of objectives that share a window, budgeting and alert policies\n", c)
 		}
-		out, err = config.ExportOpenSLO(cfg.SLOs, cfg.Alerting, time.Now())
 	}
 	if err != nil {
 		return fmt.Errorf("slo export: %w", err)
