@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -352,4 +353,61 @@ func newJSONLogger(t *testing.T, w io.Writer) *slog.Logger {
 		t.Fatal(err)
 	}
 	return l
+}
+
+// SIGHUP reloads `nines run` (always on), while POST /-/reload answers
+// 403 with the fix until server.reload is set. A refused reload logs why,
+// and a secret in the refused file is in neither the log nor stdout.
+func TestSIGHUPReloadsTheRunningAgent(t *testing.T) {
+	second := make(chan struct{}, 100)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/second" {
+			select {
+			case second <- struct{}{}:
+			default:
+			}
+		}
+		fmt.Fprint(w, `{"status":"ok"}`)
+	}))
+	defer srv.Close()
+	store := "store: { path: " + filepath.Join(t.TempDir(), "agent.db") + " }\n"
+	p := writeConfig(t, agentConfig(srv.URL, store))
+	stdout, stderr, exited, stop := startAgent(t, p)
+	defer stop()
+	urls := stderr.waitFor(t, serverRe, exited) // SIGHUP is handled from here on
+	base := strings.TrimSuffix(urls[1], "/metrics")
+
+	if code, body := post(t, base+"/-/reload"); code != http.StatusForbidden || !strings.Contains(body, "set server.reload: true") {
+		t.Errorf("POST /-/reload without server.reload = %d %s, want 403 naming server.reload", code, body)
+	}
+
+	const secret = "xoxb-1234-literal-token-in-the-file"
+	leaky := agentConfig(srv.URL, store+"alerting:\n  receivers:\n    - name: chat\n      slack: { token: \""+secret+"\", channel: C0123456789 }\n")
+	if err := os.WriteFile(p, []byte(leaky), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	stderr.waitFor(t, regexp.MustCompile(`"msg":"config reload refused; the running config is kept".*alerting.receivers\[0\].slack.token: must come from the environment`), exited)
+
+	added := agentConfig(srv.URL, "  - name: second\n    every: 1s\n    steps:\n      - http: { url: \""+srv.URL+"/second\" }\n"+store)
+	if err := os.WriteFile(p, []byte(added), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	stderr.waitFor(t, regexp.MustCompile(`"msg":"config reloaded".*"canaries":2,"added":1,"changed":0,"removed":0`), exited)
+	select {
+	case <-second:
+	case <-exited:
+		t.Fatalf("the agent exited:\n%s", stderr.String())
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("run: %v\n%s", err, stderr.String())
+	}
+	if strings.Contains(stderr.String(), secret) || strings.Contains(stdout.String(), secret) {
+		t.Errorf("the refused file's token is in the output:\n%s\n%s", stderr.String(), stdout.String())
+	}
 }
