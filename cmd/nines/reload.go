@@ -104,7 +104,7 @@ var errAgentStopped = errors.New("the agent is stopping")
 // reloadHandler is POST /-/reload: 200 once the new config runs, 400 with
 // the reasons when it was refused, 403 while server.reload is off.
 func (a *agent) reloadHandler(w http.ResponseWriter, r *http.Request) {
-	if !a.cfg.Metrics.Reload || a.deps.reload == nil {
+	if !a.httpReload {
 		writeJSON(w, http.StatusForbidden, map[string]any{"status": "off",
 			"error": "POST /-/reload is off: set server.reload: true in the config (then restart), or send the agent SIGHUP"})
 		return
@@ -137,8 +137,8 @@ func (a *agent) reload(ctx context.Context) error {
 		err = a.reloadable(next)
 	}
 	if err != nil {
-		refused, ok := err.(*reloadRefused)
-		if !ok {
+		var refused *reloadRefused
+		if !errors.As(err, &refused) {
 			refused = &reloadRefused{file: a.cfg.File, reasons: []string{err.Error()}}
 		}
 		log.Error("config reload refused; the running config is kept", "config", a.cfg.File, "errors", refused.reasons)

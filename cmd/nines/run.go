@@ -181,6 +181,9 @@ type agent struct {
 	stopped      chan struct{}
 	reloadGauges *reloadGauges
 	evaluator    *evaluatorLoop
+	// httpReload is server.reload, which only a restart changes: POST
+	// /-/reload is on.
+	httpReload bool
 	// reference holds untouched twins of the running canaries, by name,
 	// which a reload compares the new ones with (reload.go).
 	reference map[string]*canary.Canary
@@ -255,6 +258,7 @@ func newAgent(ctx context.Context, cfg *config.Config, deps agentDeps) (*agent, 
 		return nil, err
 	}
 	a.sched, a.flusher, a.counter, a.browsers = sched, flusher, counter, browsers
+	a.httpReload = cfg.Metrics.Reload && deps.reload != nil
 	if deps.reload != nil {
 		// Nothing has run yet, so cfg's canaries still equal their twins
 		// unless the file changed since it was read.
