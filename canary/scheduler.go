@@ -41,6 +41,18 @@ type Scheduler struct {
 
 	mu       sync.Mutex
 	inFlight map[string]bool
+	// running is set while Run runs; replacements then go to Run's loop,
+	// which alone owns the schedule.
+	running  bool
+	replaces chan replaceRequest
+	stopped  chan struct{}
+}
+
+// replaceRequest is a new set of canaries for Run's loop; done is closed
+// once the set is in the schedule.
+type replaceRequest struct {
+	canaries []*Canary
+	done     chan struct{}
 }
 
 // NewScheduler checks cfg and returns a Scheduler.
@@ -51,10 +63,8 @@ func NewScheduler(cfg SchedulerConfig) (*Scheduler, error) {
 	if cfg.Observer == nil {
 		return nil, errors.New("scheduler: Observer is required")
 	}
-	for _, c := range cfg.Canaries {
-		if c.Every <= 0 {
-			return nil, errors.New("scheduler: canary " + c.Name + " has no interval")
-		}
+	if err := checkCanaries(cfg.Canaries); err != nil {
+		return nil, err
 	}
 	if cfg.MaxConcurrent <= 0 {
 		cfg.MaxConcurrent = 64
@@ -67,7 +77,60 @@ func NewScheduler(cfg SchedulerConfig) (*Scheduler, error) {
 		cfg:      cfg,
 		sem:      make(chan struct{}, cfg.MaxConcurrent),
 		inFlight: map[string]bool{},
+		replaces: make(chan replaceRequest),
+		stopped:  make(chan struct{}),
 	}, nil
+}
+
+func checkCanaries(cs []*Canary) error {
+	seen := make(map[string]bool, len(cs))
+	for _, c := range cs {
+		if c.Every <= 0 {
+			return errors.New("scheduler: canary " + c.Name + " has no interval")
+		}
+		if seen[c.Name] {
+			return errors.New("scheduler: two canaries are named " + c.Name)
+		}
+		seen[c.Name] = true
+	}
+	return nil
+}
+
+// Replace swaps the set of canaries the scheduler runs, by name. A canary
+// whose interval is the same keeps its place in the schedule, whether or
+// not the rest of it changed: its next start is the one it had, so a
+// replace neither skips nor repeats a run of it. A canary whose interval
+// changed moves to its new grid from its next start on; one added starts
+// on its grid from now; one removed starts no more, and its runs in
+// flight finish and are observed as usual. A bad set is refused whole and
+// the old one keeps running. Replace returns once the new set is in the
+// schedule, and an error once Run has returned.
+func (s *Scheduler) Replace(canaries []*Canary) error {
+	if err := checkCanaries(canaries); err != nil {
+		return err
+	}
+	canaries = append([]*Canary(nil), canaries...)
+	s.mu.Lock()
+	if !s.running {
+		select {
+		case <-s.stopped:
+			s.mu.Unlock()
+			return errors.New("scheduler: stopped")
+		default:
+		}
+		s.cfg.Canaries = canaries
+		s.mu.Unlock()
+		return nil
+	}
+	s.mu.Unlock()
+	req := replaceRequest{canaries: canaries, done: make(chan struct{})}
+	select {
+	case s.replaces <- req:
+		<-req.done
+		return nil
+	case <-s.stopped:
+		return errors.New("scheduler: stopped")
+	}
 }
 
 // Offset returns the canary's deterministic start offset within its
@@ -95,37 +158,56 @@ func NextStart(t time.Time, every, offset time.Duration) time.Time {
 }
 
 // Run starts canaries until ctx is done, then waits for the runs in flight
-// to finish (each is bounded by its canary's timeout) and returns.
+// to finish (each is bounded by its canary's timeout) and returns. Run
+// runs once per Scheduler.
 func (s *Scheduler) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	if len(s.cfg.Canaries) == 0 {
-		<-ctx.Done()
-		return nil
-	}
+	s.mu.Lock()
+	s.running = true
+	canaries := s.cfg.Canaries
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.running = false
+		close(s.stopped)
+		s.mu.Unlock()
+	}()
 	// Runs outlive ctx so that SIGTERM lets them finish; each still has its
 	// own timeout.
 	runCtx := context.WithoutCancel(ctx)
 
 	now := s.cfg.Clock.Now()
-	q := make(schedule, 0, len(s.cfg.Canaries))
-	for _, c := range s.cfg.Canaries {
-		off := Offset(c.Name, c.Every, s.cfg.Jitter)
-		q = append(q, &slot{c: c, next: NextStart(now, c.Every, off)})
+	q := make(schedule, 0, len(canaries))
+	for _, c := range canaries {
+		q = append(q, &slot{c: c, next: NextStart(now, c.Every, s.offset(c))})
 	}
 	heap.Init(&q)
 
 	for {
-		wait := q[0].next.Sub(s.cfg.Clock.Now())
-		timer := s.cfg.Clock.NewTimer(wait)
+		var fire <-chan time.Time
+		var timer clock.Timer
+		if len(q) > 0 {
+			timer = s.cfg.Clock.NewTimer(q[0].next.Sub(s.cfg.Clock.Now()))
+			fire = timer.C()
+		}
 		select {
 		case <-ctx.Done():
-			timer.Stop()
+			if timer != nil {
+				timer.Stop()
+			}
 			return nil
-		case <-timer.C():
+		case req := <-s.replaces:
+			if timer != nil {
+				timer.Stop()
+			}
+			q = s.replace(q, req.canaries)
+			close(req.done)
+			continue
+		case <-fire:
 		}
 		now := s.cfg.Clock.Now()
-		for q[0].next.After(now) == false {
+		for len(q) > 0 && !q[0].next.After(now) {
 			sl := q[0]
 			s.dispatch(runCtx, &wg, sl.c, sl.next)
 			sl.next = sl.next.Add(sl.c.Every)
@@ -136,11 +218,43 @@ func (s *Scheduler) Run(ctx context.Context) error {
 				missed := now.Sub(sl.next)/sl.c.Every + 1
 				s.cfg.Logger.Warn("scheduler fell behind; skipping missed runs",
 					"canary", sl.c.Name, "missed", int64(missed))
-				sl.next = NextStart(now.Add(time.Nanosecond), sl.c.Every, Offset(sl.c.Name, sl.c.Every, s.cfg.Jitter))
+				sl.next = NextStart(now.Add(time.Nanosecond), sl.c.Every, s.offset(sl.c))
 			}
 			heap.Fix(&q, 0)
 		}
 	}
+}
+
+func (s *Scheduler) offset(c *Canary) time.Duration { return Offset(c.Name, c.Every, s.cfg.Jitter) }
+
+// replace builds the schedule of a new set from the old one (see Replace).
+func (s *Scheduler) replace(q schedule, canaries []*Canary) schedule {
+	now := s.cfg.Clock.Now()
+	old := make(map[string]*slot, len(q))
+	for _, sl := range q {
+		old[sl.c.Name] = sl
+	}
+	out := make(schedule, 0, len(canaries))
+	for _, c := range canaries {
+		sl, ok := old[c.Name]
+		switch {
+		case !ok:
+			sl = &slot{c: c, next: NextStart(now, c.Every, s.offset(c))}
+		case sl.c.Every != c.Every:
+			// The start before sl.next has been dispatched; the new grid
+			// begins strictly after it, and not in the past.
+			from := sl.next.Add(-sl.c.Every).Add(time.Nanosecond)
+			if from.Before(now) {
+				from = now
+			}
+			sl = &slot{c: c, next: NextStart(from, c.Every, s.offset(c))}
+		default:
+			sl = &slot{c: c, next: sl.next}
+		}
+		out = append(out, sl)
+	}
+	heap.Init(&out)
+	return out
 }
 
 func (s *Scheduler) dispatch(ctx context.Context, wg *sync.WaitGroup, c *Canary, scheduled time.Time) {

@@ -33,6 +33,9 @@ type Metrics struct {
 	Spool metrics.SpoolConfig
 	// Listen is where `nines run` serves /metrics and /healthz; "" is off.
 	Listen string
+	// Reload turns POST /-/reload on, on the Listen server (server.reload);
+	// SIGHUP reloads with or without it.
+	Reload bool
 	// ListenDefault says Listen is the default, not the user's choice, so
 	// a busy port is a warning rather than an error.
 	ListenDefault bool
@@ -80,6 +83,7 @@ type spoolYAML struct {
 type serverYAML struct {
 	Listen  *string  `yaml:"listen"`
 	UIHosts []string `yaml:"ui_hosts"`
+	Reload  bool     `yaml:"reload"`
 }
 
 type costYAML struct {
@@ -215,6 +219,12 @@ func (m *mapper) metrics(f *fileYAML, agent Agent, out *Metrics) {
 			out.Listen = ""
 		} else if _, port, err := net.SplitHostPort(out.Listen); err != nil || port == "" {
 			m.d.errorAt("server.listen", "%q: want host:port, e.g. 127.0.0.1:9642 (or 0.0.0.0:9642 for a scraper elsewhere), or off", out.Listen)
+		}
+	}
+	if f.Server != nil && f.Server.Reload {
+		out.Reload = true
+		if out.Listen == "" {
+			m.d.errorAt("server.reload", "true needs the server: set server.listen to an address, or drop server.reload and send SIGHUP to reload")
 		}
 	}
 	if f.Server != nil {

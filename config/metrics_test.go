@@ -25,6 +25,7 @@ var _ = func() int {
 		{"A spool size in words is rejected", "spool-max-bytes-unit"},
 		{"A listen address without a host is rejected", "server-listen"},
 		{"A UI host name that is a URL is rejected", "server-ui-hosts"},
+		{"POST /-/reload without a server to take it is rejected", "server-reload-no-listen"},
 		{"A negative price is rejected", "cost-negative"},
 	}...)
 	return 0
@@ -72,6 +73,16 @@ func TestMetricsSections(t *testing.T) {
 		{"Sizes, durations, listen off and prices", "store: {path: x.db, retention: 30d}\nspool: {dir: sp, max_bytes: 2MiB}\nserver: {listen: \"off\"}\ncost: {metric_month: 0.1}\n" + canaries, nil, func(t *testing.T, m Metrics) {
 			if m.Store.Retention != 30*24*time.Hour || m.Spool.MaxBytes != 2<<20 || m.Spool.Dir != "sp" || m.Listen != "" || m.ListenDefault || m.Prices.MetricMonth != 0.1 || m.Prices.SyntheticsRun != 0.0012 {
 				t.Errorf("got %+v", m)
+			}
+		}},
+		{"POST /-/reload is off by default", canaries, nil, func(t *testing.T, m Metrics) {
+			if m.Reload {
+				t.Errorf("Reload is on without server.reload")
+			}
+		}},
+		{"server.reload: true turns POST /-/reload on", "server: {reload: true}\n" + canaries, nil, func(t *testing.T, m Metrics) {
+			if !m.Reload || m.Listen != DefaultListen {
+				t.Errorf("reload %v listen %q", m.Reload, m.Listen)
 			}
 		}},
 	}

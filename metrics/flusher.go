@@ -115,3 +115,17 @@ func (f *Flusher) publish(ctx context.Context, b Batch) {
 		f.cfg.Flushed(b)
 	}
 }
+
+// Forget publishes at once what the recorder holds of canaries a reload
+// removed, every period of theirs, and returns how many aggregates that
+// was. The per-period hook does not hear of it: no period closed.
+func (f *Flusher) Forget(ctx context.Context, canaries []string) int {
+	b := Batch{Aggregates: f.cfg.Recorder.Forget(canaries)}
+	if b.Empty() {
+		return 0
+	}
+	if err := f.cfg.Sink.Publish(ctx, b); err != nil {
+		f.cfg.Logger.Error("publishing a removed canary's aggregates failed", "aggregates", len(b.Aggregates), "err", err)
+	}
+	return len(b.Aggregates)
+}

@@ -371,6 +371,45 @@ func (r *Recorder) FlushAll() []*Aggregate {
 	return r.flush(func(time.Time) bool { return true })
 }
 
+// Forget removes and returns every aggregate of the named canaries, of
+// every period, the open one included: what a reload that removed them
+// publishes at once. The other canaries' aggregates stay for their
+// period's flush. A result of a forgotten canary that arrives later (a run
+// that was in flight) starts a new aggregate, which the next flush of its
+// period publishes and every sink adds up.
+func (r *Recorder) Forget(canaries []string) []*Aggregate {
+	gone := make(map[string]bool, len(canaries))
+	for _, c := range canaries {
+		gone[c] = true
+	}
+	r.mu.Lock()
+	var out []*Aggregate
+	for start, p := range r.periods {
+		for s, a := range p {
+			if !gone[s.Canary] {
+				continue
+			}
+			r.settle(a)
+			out = append(out, a)
+			delete(p, s)
+		}
+		if len(p) == 0 {
+			delete(r.periods, start)
+		}
+	}
+	r.mu.Unlock()
+	sortAggregates(out)
+	return out
+}
+
+// SetStepMetrics replaces the list of canaries that keep a series per
+// step, for the results observed from now on.
+func (r *Recorder) SetStepMetrics(steps map[string]bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.cfg.StepMetrics = steps
+}
+
 // OutOfRange reports how many latencies were above the histogram's range.
 func (r *Recorder) OutOfRange() int64 {
 	r.mu.Lock()
@@ -392,6 +431,12 @@ func (r *Recorder) flush(due func(time.Time) bool) []*Aggregate {
 		}
 		delete(r.periods, start)
 	}
+	sortAggregates(out)
+	return out
+}
+
+// sortAggregates orders aggregates by period, then canary, then step.
+func sortAggregates(out []*Aggregate) {
 	sort.Slice(out, func(i, j int) bool {
 		if !out[i].Start.Equal(out[j].Start) {
 			return out[i].Start.Before(out[j].Start)
@@ -402,5 +447,4 @@ func (r *Recorder) flush(due func(time.Time) bool) []*Aggregate {
 		}
 		return si.Step < sj.Step
 	})
-	return out
 }

@@ -57,6 +57,10 @@ type evaluatorDeps struct {
 	// OnDecisions, when set, hears each round's decisions (the agent's
 	// /metrics shows them).
 	OnDecisions func([]slo.Decision)
+	// Drain, when set, says at close how long to wait for deliveries in
+	// flight before the pipeline stops them: a reload's stop waits, so
+	// that the next evaluator does not send them again.
+	Drain func() time.Duration
 }
 
 // evaluates reports whether the config has anything for an evaluator to
@@ -124,6 +128,13 @@ func newEvaluator(ctx context.Context, cfg *config.Config, deps evaluatorDeps) (
 		return nil, nil, err
 	}
 	closeFn := func() {
+		if deps.Drain != nil {
+			if d := deps.Drain(); d > 0 {
+				wctx, cancel := context.WithTimeout(context.Background(), d)
+				_ = pipeline.Wait(wctx)
+				cancel()
+			}
+		}
 		pipeline.Close()
 		closeStore()
 	}

@@ -9,7 +9,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
+	"reflect"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/nines-dev/nines/alerting"
@@ -48,21 +52,26 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *profile != "" {
-		if cw := cfg.Metrics.CloudWatch; cw != nil {
-			cw.Profile = *profile
-		}
-		if cfg.Alerting != nil {
-			cfg.Alerting.Profile = *profile
-		}
-		cfg.Browser.Artifacts.S3.Profile = *profile
-	}
+	withProfile(cfg, *profile)
 	ln, shop, err := runPorts(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
 	defer shop.Close()
-	a, err := newAgent(ctx, cfg, agentDeps{env: e, logger: logger, print: *print, textOut: *logFormat == "text", listener: ln})
+	hangups := make(chan os.Signal, 1)
+	signal.Notify(hangups, syscall.SIGHUP)
+	defer signal.Stop(hangups)
+	reload := func() (*config.Config, error) {
+		host, _ := os.Hostname()
+		next, err := config.Load(*path, config.Options{LookupEnv: e.lookupEnv, Hostname: host})
+		if err != nil {
+			return nil, reloadLoadError(*path, err)
+		}
+		withProfile(next, *profile)
+		return next, nil
+	}
+	a, err := newAgent(ctx, cfg, agentDeps{env: e, logger: logger, print: *print, textOut: *logFormat == "text", listener: ln,
+		reload: reload, hangups: hangups})
 	if err != nil {
 		if ln != nil {
 			ln.Close()
@@ -70,6 +79,20 @@ func runRun(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	return a.run(ctx)
+}
+
+// withProfile points every AWS client of cfg at the --profile given.
+func withProfile(cfg *config.Config, profile string) {
+	if profile == "" {
+		return
+	}
+	if cw := cfg.Metrics.CloudWatch; cw != nil {
+		cw.Profile = profile
+	}
+	if cfg.Alerting != nil {
+		cfg.Alerting.Profile = profile
+	}
+	cfg.Browser.Artifacts.S3.Profile = profile
 }
 
 // runPorts binds the agent's server port and starts the demo shop, before
@@ -116,6 +139,13 @@ type agentDeps struct {
 	// listener is the server's port (/metrics, /healthz, the web UI),
 	// bound by the caller before any work starts; nil: no server.
 	listener net.Listener
+	// reload re-reads the config for a reload (reload.go); nil: the agent
+	// does not reload.
+	reload func() (*config.Config, error)
+	// hangups are SIGHUPs, each a reload.
+	hangups <-chan os.Signal
+	// onRun, when set, hears every run's result after the recorder.
+	onRun func(canary.Result)
 }
 
 // agent is the wired-up sidecar: scheduler, recorder, flusher, the
@@ -145,6 +175,18 @@ type agent struct {
 	store *metrics.Store
 	// runs keeps the last runs of every canary for the web UI.
 	runs *dashboards.RunLog
+	// reloads are POST /-/reload's requests; the agent's loop takes them
+	// one at a time until it closes stopped.
+	reloads      chan reloadRequest
+	stopped      chan struct{}
+	reloadGauges *reloadGauges
+	evaluator    *evaluatorLoop
+	// httpReload is server.reload, which only a restart changes: POST
+	// /-/reload is on.
+	httpReload bool
+	// reference holds untouched twins of the running canaries, by name,
+	// which a reload compares the new ones with (reload.go).
+	reference map[string]*canary.Canary
 }
 
 func newAgent(ctx context.Context, cfg *config.Config, deps agentDeps) (*agent, error) {
@@ -171,6 +213,10 @@ func newAgent(ctx context.Context, cfg *config.Config, deps agentDeps) (*agent, 
 	a.prom = metrics.NewPrometheus(a.health, nil)
 	a.sloGauges = &slo.Gauges{}
 	a.prom.Register(a.sloGauges)
+	a.reloads, a.stopped = make(chan reloadRequest), make(chan struct{})
+	a.reloadGauges = &reloadGauges{}
+	a.reloadGauges.set(true, deps.clock.Now())
+	a.prom.Register(a.reloadGauges)
 	if a.pipeline, err = a.newPipeline(ctx); err != nil {
 		return nil, err
 	}
@@ -196,7 +242,7 @@ func newAgent(ctx context.Context, cfg *config.Config, deps agentDeps) (*agent, 
 	a.runs = dashboards.NewRunLog(50)
 	canaryGauges := metrics.NewCanaryGauges(cfg.Agent.Region, deps.clock)
 	a.prom.Register(canaryGauges)
-	counter := &countingObserver{next: dashboards.Fanout{rec, a.runs, canaryGauges}}
+	counter := &countingObserver{next: dashboards.Fanout{rec, a.runs, canaryGauges}, onRun: deps.onRun}
 	sched, err := canary.NewScheduler(canary.SchedulerConfig{
 		Canaries: cfg.Canaries, Run: runner.Run, Observer: counter, Clock: deps.clock,
 		MaxConcurrent: cfg.Agent.MaxConcurrent, Jitter: cfg.Agent.Jitter, Logger: slogger,
@@ -212,6 +258,14 @@ func newAgent(ctx context.Context, cfg *config.Config, deps agentDeps) (*agent, 
 		return nil, err
 	}
 	a.sched, a.flusher, a.counter, a.browsers = sched, flusher, counter, browsers
+	a.httpReload = cfg.Metrics.Reload && deps.reload != nil
+	if deps.reload != nil {
+		// Nothing has run yet, so cfg's canaries still equal their twins
+		// unless the file changed since it was read.
+		if twin, err := deps.reload(); err == nil && reflect.DeepEqual(twin.Canaries, cfg.Canaries) {
+			a.reference = canariesByName(twin.Canaries)
+		}
+	}
 	return a, nil
 }
 
@@ -310,21 +364,10 @@ func (a *agent) run(ctx context.Context) error {
 		defer close(flushDone)
 		a.flusher.Run(flushCtx)
 	}()
-	evalDone := make(chan error, 1)
-	switch src, err := a.sloSource(ctx); {
-	case err != nil:
-		evalDone <- err
-	case src == nil:
-		if evaluates(a.cfg) {
-			log.Warn("canary failure rules are not evaluated here: they need the local store (the default sink) or a cloudwatch: section")
-		}
-		evalDone <- nil
-	default:
-		go func() { evalDone <- runEvaluator(ctx, a.cfg, a.evaluatorDeps(src)) }()
-	}
-	err = a.sched.Run(ctx) // returns once ctx is done and runs in flight finished
+	a.evaluator = a.startEvaluator(ctx)
+	err = a.loop(ctx) // returns once ctx is done and runs in flight finished
 	a.health.SetLive(false)
-	if eerr := <-evalDone; eerr != nil && !errors.Is(eerr, context.Canceled) && err == nil {
+	if eerr := a.evaluator.stop(false); eerr != nil && err == nil {
 		err = fmt.Errorf("evaluator: %w", eerr)
 	}
 	stopFlush()
@@ -341,6 +384,25 @@ func (a *agent) run(ctx context.Context) error {
 	log.Info("agent stopped", "runs", runs, "failed", failed, "overlapped", overlapped,
 		"spool_points", snap.SpoolPoints, "dropped_points", snap.DroppedTotal())
 	return err
+}
+
+// loop runs the scheduler and takes reloads, from SIGHUP and POST
+// /-/reload, one at a time, until the scheduler returns.
+func (a *agent) loop(ctx context.Context) error {
+	defer close(a.stopped)
+	schedDone := make(chan error, 1)
+	go func() { schedDone <- a.sched.Run(ctx) }()
+	for {
+		select {
+		case err := <-schedDone:
+			return err
+		case req := <-a.reloads:
+			req.done <- a.reload(ctx)
+		case <-a.deps.hangups:
+			a.deps.logger.Info("SIGHUP: reloading the config", "config", a.cfg.File)
+			_ = a.reload(ctx) // logged there
+		}
+	}
 }
 
 // evaluatorDeps is what the agent hands its evaluator: its source, its
@@ -368,6 +430,7 @@ func (a *agent) serve() (stop func(), err error) {
 	mux.Handle("GET /metrics", a.prom)
 	mux.HandleFunc("GET /healthz", a.healthz)
 	mux.HandleFunc("GET /readyz", a.readyz)
+	mux.HandleFunc("POST /-/reload", a.reloadHandler)
 	web, closeWeb, err := a.webUI()
 	if err != nil {
 		a.deps.logger.Warn("web UI not served", "err", err)
@@ -453,7 +516,8 @@ func (l *lineWriter) Write(p []byte) (int, error) {
 // countingObserver counts runs for the shutdown summary and passes
 // everything on to the recorder.
 type countingObserver struct {
-	next canary.Observer
+	next  canary.Observer
+	onRun func(canary.Result)
 
 	mu                       sync.Mutex
 	runs, failed, overlapped int64
@@ -474,6 +538,9 @@ func (c *countingObserver) Observe(r canary.Result) {
 	}
 	c.mu.Unlock()
 	c.next.Observe(r)
+	if c.onRun != nil {
+		c.onRun(r)
+	}
 }
 
 // lastFailures is each canary's latest failed run.
