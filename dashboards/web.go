@@ -90,6 +90,9 @@ type WebConfig struct {
 	Counts   RunCountSource
 	Failures FailureSource
 	Alerts   AlertSource
+	// Silences lists the silences `nines silence add` stored, for the
+	// overview's read-only list of those in force.
+	Silences SilenceSource
 	Runs     *RunLog
 	// ArtifactDir is served read-only under /artifacts/.
 	ArtifactDir string

@@ -94,8 +94,9 @@ func (w *Web) overview(rw http.ResponseWriter, r *http.Request) {
 	for _, name := range w.cfg.Canaries {
 		canaries = append(canaries, w.canaryRows(ctx, name, now)...)
 	}
+	silences, silencesErr := w.activeSilences(ctx, now)
 	w.render(rw, "list", map[string]any{"Title": "SLOs", "SLOs": rows, "Compositions": w.compositions(list),
-		"CanaryRows": canaries, "Canaries": w.cfg.Canaries})
+		"CanaryRows": canaries, "Canaries": w.cfg.Canaries, "Silences": silences, "SilencesErr": silencesErr})
 }
 
 func (w *Web) compositions(ds []slo.Decision) []compositionRow {

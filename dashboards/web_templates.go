@@ -84,6 +84,10 @@ th{background:#f9fafb}.page{color:#b91c1c;font-weight:600}.ok{color:#15803d}
 <table id="compositions"><tr><th>composition</th><th>mode</th><th>parts</th><th>design goal</th><th>observed</th></tr>
 {{range .Compositions}}<tr><td><a href="{{sloURL .Name}}">{{.Name}}</a></td><td>{{.Mode}}</td><td>{{range $i, $p := .Parts}}{{if $i}}, {{end}}<a href="{{sloURL $p.SLO}}">{{$p.SLO}}</a>{{end}}</td>
 <td>{{if .Error}}-{{else}}{{pct .Objective}}{{end}}</td><td>{{if .Error}}<span class="muted" title="{{.Error}}">not composed yet</span>{{else}}{{availability .Observed}}{{end}}</td></tr>{{end}}</table>{{end}}
+{{if .SilencesErr}}<h2>Silences</h2><p class="bad">{{.SilencesErr}}</p>{{else if .Silences}}<h2>Silences in force</h2>
+<p class="muted">A silence holds back notifications only: its alerts still fire and the budget still burns. Manage them with <code>nines silence</code>.</p>
+<table id="silences"><tr><th>id</th><th>matches</th><th>reason</th><th>since</th><th>until</th><th>left</th></tr>
+{{range .Silences}}<tr><td><code>{{.ID}}</code></td><td>{{.Matches}}</td><td>{{.Reason}}</td><td>{{when .Start}}</td><td>{{when .End}}</td><td>{{.Left}}</td></tr>{{end}}</table>{{end}}
 {{if .Canaries}}<h2>Canaries, last hour</h2>
 {{template "regions" (dict "ID" "canaries" "Rows" .CanaryRows "WithName" true)}}{{template "tailnote"}}{{end}}
 {{template "foot"}}{{end}}

@@ -643,7 +643,7 @@ func (a *agent) webUI() (http.Handler, func(), error) {
 		wc.Counts, wc.Failures = dashboards.StoreSources{Store: a.store}, dashboards.StoreSources{Store: a.store}
 		if evaluates(a.cfg) {
 			if st, err := alerting.OpenSQLite(context.Background(), a.store.Path()); err == nil {
-				wc.Alerts, closeFn = dashboards.IncidentSource{Store: st}, func() { st.Close() }
+				wc.Alerts, wc.Silences, closeFn = dashboards.IncidentSource{Store: st}, st, func() { st.Close() }
 			}
 		}
 	}
