@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -11,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -163,15 +165,42 @@ func sqlAtOrUnder(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value,
 	return atOrUnderEncoded(blobArg(args[0]), us)
 }
 
-type mergeAll struct{ d Distribution }
+// mergeAll gathers every row's buckets and merges them once at the end:
+// a sort of all the buckets costs less than merging row by row, which
+// copies the running total for each row.
+type mergeAll struct{ all Distribution }
 
 func (m *mergeAll) Step(_ *sqlite.FunctionContext, args []driver.Value) error {
 	d, err := DecodeDistribution(blobArg(args[0]))
 	if err != nil {
 		return err
 	}
-	m.d = m.d.Merge(d)
+	m.all = append(m.all, d...)
 	return nil
+}
+
+// mergeBuckets is the merge of distributions whose buckets were
+// concatenated: sorted, with equal buckets' counts added, as Merge would
+// give pairwise. It reorders all in place.
+func mergeBuckets(all Distribution) Distribution {
+	if len(all) == 0 {
+		return nil
+	}
+	slices.SortFunc(all, func(a, b Bucket) int {
+		if c := cmp.Compare(a.Low, b.Low); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.High, b.High)
+	})
+	out := all[:1]
+	for _, b := range all[1:] {
+		if last := &out[len(out)-1]; last.Low == b.Low && last.High == b.High {
+			last.Count += b.Count
+			continue
+		}
+		out = append(out, b)
+	}
+	return out
 }
 
 func (m *mergeAll) WindowInverse(*sqlite.FunctionContext, []driver.Value) error {
@@ -179,7 +208,7 @@ func (m *mergeAll) WindowInverse(*sqlite.FunctionContext, []driver.Value) error 
 }
 
 func (m *mergeAll) WindowValue(*sqlite.FunctionContext) (driver.Value, error) {
-	return m.d.AppendBinary(nil), nil
+	return mergeBuckets(m.all).AppendBinary(nil), nil
 }
 
 func (m *mergeAll) Final(*sqlite.FunctionContext) {}
