@@ -118,7 +118,7 @@ func (s *Store) countsEach(ctx context.Context, qs []StoreQuery, all []seriesRow
 	for i, q := range qs {
 		starts, _, err := q.buckets()
 		if err != nil {
-			return nil, fmt.Errorf("query %d: %w", i, err)
+			return nil, &QueryError{Index: i, Err: err}
 		}
 		out[i] = make([]CountBucket, len(starts))
 		for k := range starts {
