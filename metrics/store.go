@@ -1,7 +1,6 @@
 package metrics
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -12,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -165,42 +163,41 @@ func sqlAtOrUnder(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value,
 	return atOrUnderEncoded(blobArg(args[0]), us)
 }
 
-// mergeAll gathers every row's buckets and merges them once at the end:
-// a sort of all the buckets costs less than merging row by row, which
-// copies the running total for each row.
-type mergeAll struct{ all Distribution }
+// mergeAll merges each row into a running total kept in one of two
+// buffers, the other receiving the next merge: a range of many rows then
+// allocates its two buffers once, not a new distribution per row.
+type mergeAll struct{ d, spare Distribution }
 
 func (m *mergeAll) Step(_ *sqlite.FunctionContext, args []driver.Value) error {
 	d, err := DecodeDistribution(blobArg(args[0]))
 	if err != nil {
 		return err
 	}
-	m.all = append(m.all, d...)
+	m.d, m.spare = appendMerged(m.spare[:0], m.d, d), m.d
 	return nil
 }
 
-// mergeBuckets is the merge of distributions whose buckets were
-// concatenated: sorted, with equal buckets' counts added, as Merge would
-// give pairwise. It reorders all in place.
-func mergeBuckets(all Distribution) Distribution {
-	if len(all) == 0 {
-		return nil
-	}
-	slices.SortFunc(all, func(a, b Bucket) int {
-		if c := cmp.Compare(a.Low, b.Low); c != 0 {
-			return c
+// appendMerged appends the merge of a and b to dst, as a.Merge(b) gives
+// it: ascending buckets, equal buckets' counts added.
+func appendMerged(dst, a, b Distribution) Distribution {
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		x, y := a[i], b[j]
+		switch {
+		case x.Low == y.Low && x.High == y.High:
+			dst = append(dst, Bucket{Low: x.Low, High: x.High, Count: x.Count + y.Count})
+			i++
+			j++
+		case x.Low < y.Low || (x.Low == y.Low && x.High < y.High):
+			dst = append(dst, x)
+			i++
+		default:
+			dst = append(dst, y)
+			j++
 		}
-		return cmp.Compare(a.High, b.High)
-	})
-	out := all[:1]
-	for _, b := range all[1:] {
-		if last := &out[len(out)-1]; last.Low == b.Low && last.High == b.High {
-			last.Count += b.Count
-			continue
-		}
-		out = append(out, b)
 	}
-	return out
+	dst = append(dst, a[i:]...)
+	return append(dst, b[j:]...)
 }
 
 func (m *mergeAll) WindowInverse(*sqlite.FunctionContext, []driver.Value) error {
@@ -208,7 +205,7 @@ func (m *mergeAll) WindowInverse(*sqlite.FunctionContext, []driver.Value) error 
 }
 
 func (m *mergeAll) WindowValue(*sqlite.FunctionContext) (driver.Value, error) {
-	return mergeBuckets(m.all).AppendBinary(nil), nil
+	return m.d.AppendBinary(nil), nil
 }
 
 func (m *mergeAll) Final(*sqlite.FunctionContext) {}

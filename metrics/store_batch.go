@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -138,69 +139,166 @@ func (s *Store) countsEach(ctx context.Context, qs []StoreQuery, all []seriesRow
 	}
 	for _, key := range order {
 		members := groups[key]
-		// Which queries each series adds to.
-		into := map[int64][]int{}
-		var ids []int64
-		for _, i := range members {
-			for _, id := range qs[i].idsOf(all) {
-				if _, ok := into[id]; !ok {
-					ids = append(ids, id)
-				}
-				into[id] = append(into[id], i)
-			}
-		}
-		if len(ids) == 0 {
-			continue
-		}
 		q := qs[members[0]]
 		starts, ends, _ := q.buckets()
-		from, every := starts[0], ends[0]-starts[0]
-		threshold := int64(key.threshold / time.Microsecond)
-		fast := `0`
-		if threshold > 0 {
-			fast = `nines_at_or_under(latency, ?)`
+		r := countRead{out: out, from: starts[0], every: ends[0] - starts[0], n: int64(len(starts)),
+			threshold: int64(key.threshold / time.Microsecond), segments: segmentsOf(starts, ends)}
+		selected := make([][]int64, len(members))
+		single := true
+		for m, i := range members {
+			selected[m] = qs[i].idsOf(all)
+			single = single && len(selected[m]) <= 1
 		}
-		for _, sg := range segmentsOf(starts, ends) {
-			for _, part := range chunks(ids) {
-				var args []any
-				if threshold > 0 {
-					args = append(args, threshold)
-				}
-				for _, id := range part {
-					args = append(args, id)
-				}
-				args = append(args, sg.from, sg.to)
-				rows, err := s.db.QueryContext(ctx, `SELECT series, start, attempts, successes, `+fast+` FROM `+sg.table+
-					` WHERE series IN `+inList(len(part))+` AND start >= ? AND start < ?`, args...)
-				if err != nil {
-					return nil, fmt.Errorf("store: %w", err)
-				}
-				for rows.Next() {
-					var id, start, attempts, successes, atOrUnder int64
-					if err := rows.Scan(&id, &start, &attempts, &successes, &atOrUnder); err != nil {
-						rows.Close()
-						return nil, fmt.Errorf("store: %w", err)
-					}
-					k := (start - from) / every
-					if k < 0 || k >= int64(len(starts)) {
-						continue
-					}
-					for _, i := range into[id] {
-						b := &out[i][k]
-						b.Attempts += attempts
-						b.Successes += successes
-						b.AtOrUnder += atOrUnder
-					}
-				}
-				err = rows.Err()
-				rows.Close()
-				if err != nil {
-					return nil, fmt.Errorf("store: %w", err)
-				}
-			}
+		var err error
+		if single {
+			err = s.readSeriesRows(ctx, r, members, selected)
+		} else {
+			err = s.readQuerySums(ctx, r, members, selected)
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// countRead is what a group of CountsEach queries over one range shares.
+type countRead struct {
+	out       [][]CountBucket
+	from      int64 // the first bucket's start
+	every     int64 // bucket width, seconds
+	n         int64 // buckets
+	threshold int64 // µs; 0 for none
+	segments  []segment
+}
+
+// add adds a row at start to query i's bucket.
+func (r countRead) add(i int, start, attempts, successes, atOrUnder int64) {
+	k := (start - r.from) / r.every
+	if k < 0 || k >= r.n {
+		return
+	}
+	b := &r.out[i][k]
+	b.Attempts += attempts
+	b.Successes += successes
+	b.AtOrUnder += atOrUnder
+}
+
+// readSeriesRows reads queries that each select one series: one statement
+// per segment returns every series' rows, which are already the sums.
+func (s *Store) readSeriesRows(ctx context.Context, r countRead, members []int, selected [][]int64) error {
+	into := map[int64][]int{} // the queries each series adds to
+	var ids []int64
+	for m, i := range members {
+		for _, id := range selected[m] {
+			if _, ok := into[id]; !ok {
+				ids = append(ids, id)
+			}
+			into[id] = append(into[id], i)
+		}
+	}
+	fast := `0`
+	if r.threshold > 0 {
+		fast = `nines_at_or_under(latency, ?)`
+	}
+	for _, sg := range r.segments {
+		for _, part := range chunks(ids) {
+			var args []any
+			if r.threshold > 0 {
+				args = append(args, r.threshold)
+			}
+			for _, id := range part {
+				args = append(args, id)
+			}
+			args = append(args, sg.from, sg.to)
+			rows, err := s.db.QueryContext(ctx, `SELECT series, start, attempts, successes, `+fast+` FROM `+sg.table+
+				` WHERE series IN `+inList(len(part))+` AND start >= ? AND start < ?`, args...)
+			if err != nil {
+				return fmt.Errorf("store: %w", err)
+			}
+			for rows.Next() {
+				var id, start, attempts, successes, atOrUnder int64
+				if err := rows.Scan(&id, &start, &attempts, &successes, &atOrUnder); err != nil {
+					rows.Close()
+					return fmt.Errorf("store: %w", err)
+				}
+				for _, i := range into[id] {
+					r.add(i, start, attempts, successes, atOrUnder)
+				}
+			}
+			err = rows.Err()
+			rows.Close()
+			if err != nil {
+				return fmt.Errorf("store: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// readQuerySums reads queries that add up several series (an SLO over
+// every region): each query's statement sums its series per period in
+// SQL, which hands back a row per period rather than per series and
+// period. The statement is prepared once per segment and IN-list length.
+func (s *Store) readQuerySums(ctx context.Context, r countRead, members []int, selected [][]int64) error {
+	fast := `0`
+	if r.threshold > 0 {
+		fast = `SUM(nines_at_or_under(latency, ?))`
+	}
+	for _, sg := range r.segments {
+		stmts := map[int]*sql.Stmt{}
+		err := func() error {
+			defer func() {
+				for _, st := range stmts {
+					st.Close()
+				}
+			}()
+			for m, i := range members {
+				for _, part := range chunks(selected[m]) {
+					st := stmts[len(part)]
+					if st == nil {
+						var err error
+						st, err = s.db.PrepareContext(ctx, `SELECT start, SUM(attempts), SUM(successes), `+fast+` FROM `+sg.table+
+							` WHERE series IN `+inList(len(part))+` AND start >= ? AND start < ? GROUP BY start`)
+						if err != nil {
+							return fmt.Errorf("store: %w", err)
+						}
+						stmts[len(part)] = st
+					}
+					var args []any
+					if r.threshold > 0 {
+						args = append(args, r.threshold)
+					}
+					for _, id := range part {
+						args = append(args, id)
+					}
+					args = append(args, sg.from, sg.to)
+					rows, err := st.QueryContext(ctx, args...)
+					if err != nil {
+						return fmt.Errorf("store: %w", err)
+					}
+					for rows.Next() {
+						var start, attempts, successes, atOrUnder int64
+						if err := rows.Scan(&start, &attempts, &successes, &atOrUnder); err != nil {
+							rows.Close()
+							return fmt.Errorf("store: %w", err)
+						}
+						r.add(i, start, attempts, successes, atOrUnder)
+					}
+					err = rows.Err()
+					rows.Close()
+					if err != nil {
+						return fmt.Errorf("store: %w", err)
+					}
+				}
+			}
+			return nil
+		}()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // LatencyEach answers each query as Latency would (Every is ignored),

@@ -134,18 +134,16 @@ func TestStoreBatchNamesTheQueryItCannotAnswer(t *testing.T) {
 	}
 }
 
-// TestMergeBucketsIsThePairwiseMerge: rows [10:2, 20-21:1], [10:3,
-// 30-31:4] and [20-21:5] add to 10:5, 20-21:6, 30-31:4, in order.
-func TestMergeBucketsIsThePairwiseMerge(t *testing.T) {
-	var all Distribution
-	all = append(all, Distribution{{10, 10, 2}, {20, 21, 1}}...)
-	all = append(all, Distribution{{10, 10, 3}, {30, 31, 4}}...)
-	all = append(all, Distribution{{20, 21, 5}}...)
-	want := Distribution{{10, 10, 5}, {20, 21, 6}, {30, 31, 4}}
-	if got := mergeBuckets(all); !reflect.DeepEqual(got, want) {
+// TestAppendMergedAddsEqualBuckets: [10:2, 20-21:1] and [10:3, 20-21:5,
+// 30-31:4] merge to 10:5, 20-21:6, 30-31:4, after what dst held.
+func TestAppendMergedAddsEqualBuckets(t *testing.T) {
+	dst := Distribution{{1, 1, 7}}
+	got := appendMerged(dst, Distribution{{10, 10, 2}, {20, 21, 1}}, Distribution{{10, 10, 3}, {20, 21, 5}, {30, 31, 4}})
+	want := Distribution{{1, 1, 7}, {10, 10, 5}, {20, 21, 6}, {30, 31, 4}}
+	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("merged %v, want %v", got, want)
 	}
-	if got := mergeBuckets(nil); got != nil {
-		t.Fatalf("merged nothing to %v, want nil", got)
+	if got := appendMerged(nil, nil, nil); len(got) != 0 {
+		t.Fatalf("merged nothing to %v, want nothing", got)
 	}
 }
