@@ -54,6 +54,10 @@ func TestStoreAnswersManyQueriesAtOnce(t *testing.T) {
 		{Canary: "api", From: f2, To: t2, Every: time.Hour},
 		{Canary: "web", Regions: []string{"eu-west-1"}, From: f2, To: t2, Every: time.Hour},
 		{Canary: "api", From: start.Truncate(24 * time.Hour), To: start.Add(72 * time.Hour), Every: 24 * time.Hour, Threshold: time.Second},
+		// One series each: read as every series' rows in one statement.
+		{Canary: "web", Regions: []string{"eu-west-1"}, From: start, To: start.Add(6 * time.Hour), Every: 5 * time.Minute, Threshold: 40 * time.Millisecond},
+		{Canary: "api", Regions: []string{"eu-west-1"}, From: start, To: start.Add(6 * time.Hour), Every: 5 * time.Minute, Threshold: 40 * time.Millisecond},
+		{Canary: "api", Regions: []string{"eu-west-1"}, From: start, To: start.Add(6 * time.Hour), Every: 5 * time.Minute, Threshold: 40 * time.Millisecond},
 		{Canary: "api", From: start.Add(-48 * time.Hour), To: start.Add(-24 * time.Hour)},
 		{Canary: "nope", From: f1, To: t1},
 	}
