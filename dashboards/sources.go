@@ -19,19 +19,25 @@ type StoreSources struct {
 // over the range, so the percentiles are exact to the histograms'
 // precision, never averages of percentiles.
 func (s StoreSources) Percentiles(ctx context.Context, canary string, from, to time.Time, percents []float64) (map[string][]float64, error) {
-	series, err := s.Store.Series(ctx)
+	all, err := s.PercentilesEach(ctx, []string{canary}, from, to, percents)
 	if err != nil {
 		return nil, err
 	}
-	out := map[string][]float64{}
-	for _, se := range series {
-		if se.Canary != canary || se.Step != "" {
-			continue
-		}
-		d, err := s.Store.Latency(ctx, metrics.StoreQuery{Canary: canary, Regions: []string{se.Region}, From: from, To: to})
-		if err != nil {
-			return nil, err
-		}
+	if all[canary] == nil {
+		return map[string][]float64{}, nil
+	}
+	return all[canary], nil
+}
+
+// PercentilesEach implements LatencyBatchSource: Percentiles of every
+// canary, from one read of the store.
+func (s StoreSources) PercentilesEach(ctx context.Context, canaries []string, from, to time.Time, percents []float64) (map[string]map[string][]float64, error) {
+	ds, err := s.Store.RegionLatencies(ctx, canaries, from, to)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]map[string][]float64{}
+	for se, d := range ds {
 		if d.Total() == 0 {
 			continue
 		}
@@ -39,7 +45,44 @@ func (s StoreSources) Percentiles(ctx context.Context, canary string, from, to t
 		for i, p := range percents {
 			vals[i] = float64(d.ValueAtPercentile(p)) / 1000
 		}
-		out[se.Region] = vals
+		if out[se.Canary] == nil {
+			out[se.Canary] = map[string][]float64{}
+		}
+		out[se.Canary][se.Region] = vals
+	}
+	return out, nil
+}
+
+// RunCounts implements RunCountSource: per region, the runs of periods
+// starting in each bucket.
+func (s StoreSources) RunCounts(ctx context.Context, canary string, from, to time.Time, every time.Duration) (map[string][]RunCount, error) {
+	all, err := s.RunCountsEach(ctx, []string{canary}, from, to, every)
+	if err != nil {
+		return nil, err
+	}
+	if all[canary] == nil {
+		return map[string][]RunCount{}, nil
+	}
+	return all[canary], nil
+}
+
+// RunCountsEach implements RunCountBatchSource: RunCounts of every
+// canary, from one read of the store.
+func (s StoreSources) RunCountsEach(ctx context.Context, canaries []string, from, to time.Time, every time.Duration) (map[string]map[string][]RunCount, error) {
+	bs, err := s.Store.RegionCounts(ctx, canaries, from, to, every)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]map[string][]RunCount{}
+	for se, b := range bs {
+		rc := make([]RunCount, len(b))
+		for i, c := range b {
+			rc[i] = RunCount{Start: c.Start, Attempts: c.Attempts, Successes: c.Successes}
+		}
+		if out[se.Canary] == nil {
+			out[se.Canary] = map[string][]RunCount{}
+		}
+		out[se.Canary][se.Region] = rc
 	}
 	return out, nil
 }

@@ -113,6 +113,19 @@ type RunCountSource interface {
 	RunCounts(ctx context.Context, canary string, from, to time.Time, every time.Duration) (map[string][]RunCount, error)
 }
 
+// RunCountBatchSource is a RunCountSource that answers many canaries in
+// one read, by canary then region: the overview asks it once rather than
+// once per canary. StoreSources is one.
+type RunCountBatchSource interface {
+	RunCountsEach(ctx context.Context, canaries []string, from, to time.Time, every time.Duration) (map[string]map[string][]RunCount, error)
+}
+
+// LatencyBatchSource is a LatencySource that answers many canaries in one
+// read, by canary then region.
+type LatencyBatchSource interface {
+	PercentilesEach(ctx context.Context, canaries []string, from, to time.Time, percents []float64) (map[string]map[string][]float64, error)
+}
+
 // RunCount is how many runs a bucket holds and how many succeeded.
 type RunCount struct {
 	Start               time.Time

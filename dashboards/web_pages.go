@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/nines-dev/nines/canary"
-	"github.com/nines-dev/nines/metrics"
 	"github.com/nines-dev/nines/slo"
 )
 
@@ -90,10 +89,7 @@ func (w *Web) overview(rw http.ResponseWriter, r *http.Request) {
 		}
 		return *a < *b
 	})
-	var canaries []regionRow
-	for _, name := range w.cfg.Canaries {
-		canaries = append(canaries, w.canaryRows(ctx, name, now)...)
-	}
+	canaries := w.canaryRows(ctx, w.cfg.Canaries, now)
 	silences, silencesErr := w.activeSilences(ctx, now)
 	w.render(rw, "list", map[string]any{"Title": "SLOs", "SLOs": rows, "Compositions": w.compositions(list),
 		"CanaryRows": canaries, "Canaries": w.cfg.Canaries, "Silences": silences, "SilencesErr": silencesErr})
@@ -497,18 +493,30 @@ const noSuccessfulRuns = "no successful runs"
 // buckets of every for its last result and sparkline. Without a count
 // source the agent's own run log stands in.
 func (w *Web) regionRows(ctx context.Context, name string, from, to time.Time, every time.Duration) []regionRow {
-	var rows []regionRow
+	var counts map[string][]RunCount
+	var lat map[string][]float64
 	if w.cfg.Counts != nil {
-		counts, err := w.cfg.Counts.RunCounts(ctx, name, from, to, every)
-		if err != nil {
+		var err error
+		if counts, err = w.cfg.Counts.RunCounts(ctx, name, from, to, every); err != nil {
 			w.cfg.Logger.Warn("web: run counts", "canary", name, "err", err)
 		}
-		var lat map[string][]float64
 		if w.cfg.Latency != nil {
-			if lat, err = w.cfg.Latency.Percentiles(ctx, name, from, to, []float64{50, 99, 99.9}); err != nil {
+			if lat, err = w.cfg.Latency.Percentiles(ctx, name, from, to, rowPercents); err != nil {
 				w.cfg.Logger.Warn("web: latency", "canary", name, "err", err)
 			}
 		}
+	}
+	return w.regionRowsOf(name, from, to, every, counts, lat)
+}
+
+// rowPercents are the percentiles a region row shows.
+var rowPercents = []float64{50, 99, 99.9}
+
+// regionRowsOf builds a canary's rows from its runs per region and bucket
+// of every, and its percentiles per region.
+func (w *Web) regionRowsOf(name string, from, to time.Time, every time.Duration, counts map[string][]RunCount, lat map[string][]float64) []regionRow {
+	var rows []regionRow
+	if w.cfg.Counts != nil {
 		var regions []string
 		for reg := range counts {
 			regions = append(regions, reg)
@@ -587,10 +595,35 @@ func (row *regionRow) fill(p []float64) {
 	}
 }
 
-// canaryRows is a canary's overview: each region over the last hour, in
-// minutes.
-func (w *Web) canaryRows(ctx context.Context, name string, now time.Time) []regionRow {
-	return w.regionRows(ctx, name, now.Add(-time.Hour), now, time.Minute)
+// canaryRows is every canary's overview: each region over the last hour,
+// in minutes. Sources that answer many canaries at once are asked once
+// for all of them; the others once per canary.
+func (w *Web) canaryRows(ctx context.Context, names []string, now time.Time) []regionRow {
+	from, every := now.Add(-time.Hour), time.Minute
+	counts, okCounts := w.cfg.Counts.(RunCountBatchSource)
+	lats, okLatency := w.cfg.Latency.(LatencyBatchSource)
+	if !okCounts || (w.cfg.Latency != nil && !okLatency) {
+		var rows []regionRow
+		for _, name := range names {
+			rows = append(rows, w.regionRows(ctx, name, from, now, every)...)
+		}
+		return rows
+	}
+	allCounts, err := counts.RunCountsEach(ctx, names, from, now, every)
+	if err != nil {
+		w.cfg.Logger.Warn("web: run counts", "err", err)
+	}
+	var allLat map[string]map[string][]float64
+	if okLatency {
+		if allLat, err = lats.PercentilesEach(ctx, names, from, now, rowPercents); err != nil {
+			w.cfg.Logger.Warn("web: latency", "err", err)
+		}
+	}
+	var rows []regionRow
+	for _, name := range names {
+		rows = append(rows, w.regionRowsOf(name, from, now, every, allCounts[name], allLat[name])...)
+	}
+	return rows
 }
 
 func (w *Web) canaryPage(rw http.ResponseWriter, r *http.Request) {
@@ -736,31 +769,6 @@ func (w *Web) failureClasses(ctx context.Context, name string, from, now time.Ti
 		return out[i].Class < out[j].Class
 	})
 	return out
-}
-
-// RunCounts implements RunCountSource: per region, the runs of periods
-// starting in each bucket.
-func (s StoreSources) RunCounts(ctx context.Context, canary string, from, to time.Time, every time.Duration) (map[string][]RunCount, error) {
-	series, err := s.Store.Series(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string][]RunCount{}
-	for _, se := range series {
-		if se.Canary != canary || se.Step != "" {
-			continue
-		}
-		bs, err := s.Store.Counts(ctx, metrics.StoreQuery{Canary: canary, Regions: []string{se.Region}, From: from, To: to, Every: every})
-		if err != nil {
-			return nil, err
-		}
-		rc := make([]RunCount, len(bs))
-		for i, b := range bs {
-			rc[i] = RunCount{Start: b.Start, Attempts: b.Attempts, Successes: b.Successes}
-		}
-		out[se.Region] = rc
-	}
-	return out, nil
 }
 
 func (w *Web) render(rw http.ResponseWriter, page string, data map[string]any) {

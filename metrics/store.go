@@ -163,15 +163,41 @@ func sqlAtOrUnder(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value,
 	return atOrUnderEncoded(blobArg(args[0]), us)
 }
 
-type mergeAll struct{ d Distribution }
+// mergeAll merges each row into a running total kept in one of two
+// buffers, the other receiving the next merge: a range of many rows then
+// allocates its two buffers once, not a new distribution per row.
+type mergeAll struct{ d, spare Distribution }
 
 func (m *mergeAll) Step(_ *sqlite.FunctionContext, args []driver.Value) error {
 	d, err := DecodeDistribution(blobArg(args[0]))
 	if err != nil {
 		return err
 	}
-	m.d = m.d.Merge(d)
+	m.d, m.spare = appendMerged(m.spare[:0], m.d, d), m.d
 	return nil
+}
+
+// appendMerged appends the merge of a and b to dst, as a.Merge(b) gives
+// it: ascending buckets, equal buckets' counts added.
+func appendMerged(dst, a, b Distribution) Distribution {
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		x, y := a[i], b[j]
+		switch {
+		case x.Low == y.Low && x.High == y.High:
+			dst = append(dst, Bucket{Low: x.Low, High: x.High, Count: x.Count + y.Count})
+			i++
+			j++
+		case x.Low < y.Low || (x.Low == y.Low && x.High < y.High):
+			dst = append(dst, x)
+			i++
+		default:
+			dst = append(dst, y)
+			j++
+		}
+	}
+	dst = append(dst, a[i:]...)
+	return append(dst, b[j:]...)
 }
 
 func (m *mergeAll) WindowInverse(*sqlite.FunctionContext, []driver.Value) error {

@@ -33,10 +33,20 @@ func NewLocalSource(store CountStore) (*LocalSource, error) {
 	return &LocalSource{store: store}, nil
 }
 
-// Counts answers each query with one store read. Timeslice queries read
-// one bucket per slice and count the good ones here.
+// BatchCountStore is a CountStore that answers many queries in one read
+// of each table segment (metrics.Store does): LocalSource then asks it once
+// per Counts call, not once per query.
+type BatchCountStore interface {
+	CountsEach(ctx context.Context, qs []metrics.StoreQuery) ([][]metrics.CountBucket, error)
+}
+
+// Counts answers each query with one store read, or all of them with one
+// batch read when the store has one. Timeslice queries read one bucket per
+// slice and count the good ones here.
 func (l *LocalSource) Counts(ctx context.Context, queries []Query) ([]Series, error) {
 	out := make([]Series, len(queries))
+	var reads []metrics.StoreQuery
+	var readFor []int // the query each read answers
 	for i, q := range queries {
 		if q.Step <= 0 || !q.To.After(q.From) {
 			return nil, fmt.Errorf("query %d: needs From before To and a positive step", i)
@@ -62,11 +72,28 @@ func (l *LocalSource) Counts(ctx context.Context, queries []Query) ([]Series, er
 				continue
 			}
 		}
-		buckets, err := l.store.Counts(ctx, sq)
+		reads = append(reads, sq)
+		readFor = append(readFor, i)
+	}
+	if batch, ok := l.store.(BatchCountStore); ok && len(reads) > 0 {
+		all, err := batch.CountsEach(ctx, reads)
 		if err != nil {
-			return nil, fmt.Errorf("slo: reading the local store for %s: %w", q.SLI, err)
+			if qe := (*metrics.QueryError)(nil); errors.As(err, &qe) && qe.Index >= 0 && qe.Index < len(readFor) {
+				return nil, fmt.Errorf("slo: reading the local store for %s: %w", queries[readFor[qe.Index]].SLI, qe.Err)
+			}
+			return nil, fmt.Errorf("slo: reading the local store: %w", err)
 		}
-		out[i] = localSeries(q, buckets)
+		for k, i := range readFor {
+			out[i] = localSeries(queries[i], all[k])
+		}
+		return out, nil
+	}
+	for k, i := range readFor {
+		buckets, err := l.store.Counts(ctx, reads[k])
+		if err != nil {
+			return nil, fmt.Errorf("slo: reading the local store for %s: %w", queries[i].SLI, err)
+		}
+		out[i] = localSeries(queries[i], buckets)
 	}
 	return out, nil
 }
