@@ -95,3 +95,80 @@ func TestMaintenanceWindowsAndPages(t *testing.T) {
 		})
 	}
 }
+
+// A canary run every minute from an hour before t0 stops at minute 60 and
+// runs again from minute 120; its dead-man's switch waits 3 periods of a
+// minute. The switch at minute k reads minutes [k-3, k).
+//
+//   - Without a window: minutes 60-62 are empty and 57-59 were not, so it
+//     fires at k=63; at k=121 minute 120 has a run: it resolves.
+//   - With a window 60-120 that pauses the canary: the switch is held
+//     while the window lasts and until its 3 minutes have left the window
+//     (k=122 still reads minute 119); from k=123 data arrives: nothing.
+func TestAPausedCanarysSwitchIsHeldThroughItsWindow(t *testing.T) {
+	pause := []slo.Maintenance{{Name: "rack-move", Canaries: []string{"checkout"}, PauseCanaries: true,
+		Start: t0.Add(60 * time.Minute), End: t0.Add(120 * time.Minute)}}
+	for _, tc := range []struct {
+		name    string
+		windows []slo.Maintenance
+		want    string
+	}{
+		{"Without a window the silence fires the switch", nil, "fire no_data@63, resolve no_data@121"},
+		{"A window pausing the canary holds its switch", pause, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			w := newWorld(t, alerting.NewMemoryStore())
+			tr := slo.Trace{Start: t0.Add(-time.Hour), Step: time.Minute}
+			for i := -60; i < 200; i++ {
+				runs := 1.0
+				if i >= 60 && i < 120 {
+					runs = 0
+				}
+				tr.Good, tr.Total = append(tr.Good, runs), append(tr.Total, runs)
+			}
+			if err := w.src.Add(checkoutSLI, tr); err != nil {
+				t.Fatal(err)
+			}
+			rec := &notes{}
+			p, err := alerting.NewPipeline(alerting.PipelineConfig{Receivers: []alerting.Receiver{{Name: "rec", Notifier: rec}}, Clock: w.clk})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(p.Close)
+			ev, err := slo.NewEvaluator(slo.EvaluatorConfig{Source: w.src, Clock: w.clk})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := alerting.NewMachine(alerting.MachineConfig{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			svc, err := alerting.NewService(alerting.ServiceConfig{
+				Evaluator: ev, Machine: m, Pipeline: p, Store: w.store, Clock: w.clk,
+				Watches: []alerting.Watch{{Canary: "checkout", Period: time.Minute, Periods: 3}},
+				Data:    alerting.CountsDataSource{Source: w.src}, Maintenance: tc.windows,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for k := 0; k <= 180; k++ {
+				w.clk.Set(t0.Add(time.Duration(k) * time.Minute))
+				before := len(rec.all())
+				if err := svc.Tick(ctx); err != nil {
+					t.Fatalf("minute %d: %v", k, err)
+				}
+				if err := p.Wait(ctx); err != nil {
+					t.Fatal(err)
+				}
+				for _, n := range rec.all()[before:] {
+					got = append(got, fmt.Sprintf("%s %s@%d", n.Kind, n.Key.Severity, k))
+				}
+			}
+			if s := strings.Join(got, ", "); s != tc.want {
+				t.Errorf("notifications %q, want %q", s, tc.want)
+			}
+		})
+	}
+}

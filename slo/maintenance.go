@@ -279,3 +279,25 @@ func cronField(s string, lo, hi int) (uint64, error) {
 	}
 	return bits, nil
 }
+
+// PauseFunc answers, for a canary's start, whether a window with
+// PauseCanaries covers the canary then; nil when no window pauses any.
+func PauseFunc(ws []Maintenance) func(canary string, at time.Time) bool {
+	var pausing []Maintenance
+	for _, w := range ws {
+		if w.PauseCanaries {
+			pausing = append(pausing, w)
+		}
+	}
+	if len(pausing) == 0 {
+		return nil
+	}
+	return func(canary string, at time.Time) bool {
+		for _, w := range pausing {
+			if w.CoversCanary(canary) && len(w.Occurrences(at, at.Add(time.Nanosecond))) > 0 {
+				return true
+			}
+		}
+		return false
+	}
+}
