@@ -78,3 +78,52 @@ func TestTheSLOPageShadesAMaintenanceWindowInARealBrowser(t *testing.T) {
 		t.Errorf("shaded bands %q, want the window on both charts", bands)
 	}
 }
+
+// A weekly window on Sundays at 23:00 UTC for 2h straddles both ends of
+// week 47 (Monday 2026-11-16 to Monday 2026-11-23): Nov 15 23:00 to Nov 16
+// 01:00 gives the week its first 60 minutes, Nov 22 23:00 to Nov 23 01:00
+// its last 60. By hand: 120 minutes excluded, in two clipped occurrences.
+func TestTheReviewCountsTheWeeksExcludedMinutes(t *testing.T) {
+	cfg := reviewFixture(t, "checkout-availability")
+	cfg.SLOs[0].Maintenance = []slo.Maintenance{{Name: "db-patching", Reason: "patching", Cron: slo.Weekly(time.Sunday, 23, 0),
+		Duration: 2 * time.Hour, Canaries: []string{"checkout-api"}}}
+	rv, err := BuildReview(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := rv.SLOs[0]
+	if s.ExcludedMinutes != 120 || len(s.Maintenance) != 2 {
+		t.Fatalf("excluded %v minutes in %d occurrences, want 120 in 2", s.ExcludedMinutes, len(s.Maintenance))
+	}
+	if !s.Maintenance[0].Start.Equal(week47) || !s.Maintenance[0].End.Equal(week47.Add(time.Hour)) ||
+		!s.Maintenance[1].Start.Equal(week47.AddDate(0, 0, 7).Add(-time.Hour)) || !s.Maintenance[1].End.Equal(week47.AddDate(0, 0, 7)) {
+		t.Errorf("occurrences %+v, want the week's first and last hours", s.Maintenance)
+	}
+	if rv.SLOs[1].ExcludedMinutes != 0 || rv.SLOs[1].Maintenance != nil {
+		t.Errorf("search has no window, but %+v", rv.SLOs[1])
+	}
+	var md, page, js strings.Builder
+	if err := rv.WriteMarkdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	if want := "- checkout-availability: 120 minutes excluded (db-patching Mon 00:00 to Mon 01:00 UTC, patching; db-patching Sun 23:00 to Mon 00:00 UTC, patching)"; !strings.Contains(md.String(), want) {
+		t.Errorf("markdown lacks %q:\n%s", want, md.String())
+	}
+	if err := rv.WriteHTML(&page); err != nil {
+		t.Fatal(err)
+	}
+	// The chart's axis starts at the first hourly point, Monday 01:00,
+	// so only the last hour is shaded on it.
+	if n := strings.Count(page.String(), `data-band="maintenance: db-patching"`); n != 1 {
+		t.Errorf("the HTML shades %d bands, want 1", n)
+	}
+	if !strings.Contains(page.String(), "checkout-availability: 120 minutes excluded by maintenance windows") {
+		t.Error("the HTML does not say how many minutes were excluded")
+	}
+	if err := rv.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(js.String(), `"excluded_minutes": 120`) || strings.Count(js.String(), `"excluded_minutes"`) != 1 {
+		t.Errorf("JSON should carry excluded_minutes for the one SLO with a window:\n%s", js.String())
+	}
+}
