@@ -2,6 +2,7 @@ package dashboards
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -72,4 +73,57 @@ func maintenanceMarkdown(slos []SLOReview) string {
 		fmt.Fprintf(&b, "- %s: %s minutes excluded (%s)\n", mdEscape(s.Name), fmtFloat(s.ExcludedMinutes), strings.Join(parts, "; "))
 	}
 	return b.String()
+}
+
+// annotationReach is how far from CloudWatchConfig.Now a dashboard
+// annotates a recurring window's occurrences, and maxBands how many it
+// draws on one graph at most, the nearest to Now.
+const (
+	annotationReach = 14 * 24 * time.Hour
+	maxBands        = 20
+)
+
+// maintenanceAnnotations adds the SLO's maintenance windows to a graph's
+// annotations as vertical bands: each a pair of {label, value} marks, the
+// form CloudWatch shades between.
+func maintenanceAnnotations(ann map[string]any, ws []slo.Maintenance, now time.Time) map[string]any {
+	var ivs []slo.Interval
+	for _, w := range ws {
+		switch {
+		case w.Cron == nil:
+			ivs = append(ivs, slo.Interval{Start: w.Start, End: w.End, Name: w.Name, Reason: w.Reason})
+		case !now.IsZero():
+			ivs = append(ivs, w.Occurrences(now.Add(-annotationReach), now.Add(annotationReach))...)
+		}
+	}
+	if len(ivs) == 0 {
+		return ann
+	}
+	distance := func(iv slo.Interval) time.Duration {
+		switch {
+		case now.IsZero() || (!now.Before(iv.Start) && now.Before(iv.End)):
+			return 0
+		case now.Before(iv.Start):
+			return iv.Start.Sub(now)
+		}
+		return now.Sub(iv.End)
+	}
+	sort.SliceStable(ivs, func(i, j int) bool { return distance(ivs[i]) < distance(ivs[j]) })
+	if len(ivs) > maxBands {
+		ivs = ivs[:maxBands]
+	}
+	sort.SliceStable(ivs, func(i, j int) bool { return ivs[i].Start.Before(ivs[j].Start) })
+	var bands []any
+	for _, iv := range ivs {
+		label := "maintenance: " + iv.Name
+		if iv.Reason != "" {
+			label += " (" + iv.Reason + ")"
+		}
+		bands = append(bands, []any{
+			map[string]any{"label": label, "value": iv.Start.UTC().Format(time.RFC3339), "color": "#9ca3af"},
+			map[string]any{"value": iv.End.UTC().Format(time.RFC3339)},
+		})
+	}
+	ann["vertical"] = bands
+	return ann
 }

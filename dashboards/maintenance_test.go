@@ -2,12 +2,14 @@ package dashboards
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/nines-dev/nines/internal/awsfake"
 	"github.com/nines-dev/nines/slo"
 )
 
@@ -125,5 +127,66 @@ func TestTheReviewCountsTheWeeksExcludedMinutes(t *testing.T) {
 	}
 	if !strings.Contains(js.String(), `"excluded_minutes": 120`) || strings.Count(js.String(), `"excluded_minutes"`) != 1 {
 		t.Errorf("JSON should carry excluded_minutes for the one SLO with a window:\n%s", js.String())
+	}
+}
+
+// The burn-rate graph of an SLO with windows carries each as a vertical
+// band. Drawn on Wednesday 2026-12-02 12:00 UTC, a weekly window on
+// Sundays at 02:00 UTC for 2h has occurrences from 14 days before (Nov 22,
+// Nov 29) to 14 days after (Dec 6, Dec 13): four bands, and the one-off
+// window a fifth; applied through the SDK, the fake keeps them as drawn.
+func TestCloudWatchDashboardsAnnotateMaintenanceWindows(t *testing.T) {
+	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	slos := testSLOs()
+	slos[0].Maintenance = []slo.Maintenance{
+		{Name: "db-patching", Reason: "patching", Cron: slo.Weekly(time.Sunday, 2, 0), Duration: 2 * time.Hour},
+		{Name: "migration", Start: time.Date(2026, 12, 5, 22, 0, 0, 0, time.UTC), End: time.Date(2026, 12, 6, 1, 0, 0, 0, time.UTC)},
+	}
+	cfg := testConfig()
+	cfg.Now = now
+	ds, err := RenderCloudWatch(cfg, slos)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cw := awsfake.NewCloudWatchT(t, awsfake.CloudWatchConfig{Region: "eu-central-1"})
+	if err := Apply(context.Background(), cw.Client(), ds); err != nil {
+		t.Fatal(err)
+	}
+	var bands [][]map[string]string
+	for _, d := range ds {
+		stored, ok := cw.Dashboard(d.Name)
+		if !ok {
+			t.Fatalf("dashboard %s not stored", d.Name)
+		}
+		var body struct {
+			Widgets []struct {
+				Properties struct {
+					Title       string `json:"title"`
+					Annotations struct {
+						Vertical [][]map[string]string `json:"vertical"`
+					} `json:"annotations"`
+				} `json:"properties"`
+			} `json:"widgets"`
+		}
+		if err := json.Unmarshal([]byte(stored), &body); err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range body.Widgets {
+			bands = append(bands, w.Properties.Annotations.Vertical...)
+		}
+	}
+	var got []string
+	for _, b := range bands {
+		got = append(got, b[0]["label"]+" "+b[0]["value"]+" to "+b[1]["value"])
+	}
+	want := []string{
+		"maintenance: db-patching (patching) 2026-11-22T02:00:00Z to 2026-11-22T04:00:00Z",
+		"maintenance: db-patching (patching) 2026-11-29T02:00:00Z to 2026-11-29T04:00:00Z",
+		"maintenance: migration 2026-12-05T22:00:00Z to 2026-12-06T01:00:00Z",
+		"maintenance: db-patching (patching) 2026-12-06T02:00:00Z to 2026-12-06T04:00:00Z",
+		"maintenance: db-patching (patching) 2026-12-13T02:00:00Z to 2026-12-13T04:00:00Z",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("vertical bands:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
