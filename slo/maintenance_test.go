@@ -227,3 +227,44 @@ func TestCronOccurrences(t *testing.T) {
 		}
 	}
 }
+
+// What exclusion costs over CloudWatch, at 2026-11-04 12:00 UTC with the
+// weekly window of TestMaintenanceExcludesAWeeklyWindowFromA30DayBudget.
+// By hand: the SLO reads its 30-day budget and the default policy's 5
+// burn windows (5m, 30m, 1h, 6h, 3d): 6 queries, each 2 metrics
+// (Attempts, Successes) in one region, in one GetMetricData call, since
+// they all end now. The window adds one query per occurrence inside a
+// read window: 4 in the budget (Oct 11, 18, 25, Nov 1), none in the 3
+// days from Nov 1 12:00: 10 queries. Each occurrence ends at its own
+// time, so it is a range of its own: 1 + 4 = 5 calls.
+func TestMaintenanceCostsAQueryPerOccurrenceOnCloudWatch(t *testing.T) {
+	tr := maintTrace(t)
+	clk := clock.NewFake(tr.start)
+	fake := awsfake.NewCloudWatchT(t, awsfake.CloudWatchConfig{Clock: clk})
+	tr.publish(t, fake.Client(), clk)
+	now := time.Date(2026, 11, 4, 12, 0, 0, 0, time.UTC)
+	s := slo.SLO{Name: "checkout", SLI: slo.SLI{Kind: slo.SLIAvailability, Canary: "checkout"}, Objective: 0.99,
+		Window: slo.RollingWindow(30 * 24 * time.Hour), Probes: slo.Probes{Every: time.Minute, PerRound: 1}}
+	for _, tc := range []struct {
+		name           string
+		windows        []slo.Maintenance
+		queries, calls int
+	}{
+		{"Without a window: 6 queries in 1 call", nil, 6, 1},
+		{"With a weekly window: 10 queries in 5 calls", []slo.Maintenance{berlinSunday(t)}, 10, 5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cw, err := slo.NewCloudWatchSource(slo.CloudWatchConfig{Client: fake.Client(), Regions: tr.regions, Clock: clock.NewFake(now)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			src := &countingSource{Source: cw}
+			x := s
+			x.Maintenance = tc.windows
+			evaluateWith(t, src, now, []slo.SLO{x})
+			if src.queries != tc.queries || cw.Calls() != int64(tc.calls) {
+				t.Errorf("%d queries in %d calls, want %d in %d", src.queries, cw.Calls(), tc.queries, tc.calls)
+			}
+		})
+	}
+}
