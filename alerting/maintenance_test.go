@@ -46,8 +46,8 @@ func maintenanceTrace(minutes, down, up int) slo.Trace {
 //     at 60, but the window is in force from 60. After it, minutes 58 and
 //     59 are the only bad ones left: once minute 120 succeeds (k=121) the
 //     short windows are clear, and nothing pages. Nor does a ticket: over
-//     the ticket tier's 3d, 2 bad of at least 4320 runs burn under 0.47x,
-//     below its 1x.
+//     the ticket tier's 3d, 2 bad of about 4260 runs burn 0.47x, below
+//     its 1x.
 func TestMaintenanceWindowsAndPages(t *testing.T) {
 	oneOff := func(from, to int) []slo.Maintenance {
 		return []slo.Maintenance{{Name: "db-migration", Reason: "schema change", Canaries: []string{"checkout"},
