@@ -268,3 +268,49 @@ func TestMaintenanceCostsAQueryPerOccurrenceOnCloudWatch(t *testing.T) {
 		})
 	}
 }
+
+func TestPauseFuncPausesOnlyTheCoveredCanariesInsideTheWindow(t *testing.T) {
+	start := time.Date(2026, 12, 6, 2, 0, 0, 0, time.UTC)
+	ws := []slo.Maintenance{
+		{Name: "move", Canaries: []string{"checkout"}, PauseCanaries: true, Start: start, End: start.Add(time.Hour)},
+		{Name: "patch", Canaries: []string{"search"}, Start: start, End: start.Add(time.Hour)},
+	}
+	paused := slo.PauseFunc(ws)
+	for _, tc := range []struct {
+		canary string
+		at     time.Time
+		want   bool
+	}{
+		{"checkout", start, true},
+		{"checkout", start.Add(59 * time.Minute), true},
+		{"checkout", start.Add(time.Hour), false},
+		{"checkout", start.Add(-time.Second), false},
+		{"search", start.Add(30 * time.Minute), false}, // its window does not pause
+	} {
+		if got := paused(tc.canary, tc.at); got != tc.want {
+			t.Errorf("paused(%s, %s) = %v, want %v", tc.canary, tc.at.Format(time.RFC3339), got, tc.want)
+		}
+	}
+	if slo.PauseFunc(ws[1:]) != nil {
+		t.Error("PauseFunc of windows that pause nothing should be nil")
+	}
+}
+
+func FuzzParseCron(f *testing.F) {
+	for _, s := range []string{"0 3 * * 0", "*/15 1-5 1,15 * 1-5", "0 0 31 2 *", "59 23 * 12 7", "-1 * * * *", "1-2-3 * * * *", "*/0 * * * *"} {
+		f.Add(s)
+	}
+	from := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, expr string) {
+		c, err := slo.ParseCron(expr)
+		if err != nil {
+			return
+		}
+		m := slo.Maintenance{Name: "w", Cron: c, Duration: time.Hour, Canaries: []string{"c"}}
+		for _, iv := range m.Occurrences(from, from.Add(48*time.Hour)) {
+			if iv.Length() != time.Hour || !iv.End.After(from) || !iv.Start.Before(from.Add(48*time.Hour)) {
+				t.Fatalf("%q: occurrence %+v outside the range or of the wrong length", expr, iv)
+			}
+		}
+	})
+}
