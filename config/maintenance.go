@@ -42,8 +42,9 @@ func (m *mapper) maintenance(f *fileYAML, c *Config) {
 	for _, s := range c.SLOs {
 		slos[s.Name] = true
 	}
+	compositions := map[string]bool{}
 	for _, comp := range c.Compositions {
-		slos[comp.Name] = true
+		compositions[comp.Name] = true
 	}
 	names := map[string]int{}
 	for i := range f.Maintenance {
@@ -55,7 +56,11 @@ func (m *mapper) maintenance(f *fileYAML, c *Config) {
 		names[y.Name] = i
 		w, ok := m.maintenanceWindow(y, path)
 		for j, n := range y.SLOs {
-			if !slos[n] {
+			switch {
+			case compositions[n]:
+				m.d.errorAt(fmt.Sprintf("%s.slos[%d]", path, j), "%q is a composition, which has no events of its own; name its parts", n)
+				ok = false
+			case !slos[n]:
 				m.d.errorAt(fmt.Sprintf("%s.slos[%d]", path, j), "%q is not an SLO in slos: or an OpenSLO file", n)
 				ok = false
 			}
