@@ -215,7 +215,9 @@ func (m *Machine) signals(in Input, prev map[Key]Alert, now time.Time) []signal 
 					s.details.setTier(t)
 				}
 			}
-			s.hold = d.State == slo.StateNoData || d.State == slo.StateError
+			// A maintenance window freezes the alert: nothing fires,
+			// escalates, reminds or resolves until it ends.
+			s.hold = d.State == slo.StateNoData || d.State == slo.StateError || d.Maintenance != nil
 			if s.hold {
 				s.held = was
 			}

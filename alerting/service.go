@@ -179,6 +179,9 @@ type ServiceConfig struct {
 	Failures []FailureRule
 	Source   slo.Source
 	Regions  RegionSource
+	// Maintenance holds the switches and failure rules of the canaries
+	// (and ratio SLOs) its windows cover (maintenance.go).
+	Maintenance []slo.Maintenance
 	// Interval is how often Run evaluates (default one minute).
 	Interval time.Duration
 	// Heartbeat is called after every evaluation that succeeds, so an
@@ -372,7 +375,7 @@ func (s *Service) Tick(ctx context.Context) error {
 		s.log.Error("canary failure rules not checked this round; their alerts hold", "error", err.Error())
 		failures = s.holdFailures()
 	}
-	ds, err := s.step(ctx, Input{Decisions: decisions, Watches: append(watches, failures...)}, now)
+	ds, err := s.step(ctx, Input{Decisions: decisions, Watches: s.holdInMaintenance(now, append(watches, failures...))}, now)
 	if err != nil {
 		return err
 	}

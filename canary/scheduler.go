@@ -28,6 +28,9 @@ type SchedulerConfig struct {
 	// Jitter spreads each canary's starts over this fraction of its
 	// interval, by a hash of its name, so that they do not all start at once.
 	Jitter float64
+	// Paused, when set, is asked before each start: a start it pauses (a
+	// maintenance window with pause_canaries) is skipped, with no result.
+	Paused func(canary string, scheduled time.Time) bool
 	Logger *slog.Logger
 }
 
@@ -209,7 +212,9 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		now := s.cfg.Clock.Now()
 		for len(q) > 0 && !q[0].next.After(now) {
 			sl := q[0]
-			s.dispatch(runCtx, &wg, sl.c, sl.next)
+			if s.cfg.Paused == nil || !s.cfg.Paused(sl.c.Name, sl.next) {
+				s.dispatch(runCtx, &wg, sl.c, sl.next)
+			}
 			sl.next = sl.next.Add(sl.c.Every)
 			if !sl.next.After(now) {
 				// The process was paused for more than an interval (a

@@ -47,6 +47,9 @@ type Config struct {
 	Warnings []Error
 	// Dashboards is the dashboards: section.
 	Dashboards Dashboards
+	// Maintenance is the maintenance: section (maintenance.go); each SLO
+	// also carries the windows in its scope.
+	Maintenance []slo.Maintenance
 	// Alerting is the alerting: section (alerting.go), nil without one.
 	Alerting *alerting.Settings
 	// FailureRules are the canary failure rules (failures.go), one per
@@ -281,6 +284,7 @@ func (m *mapper) build(f *fileYAML, c *Config) {
 		}
 	}
 	m.slos(f, c)
+	m.maintenance(f, c)
 	m.dashboards(f.Dashboards, c)
 	m.alerting(f.Alerting, c)
 	m.failureRules(f, c)

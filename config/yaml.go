@@ -23,6 +23,8 @@ type fileYAML struct {
 	Dashboards *dashboardsYAML `yaml:"dashboards"`
 	Alerting   *alertingYAML   `yaml:"alerting"`
 	Deploy     *deployYAML     `yaml:"deploy"`
+	// Maintenance windows (maintenance.go).
+	Maintenance []maintenanceYAML `yaml:"maintenance"`
 	// The metrics sections (metrics.go).
 	Sink       string          `yaml:"sink"`
 	CloudWatch *cloudwatchYAML `yaml:"cloudwatch"`

@@ -37,6 +37,10 @@ type CloudWatchConfig struct {
 	Regions []string
 	// Alarms lists alarm ARNs to show in an alarm status widget.
 	Alarms []string
+	// Now is when the dashboards are drawn: a recurring maintenance
+	// window is annotated from 14 days before it to 14 days after. Zero
+	// annotates one-off windows only.
+	Now time.Time
 }
 
 // Dashboard is one rendered dashboard.
@@ -268,7 +272,7 @@ func (r *renderer) slo(s slo.SLO) error {
 	}
 	r.add(12, 6, "metric", map[string]any{
 		"title": "Burn rate against the alert thresholds", "view": "timeSeries", "region": r.cfg.Region,
-		"metrics": burnRows, "annotations": map[string]any{"horizontal": annotations},
+		"metrics": burnRows, "annotations": maintenanceAnnotations(map[string]any{"horizontal": annotations}, s.Maintenance, r.cfg.Now),
 		"yAxis": map[string]any{"left": map[string]any{"min": 0}},
 	})
 

@@ -74,6 +74,11 @@ type SLOReview struct {
 	// BurnDown is the budget remaining at each hour of the week up to
 	// Until, and at Until; hours with no events in the window are left out.
 	BurnDown []Point `json:"burn_down"`
+	// ExcludedMinutes is the part of the week maintenance windows took
+	// out of the SLI, and Maintenance those windows; both are left out
+	// of the JSON when no window covered the week.
+	ExcludedMinutes float64             `json:"excluded_minutes,omitempty"`
+	Maintenance     []MaintenanceReview `json:"maintenance,omitempty"`
 }
 
 // NinesRow is a row of the nines table: the downtime an objective allows,
@@ -341,6 +346,7 @@ func buildReview(ctx context.Context, cfg ReviewConfig) (*Review, error) {
 	}
 	for i, s := range cfg.SLOs {
 		rv.SLOs = append(rv.SLOs, sloWeek(s, queries[i], series[i], minutes[i], from, to, until))
+		rv.SLOs[i].ExcludedMinutes, rv.SLOs[i].Maintenance = maintenanceWeek(s, from, until)
 	}
 	rv.Nines = ninesTable(cfg.SLOs, rv.SLOs, from)
 

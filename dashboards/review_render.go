@@ -132,6 +132,7 @@ func (rv *Review) WriteMarkdown(w io.Writer) error {
 			optPct(s.Availability), met(s.MetObjective), observed(s.ObservedS, s.SpanS), optPct(s.BudgetConsumedWeek), optPct(s.BudgetRemaining),
 			observed(s.WindowObservedS, s.WindowSpanS))
 	}
+	b.WriteString(maintenanceMarkdown(rv.SLOs))
 	b.WriteString("\n## The nines\n\n| objective | allowed per year | allowed per window | allowed per week | observed this week | downtime observed | allowed in the observed time |\n|---|---|---|---|---|---|---|\n")
 	for _, n := range rv.Nines {
 		fmt.Fprintf(&b, "| %s | %s | %s (%s) | %s | %s | %s | %s |\n", mdEscape(ninesLabel(n)), fmtSeconds(n.AllowedPerYearS),
@@ -206,7 +207,7 @@ func (rv *Review) WriteHTML(w io.Writer) error {
 	for _, s := range rv.SLOs {
 		c := Chart{Title: s.Name + ": budget remaining", Unit: "%", YMax: 100, YMin: minBudget(s.BurnDown),
 			Lines:      []Line{{Label: "budget remaining", Points: scale(s.BurnDown, 100)}},
-			Thresholds: []Threshold{{Label: "budget exhausted", Value: 0}}}
+			Thresholds: []Threshold{{Label: "budget exhausted", Value: 0}}, Bands: reviewBands(s.Maintenance)}
 		slos = append(slos, sloView{SLOReview: s, Chart: template.HTML(c.SVG())}) // SVG escapes its own text
 	}
 	data := map[string]any{"R": rv, "SLOs": slos, "Note": latencyNote, "Title": rv.title(), "Span": rv.span()}
@@ -268,7 +269,8 @@ th{background:#f9fafb;font-weight:600}.bad{color:#b91c1c;font-weight:600}.good{c
 <td class="{{if .MetObjective}}{{if not (deref .MetObjective)}}bad{{else}}good{{end}}{{end}}">{{met .MetObjective}}</td>
 <td>{{observed .ObservedS .SpanS}}</td><td>{{optPct .BudgetConsumedWeek}}</td><td>{{optPct .BudgetRemaining}}</td><td>{{observed .WindowObservedS .WindowSpanS}}</td></tr>
 {{end}}</table>
-<div class="charts">{{range .SLOs}}<figure>{{.Chart}}</figure>{{end}}</div>
+{{range .SLOs}}{{if .ExcludedMinutes}}<p class="muted maintenance">{{.Name}}: {{.ExcludedMinutes}} minutes excluded by maintenance windows ({{range $i, $m := .Maintenance}}{{if $i}}; {{end}}{{$m.Name}} {{when $m.Start}} to {{when $m.End}}{{with $m.Reason}}, {{.}}{{end}}{{end}}), shaded on its chart.</p>
+{{end}}{{end}}<div class="charts">{{range .SLOs}}<figure>{{.Chart}}</figure>{{end}}</div>
 
 <h2>The nines</h2>
 <table id="nines">

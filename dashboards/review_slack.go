@@ -36,6 +36,9 @@ func (rv *Review) SlackSummary() []slackapi.Block {
 		}
 		lines = append(lines, fmt.Sprintf("• %s: %s of %s (%s), %s of the budget left, %s",
 			slackEscape(s.Name), optPct(s.Availability), slo.Percent(s.Objective), state, optPct(s.BudgetRemaining), observed(s.ObservedS, s.SpanS)))
+		if s.ExcludedMinutes > 0 {
+			lines[len(lines)-1] += fmt.Sprintf(", %s minutes excluded by maintenance", fmtFloat(s.ExcludedMinutes))
+		}
 	}
 	fired := fmt.Sprintf("%d alerts fired", len(rv.Alerts))
 	if rv.Unavailable["alerts"] != "" {

@@ -31,6 +31,13 @@ type Threshold struct {
 	Color string
 }
 
+// Band is a shaded stretch of the time axis, such as a maintenance window
+// whose minutes the budget leaves out.
+type Band struct {
+	From, To time.Time
+	Label    string
+}
+
 // Chart is a line chart drawn as SVG on the server: no script, no CDN.
 type Chart struct {
 	Title      string
@@ -49,6 +56,8 @@ type Chart struct {
 	From, To time.Time
 	// Spark draws a sparkline: the lines alone, no axes, labels or legend.
 	Spark bool
+	// Bands are shaded behind the lines, clipped to the time axis.
+	Bands []Band
 }
 
 var palette = []string{"#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#4b5563"}
@@ -162,6 +171,7 @@ func (c Chart) SVG() string {
 		if n > 0 || !c.From.IsZero() {
 			xTicks(&b, tmin, tmax, x, w, h-bottom+14)
 		}
+		c.bands(&b, tmin, tmax, x, top, int(ph))
 		c.thresholds(&b, y, left, w-right)
 		if n == 0 {
 			fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="12" text-anchor="middle" fill="#6b7280" class="no-data">no data</text>`, left+int(pw/2), top+int(ph/2))
@@ -341,4 +351,24 @@ func axisLabel(v float64, unit string) string {
 		s = fmt.Sprintf("%.2f", v)
 	}
 	return s + unit
+}
+
+// bands shades each band's stretch of [tmin, tmax] over the plot's
+// height, named in a <title> a pointer shows and in data-band.
+func (c Chart) bands(b *strings.Builder, tmin, tmax time.Time, x func(time.Time) float64, top, height int) {
+	for _, band := range c.Bands {
+		from, to := band.From, band.To
+		if from.Before(tmin) {
+			from = tmin
+		}
+		if to.After(tmax) {
+			to = tmax
+		}
+		if !to.After(from) {
+			continue
+		}
+		label := html.EscapeString(band.Label)
+		fmt.Fprintf(b, `<rect class="band" x="%.1f" y="%d" width="%.1f" height="%d" fill="#9ca3af" fill-opacity="0.25" data-band="%s"><title>%s</title></rect>`,
+			x(from), top, x(to)-x(from), height, label, label)
+	}
 }

@@ -332,7 +332,8 @@ func (w *Web) sloPage(rw http.ResponseWriter, r *http.Request) {
 	}
 	d, ok := ds[name]
 	now := w.cfg.Now()
-	data := map[string]any{"Title": name, "SLO": spec, "Decision": d, "States": statesOf(d, ok), "Objective": slo.Percent(spec.Objective)}
+	data := map[string]any{"Title": name, "SLO": spec, "Decision": d, "States": statesOf(d, ok), "Objective": slo.Percent(spec.Objective),
+		"ExcludedMinutes": int(d.Excluded.Minutes())}
 	if ok && !d.Budget.NoData {
 		data["Remaining"] = slo.Percent(d.Budget.Remaining)
 	}
@@ -348,14 +349,17 @@ func (w *Web) sloPage(rw http.ResponseWriter, r *http.Request) {
 
 	if w.cfg.Source != nil {
 		b := w.budgetLines(ctx, []slo.SLO{*spec}, now, 300)[0]
+		bands := maintenanceBands(spec.Maintenance, b.From, now)
 		budget := Chart{Title: "Budget remaining over the window", Unit: "%", YMax: 100, Width: 720, From: b.From, To: now,
-			Thresholds: []Threshold{{Label: "exhausted", Value: 0}}, Lines: []Line{{Label: "budget remaining", Points: b.Points}}}
+			Thresholds: []Threshold{{Label: "exhausted", Value: 0}}, Lines: []Line{{Label: "budget remaining", Points: b.Points}}, Bands: bands}
 		data["BurnDown"] = template.HTML(budget.SVG())
 		first := time.Time{}
 		if len(b.Points) > 0 {
 			first = b.From
 		}
-		data["BurnRates"] = template.HTML(w.burnChart(ctx, *spec, first, now).SVG())
+		burns := w.burnChart(ctx, *spec, first, now)
+		burns.Bands = bands
+		data["BurnRates"] = template.HTML(burns.SVG())
 	}
 	// Burn rates against the tiers, and why each fires or not. The short
 	// window is the one judged, which Widened explains when it is not the
@@ -796,4 +800,18 @@ func earlier(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// maintenanceBands are the SLO's maintenance windows over [from, to), as
+// the shaded bands of its charts.
+func maintenanceBands(ws []slo.Maintenance, from, to time.Time) []Band {
+	var out []Band
+	for _, iv := range slo.Excluded(ws, from, to, time.Minute) {
+		label := "maintenance: " + iv.Name
+		if iv.Reason != "" {
+			label += " (" + iv.Reason + ")"
+		}
+		out = append(out, Band{From: iv.Start, To: iv.End, Label: label})
+	}
+	return out
 }

@@ -112,6 +112,7 @@ th{background:#f9fafb}.page{color:#b91c1c;font-weight:600}.ok{color:#15803d}
 </div>
 {{if $s.Error}}<div class="error" id="slo-error"><strong>This SLO could not be evaluated.</strong> Its figures are unknown until its query succeeds again.<pre>{{$s.Error}}</pre></div>
 {{else}}<p id="reason">{{$s.Reason}}.</p>{{end}}
+{{with .ExcludedMinutes}}<p id="excluded" class="muted">{{.}} minutes excluded from the budget window by maintenance windows (shaded on the charts).</p>{{end}}
 {{with .BurnDown}}<figure>{{.}}</figure>{{end}}
 {{with .BurnRates}}<figure>{{.}}</figure>{{end}}
 <h2>Burn rates</h2>

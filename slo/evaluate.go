@@ -150,6 +150,12 @@ type Decision struct {
 	// At when it is already spent, nil when it never does in this period or
 	// there is no data.
 	ExhaustedAt *time.Time
+	// Excluded is the time maintenance windows took out of the budget
+	// window so far (Budget.From to At), in whole minutes or slices.
+	Excluded time.Duration
+	// Maintenance is the window in force at At, if any: no page or ticket
+	// fires for the SLO while it lasts.
+	Maintenance *Interval
 }
 
 // FiredTier returns the tier that set the state, if any.
@@ -220,6 +226,7 @@ type plan struct {
 	windowQ   []int           // query index per window
 	widened   []string        // per tier: why its windows were widened
 	disabled  []Tier
+	excl      exclusion // maintenance windows (exclude.go)
 }
 
 // Evaluate evaluates every SLO at the clock's current time, asking the
@@ -291,6 +298,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, slos []SLO) ([]Decision, error
 		for j, w := range p.windows {
 			p.windowQ[j] = add(Query{SLI: s.SLI, From: p.at.Add(-w), To: p.at, Step: w, Slices: slices, key: key})
 		}
+		p.planExclusion(add, func(i int) Query { return queries[i] })
 	}
 	series, errs, err := e.counts(ctx, queries)
 	if err != nil {
@@ -397,7 +405,7 @@ func (p *plan) decide(series []Series, errs []error) Decision {
 				return errs[q]
 			}
 		}
-		return nil
+		return p.exclusionErr(errs)
 	}()
 	if failed != nil {
 		return p.failed(d, failed)
@@ -406,10 +414,11 @@ func (p *plan) decide(series []Series, errs []error) Decision {
 	// The budget.
 	b := Budget{From: p.from, To: p.at, Span: p.span}
 	if p.budgetQ >= 0 {
-		b.Good, b.Total = series[p.budgetQ].Sum()
+		b.Good, b.Total = p.sum(series, p.budgetQ)
 	}
 	if p.budgeting.Method == Timeslices {
-		b.Allowed = allowedRatio * float64(p.span/p.budgeting.Slice)
+		// An excluded slice is not part of the period.
+		b.Allowed = allowedRatio * float64((p.span-p.excl.inBudget)/p.budgeting.Slice)
 	} else {
 		b.Allowed = allowedRatio * b.Total
 	}
@@ -424,7 +433,7 @@ func (p *plan) decide(series []Series, errs []error) Decision {
 	d.Burns = make([]Burn, len(p.windows))
 	for j, w := range p.windows {
 		bw := Burn{Window: w}
-		bw.Good, bw.Total = series[p.windowQ[j]].Sum()
+		bw.Good, bw.Total = p.sum(series, p.windowQ[j])
 		bw.NoData = bw.Total <= 0
 		if !bw.NoData {
 			bw.ErrorRate = bw.Bad() / bw.Total
@@ -512,6 +521,7 @@ func (p *plan) decide(series []Series, errs []error) Decision {
 		d.Reason = "no tier has events in both of its windows"
 	}
 	d.BudgetState = budgetState(d)
+	p.noteExclusion(&d)
 	return d
 }
 
@@ -532,6 +542,7 @@ func (p *plan) failed(d Decision, err error) Decision {
 		d.Tiers = append(d.Tiers, TierResult{Tier: t, Status: TierDisabled, Reason: "disabled by the SLO's policy",
 			Long: Burn{Window: t.LongWindow, NoData: true}, Short: Burn{Window: t.ShortWindow, NoData: true}})
 	}
+	p.noteExclusion(&d)
 	return d
 }
 

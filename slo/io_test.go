@@ -121,7 +121,7 @@ func TestStatusJSONAndText(t *testing.T) {
 		names = append(names, k)
 	}
 	wantFields := []string{"slo", "objective", "sli", "budget_remaining", "burn_rates", "state", "firing_tier", "budget_state",
-		"reason", "error", "exhausted_at", "tiers"}
+		"reason", "error", "exhausted_at", "tiers", "excluded_minutes", "maintenance"}
 	for _, want := range wantFields {
 		if _, ok := fields[want]; !ok {
 			t.Errorf("status JSON %s lacks %q", raw, want)

@@ -31,6 +31,9 @@ type SLO struct {
 	// Probes is how a canary SLI's events arrive; zero for a ratio SLI,
 	// whose cadence is unknown. The low-traffic rule reads it.
 	Probes Probes
+	// Maintenance lists the windows in scope for this SLO, whose minutes
+	// the evaluator excludes (exclude.go).
+	Maintenance []Maintenance
 }
 
 // Probes says how often a canary SLI's events arrive: one run every Every

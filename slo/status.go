@@ -28,6 +28,18 @@ type Status struct {
 	Error           *string             `json:"error"`
 	ExhaustedAt     *time.Time          `json:"exhausted_at"`
 	Tiers           []TierStatusJSON    `json:"tiers"`
+	// ExcludedMinutes is the time maintenance windows took out of the
+	// budget window so far; Maintenance the window in force, or null.
+	ExcludedMinutes float64            `json:"excluded_minutes"`
+	Maintenance     *MaintenanceStatus `json:"maintenance"`
+}
+
+// MaintenanceStatus is the maintenance window in force in a Status.
+type MaintenanceStatus struct {
+	Name   string    `json:"name"`
+	Reason string    `json:"reason"`
+	Start  time.Time `json:"start"`
+	End    time.Time `json:"end"`
 }
 
 // TierStatusJSON is one tier in a Status: its rule, its figures, and why it
@@ -62,6 +74,10 @@ func NewStatus(d Decision) Status {
 		BudgetState: d.BudgetState,
 		Reason:      d.Reason,
 		Tiers:       make([]TierStatusJSON, len(d.Tiers)),
+	}
+	s.ExcludedMinutes = d.Excluded.Minutes()
+	if m := d.Maintenance; m != nil {
+		s.Maintenance = &MaintenanceStatus{Name: m.Name, Reason: m.Reason, Start: m.Start.UTC(), End: m.End.UTC()}
 	}
 	if t, ok := d.FiredTier(); ok {
 		name := t.Name
@@ -156,6 +172,9 @@ func WriteStatusText(w io.Writer, statuses []Status, composed []ComposedStatus) 
 	}
 	for _, s := range statuses {
 		fmt.Fprintf(w, "\n%s: %s\n", s.SLO, s.Reason)
+		if s.ExcludedMinutes > 0 {
+			fmt.Fprintf(w, "  maintenance: %s minutes excluded from the budget window so far\n", formatFloat(s.ExcludedMinutes))
+		}
 		for _, t := range s.Tiers {
 			rule := fmt.Sprintf("%s/%s > %s", t.LongWindow, t.ShortWindow, formatRate(t.Threshold))
 			if t.For != "" {

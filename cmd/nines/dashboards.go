@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/nines-dev/nines/config"
 	"github.com/nines-dev/nines/dashboards"
@@ -53,7 +54,7 @@ func runDashboards(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("dashboards: %s has no SLOs; add slos: (see examples/slo.yaml)", *path)
 	}
 	cwc := dashboards.CloudWatchConfig{Prefix: cfg.Dashboards.Prefix, Services: cfg.Dashboards.Services,
-		Regions: cfg.Dashboards.Regions, Alarms: cfg.Dashboards.Alarms}
+		Regions: cfg.Dashboards.Regions, Alarms: cfg.Dashboards.Alarms, Now: time.Now()}
 	if len(cwc.Regions) == 0 {
 		cwc.Regions = cfg.AgentRegions()
 	}

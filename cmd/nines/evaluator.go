@@ -180,7 +180,7 @@ func newEvaluator(ctx context.Context, cfg *config.Config, deps evaluatorDeps) (
 	svc, err := alerting.NewService(alerting.ServiceConfig{
 		Evaluator: ev, SLOs: cfg.SLOs, Machine: machine, Pipeline: pipeline, Store: store,
 		Watches: watches, Data: alerting.CountsDataSource{Source: deps.Source, Heartbeats: heartbeats},
-		Failures: cfg.FailureRules, Source: deps.Source, Regions: regions,
+		Failures: cfg.FailureRules, Source: deps.Source, Regions: regions, Maintenance: cfg.Maintenance,
 		Interval: settings.Interval, Heartbeat: deps.Heartbeat, RecentFailure: deps.RecentFailure,
 		OnDecisions: deps.OnDecisions, Clock: deps.Clock, Logger: log,
 	})

@@ -12,6 +12,7 @@ import (
 	"github.com/nines-dev/nines/config"
 	"github.com/nines-dev/nines/internal/lambdarun"
 	"github.com/nines-dev/nines/metrics"
+	"github.com/nines-dev/nines/slo"
 )
 
 // publishReserve is the part of an invocation kept for publishing after
@@ -207,6 +208,7 @@ func runSpread(ctx context.Context, cfg *config.Config, inv lambdarun.Invocation
 	sched, err := canary.NewScheduler(canary.SchedulerConfig{
 		Canaries: cfg.Canaries, Run: run, Observer: obs,
 		MaxConcurrent: cfg.Agent.MaxConcurrent, Jitter: cfg.Agent.Jitter,
+		Paused: slo.PauseFunc(cfg.Maintenance),
 	})
 	if err != nil {
 		return err

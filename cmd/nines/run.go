@@ -246,6 +246,7 @@ func newAgent(ctx context.Context, cfg *config.Config, deps agentDeps) (*agent, 
 	sched, err := canary.NewScheduler(canary.SchedulerConfig{
 		Canaries: cfg.Canaries, Run: runner.Run, Observer: counter, Clock: deps.clock,
 		MaxConcurrent: cfg.Agent.MaxConcurrent, Jitter: cfg.Agent.Jitter, Logger: slogger,
+		Paused: slo.PauseFunc(cfg.Maintenance),
 	})
 	if err != nil {
 		return nil, err

@@ -311,6 +311,13 @@ type statusJSON struct {
 			Reason      string   `json:"reason"`
 			Widened     string   `json:"widened"`
 		} `json:"tiers"`
+		ExcludedMinutes float64 `json:"excluded_minutes"`
+		Maintenance     *struct {
+			Name   string    `json:"name"`
+			Reason string    `json:"reason"`
+			Start  time.Time `json:"start"`
+			End    time.Time `json:"end"`
+		} `json:"maintenance"`
 	} `json:"slos"`
 	Compositions []struct {
 		Name         string   `json:"name"`
