@@ -270,7 +270,8 @@ func TestACanarysSwitchSpansTwoOfItsRuns(t *testing.T) {
 // got no dead-man's switch, so a metric that stopped being published left
 // it at no_data, unalerted, for good. Now its switch counts the slices
 // with a datapoint. Hand trace, the default 5 periods of its 1-minute
-// slice: a p99 in each of minutes 0-19 and from 35 on; at the end of
+// slice: a p99 in each of minutes 0-19 and from 35 on, over the bound
+// in every odd minute (a bad slice is still data); at the end of
 // minute 24 the slices 20-24 are empty and 15-19 were not, so no_data
 // fires; at the end of minute 35 its slice has data, so it resolves.
 func TestTheEvaluatorWatchesAThresholdSLOsMetric(t *testing.T) {
@@ -310,7 +311,7 @@ alerting: { receivers: [{ log: {} }] }
 		at := start.Add(time.Duration(k) * time.Minute)
 		if k < 20 || k >= 35 {
 			_, err := cw.Client().PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String("Shop/ApplicationELB"),
-				MetricData: []types.MetricDatum{{MetricName: aws.String("TargetResponseTime"), Value: aws.Float64(0.1), Timestamp: aws.Time(at.Add(10 * time.Second)),
+				MetricData: []types.MetricDatum{{MetricName: aws.String("TargetResponseTime"), Value: aws.Float64(0.1 + 0.4*float64(k%2)), Timestamp: aws.Time(at.Add(10 * time.Second)),
 					Dimensions: []types.Dimension{{Name: aws.String("LoadBalancer"), Value: aws.String("app/shop/1")}}}}})
 			if err != nil {
 				t.Fatal(err)
