@@ -18,11 +18,14 @@ type Evaluator interface {
 }
 
 // Watch is a dead-man's switch: it fires a no_data alert when a canary's
-// Attempts, an agent's AgentHeartbeat, or the total events of an SLO's
-// ratio SLI have not arrived for Periods periods.
+// Attempts, an agent's AgentHeartbeat, the total events of an SLO's
+// ratio SLI, or any datapoint of a period SLI's metric have not arrived
+// for Periods periods.
 type Watch struct {
 	// Exactly one of Canary, Agent and SLO is set. An SLO's watch counts
-	// the total events of SLI, a ratio SLI: its total metric.
+	// the total events of SLI: a ratio SLI's total metric, or a period
+	// SLI's slices with a datapoint of its metric (then Period is the
+	// slice).
 	Canary string
 	Agent  string
 	SLO    string
@@ -53,6 +56,8 @@ func (w Watch) what() string {
 		return "AgentHeartbeat"
 	case w.SLO != "" && w.SLI.Total != nil:
 		return w.SLI.Total.String()
+	case w.SLO != "" && w.SLI.Metric != nil:
+		return w.SLI.Metric.String()
 	}
 	return "Attempts"
 }
@@ -67,12 +72,18 @@ func (w Watch) validate() error {
 	switch {
 	case set != 1:
 		return fmt.Errorf("watch %s needs exactly one of canary, agent and SLO", w.Subject())
-	case w.SLO != "" && (w.SLI.Kind != slo.SLIRatio || w.SLI.Total == nil):
-		return fmt.Errorf("watch %s: an SLO's watch counts the total of a ratio SLI", w.Subject())
+	case w.SLO != "" && !(w.SLI.Kind == slo.SLIRatio && w.SLI.Total != nil) && !(periodic(w.SLI) && w.SLI.Metric != nil):
+		return fmt.Errorf("watch %s: an SLO's watch counts the total of a ratio SLI or the slices of a threshold or raw_ratio SLI", w.Subject())
 	case w.Period <= 0 || w.Periods < 1:
 		return fmt.Errorf("watch %s needs a period and at least one period", w.Subject())
 	}
 	return nil
+}
+
+// periodic says whether sli judges periods (threshold, raw_ratio): its
+// events are the slices with a datapoint.
+func periodic(sli slo.SLI) bool {
+	return sli.Kind == slo.SLIThreshold || sli.Kind == slo.SLIRawRatio
 }
 
 // Span is how far back the watch looks.
@@ -82,7 +93,8 @@ func (w Watch) Span() time.Duration { return time.Duration(w.Periods) * w.Period
 type DataSource interface {
 	// Arrived returns, for each watch in order, the events counted in
 	// [now - watch.Span(), now): Attempts for a canary, AgentHeartbeat
-	// for an agent, the ratio SLI's total events for an SLO.
+	// for an agent, the ratio SLI's total events or the period SLI's
+	// slices with data for an SLO.
 	Arrived(ctx context.Context, watches []Watch, now time.Time) ([]float64, error)
 }
 
@@ -113,11 +125,16 @@ func (c CountsDataSource) Arrived(ctx context.Context, watches []Watch, now time
 			span = span.Truncate(time.Minute) + time.Minute
 		}
 		if w.Agent == "" {
-			sli := slo.SLI{Kind: slo.SLIAvailability, Canary: w.Canary}
+			q := slo.Query{SLI: slo.SLI{Kind: slo.SLIAvailability, Canary: w.Canary}, From: to.Add(-span), To: to, Step: span}
 			if w.SLO != "" {
-				sli = w.SLI
+				q.SLI = w.SLI
 			}
-			queries = append(queries, slo.Query{SLI: sli, From: to.Add(-span), To: to, Step: span})
+			if periodic(w.SLI) {
+				// One span-long period would hold one datapoint at most:
+				// count the slices instead, as the SLO's budget does.
+				q.Slices = &slo.SliceSpec{Length: w.Period}
+			}
+			queries = append(queries, q)
 			idx = append(idx, i)
 			continue
 		}
@@ -479,7 +496,8 @@ func (s *Service) checkWatches(ctx context.Context, now time.Time, decisions []s
 // arrived counts each watch's data. A canary's Attempts over a span are
 // already in this round's decisions when an SLO over that canary, in every
 // region, has a window of that span ending now: its total events; so are a
-// ratio SLO's total events over each of its windows. Those watches are
+// ratio SLO's total events over each of its windows, and a period SLO's
+// slices with data. Those watches are
 // answered from there, which over CloudWatch saves billed series each
 // round; the rest ask Data.
 func (s *Service) arrived(ctx context.Context, now time.Time, decisions []slo.Decision) ([]float64, error) {
@@ -494,7 +512,7 @@ func (s *Service) arrived(ctx context.Context, now time.Time, decisions []slo.De
 		}
 		var k key
 		switch {
-		case d.SLI.Kind == slo.SLIRatio:
+		case d.SLI.Kind == slo.SLIRatio || periodic(d.SLI):
 			k.slo = d.SLO
 		case d.SLI.Canary != "" && len(d.SLI.Regions) == 0 && (d.SLI.Kind == slo.SLIAvailability || d.SLI.Kind == slo.SLILatency):
 			k.canary = d.SLI.Canary

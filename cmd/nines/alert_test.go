@@ -12,6 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+
+	"github.com/nines-dev/nines/alerting"
 	"github.com/nines-dev/nines/alerting/slack/slackfake"
 	"github.com/nines-dev/nines/config"
 	"github.com/nines-dev/nines/internal/awsfake"
@@ -258,5 +263,79 @@ func TestACanarysSwitchSpansTwoOfItsRuns(t *testing.T) {
 		if w.Span() != tc.want {
 			t.Errorf("every %s, period %s, %d periods: span %s, want %s", tc.every, tc.period, tc.periods, w.Span(), tc.want)
 		}
+	}
+}
+
+// What was seen: a threshold SLO (one CloudWatch statistic per period)
+// got no dead-man's switch, so a metric that stopped being published left
+// it at no_data, unalerted, for good. Now its switch counts the slices
+// with a datapoint. Hand trace, the default 5 periods of its 1-minute
+// slice: a p99 in each of minutes 0-19 and from 35 on, over the bound
+// in every odd minute (a bad slice is still data); at the end of
+// minute 24 the slices 20-24 are empty and 15-19 were not, so no_data
+// fires; at the end of minute 35 its slice has data, so it resolves.
+func TestTheEvaluatorWatchesAThresholdSLOsMetric(t *testing.T) {
+	cfg, err := config.Load(writeConfig(t, `canaries:
+  - name: shop
+    steps:
+      - http: { url: "https://shop.example.com/health" }
+alerting: { receivers: [{ log: {} }] }
+`), config.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alb := slo.SLO{Name: "alb-p99",
+		SLI: slo.SLI{Kind: slo.SLIThreshold, Op: "lt", Bound: 0.3, Metric: &slo.Metric{Namespace: "Shop/ApplicationELB", Name: "TargetResponseTime",
+			Dimensions: map[string]string{"LoadBalancer": "app/shop/1"}, Statistic: "p99"}},
+		Objective: 0.99, Window: slo.RollingWindow(7 * 24 * time.Hour), Budgeting: slo.Budgeting{Method: slo.Timeslices, Slice: time.Minute, SliceThreshold: 1}}
+	if err := alb.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	cfg.SLOs = append(cfg.SLOs, alb)
+	ctx := context.Background()
+	start := time.Date(2025, 3, 2, 12, 0, 0, 0, time.UTC)
+	clk := clock.NewFake(start)
+	cw := awsfake.NewCloudWatchT(t, awsfake.CloudWatchConfig{Clock: clk})
+	src, err := slo.NewCloudWatchSource(slo.CloudWatchConfig{Client: cw.Client(), Regions: []string{"eu-west-1"}, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	svc, closeFn, err := newEvaluator(ctx, cfg, evaluatorDeps{Source: src, StatePath: filepath.Join(t.TempDir(), "nines.db"), Clock: clk, Stdout: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeFn()
+	firedAt, resolvedAt := -1, -1
+	for k := 0; k < 40; k++ {
+		at := start.Add(time.Duration(k) * time.Minute)
+		if k < 20 || k >= 35 {
+			_, err := cw.Client().PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String("Shop/ApplicationELB"),
+				MetricData: []types.MetricDatum{{MetricName: aws.String("TargetResponseTime"), Value: aws.Float64(0.1 + 0.4*float64(k%2)), Timestamp: aws.Time(at.Add(10 * time.Second)),
+					Dimensions: []types.Dimension{{Name: aws.String("LoadBalancer"), Value: aws.String("app/shop/1")}}}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		clk.Set(at.Add(time.Minute))
+		if err := svc.Once(ctx); err != nil {
+			t.Fatalf("minute %d: %v", k, err)
+		}
+		for _, a := range svc.Alerts() {
+			if a.Key == (alerting.Key{Subject: "alb-p99", Severity: alerting.NoData}) {
+				if a.Status == alerting.Firing && firedAt < 0 {
+					firedAt = k
+				}
+				if a.Status == alerting.Resolved && resolvedAt < 0 {
+					resolvedAt = k
+				}
+			}
+		}
+	}
+	if firedAt != 24 || resolvedAt != 35 {
+		t.Errorf("no_data fired after minute %d and resolved after minute %d, want 24 and 35; the log receiver wrote:\n%s", firedAt, resolvedAt, out.String())
+	}
+	if !strings.Contains(out.String(), "no Shop/ApplicationELB/TargetResponseTime{LoadBalancer=app/shop/1}:p99 for alb-p99 in the last 5 periods") {
+		t.Errorf("the log receiver wrote:\n%s\nwant the metric that stopped named", out.String())
 	}
 }

@@ -197,18 +197,26 @@ func costInput(cfg *config.Config, regions int, evalEvery time.Duration) metrics
 		}
 		in.WatchSeries = watched * max(regions, 1)
 		// A ratio SLO's switch reads its good (or bad) and total metrics,
-		// unless its span is one of the SLO's windows.
-		ratioSpan := time.Duration(settings.NoDataPeriods) * max(cfg.Agent.Period, time.Minute)
+		// a threshold or raw_ratio SLO's its one statistic, unless its span
+		// is one of the SLO's windows (for slices longer than a minute, the
+		// SLO's reads are a slice behind most rounds, and do not answer it).
 		for _, s := range cfg.SLOs {
-			if s.SLI.Kind != slo.SLIRatio {
+			w, ok := sloWatch(s, cfg.Agent.Period, settings.NoDataPeriods)
+			if !ok {
 				continue
 			}
 			own := false
-			for _, w := range s.BurnWindows(time.Now()) {
-				own = own || w == ratioSpan
+			if s.SLI.Kind == slo.SLIRatio || w.Period == time.Minute {
+				for _, win := range s.BurnWindows(time.Now()) {
+					own = own || win == w.Span()
+				}
 			}
-			if !own {
+			switch {
+			case own:
+			case s.SLI.Kind == slo.SLIRatio:
 				in.WatchSeries += 2
+			default:
+				in.WatchSeries++
 			}
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -295,5 +297,57 @@ canaries:
 	// Switches: 2 canaries x 2 regions x 2; the rule: 1 canary x 2 x 2.
 	if want := "(12 series of dead-man's switches and failure rules every 1m0s)"; !strings.Contains(out, want) {
 		t.Errorf("output lacks %q:\n%s", want, out)
+	}
+}
+
+// A threshold SLO's no-data switch reads its one statistic each
+// evaluation, unless its span is one of the SLO's windows: a 7-day window
+// scales the default policy to windows of 2m, 7m, 14m, ..., so 7 periods
+// of its 1-minute slice are read with the SLO and 5 are not. The two
+// configs differ by that one series each minute of the month.
+func TestCostCountsAThresholdSLOsSwitchOnlyWhenItReadsOnItsOwn(t *testing.T) {
+	const openslo = `apiVersion: openslo/v1
+kind: SLO
+metadata: {name: alb-p99}
+spec:
+  indicator:
+    metadata: {name: alb-p99-latency}
+    spec:
+      thresholdMetric:
+        metricSource:
+          type: CloudWatch
+          spec: {namespace: AWS/ApplicationELB, metricName: TargetResponseTime, stat: p99}
+  timeWindow: [{duration: 7d, isRolling: true}]
+  budgetingMethod: Timeslices
+  objectives: [{target: 0.99, op: lt, value: 0.3, timeSliceTarget: 1, timeSliceWindow: 1m}]
+`
+	getMetrics := func(periods string) float64 {
+		t.Helper()
+		cfg := writeConfig(t, `cloudwatch: { region: eu-west-1 }
+canaries:
+  - name: api
+    steps:
+      - http: { url: "https://api.example.com/" }
+openslo: [alb.yaml]
+alerting: { no_data_periods: `+periods+`, receivers: [{ log: {} }] }
+`)
+		if err := os.WriteFile(filepath.Join(filepath.Dir(cfg), "alb.yaml"), []byte(openslo), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		code, out, errOut := run(t, context.Background(), "cost", "-c", cfg, "--format", "json")
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		var rep struct {
+			GetMetrics float64 `json:"get_metrics"`
+		}
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatal(err)
+		}
+		return rep.GetMetrics
+	}
+	month := float64(730 * time.Hour / time.Minute)
+	if own, alone := getMetrics("7"), getMetrics("5"); math.Abs(alone-own-month) > 1e-6 {
+		t.Errorf("GetMetricData metrics %v with 5 periods and %v with 7, want %v more with 5", alone, own, month)
 	}
 }

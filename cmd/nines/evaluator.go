@@ -158,11 +158,11 @@ func newEvaluator(ctx context.Context, cfg *config.Config, deps evaluatorDeps) (
 		for _, c := range cfg.Canaries {
 			watches = append(watches, canaryWatch(c.Name, c.Every, cfg.Agent.Period, settings.NoDataPeriods))
 		}
-		// A ratio SLI's metrics are not the agents': canary switches do not
-		// see them stop. CloudWatch keeps them at a minute at best.
+		// A ratio or period SLI's metrics are not the agents': canary
+		// switches do not see them stop.
 		for _, o := range cfg.SLOs {
-			if o.SLI.Kind == slo.SLIRatio {
-				watches = append(watches, alerting.Watch{SLO: o.Name, SLI: o.SLI, Period: max(cfg.Agent.Period, time.Minute), Periods: settings.NoDataPeriods})
+			if w, ok := sloWatch(o, cfg.Agent.Period, settings.NoDataPeriods); ok {
+				watches = append(watches, w)
 			}
 		}
 		if len(settings.Agents) > 0 && heartbeats == nil {
@@ -295,4 +295,23 @@ func canaryWatch(name string, every, period time.Duration, periods int) alerting
 		periods = need
 	}
 	return alerting.Watch{Canary: name, Period: period, Periods: periods}
+}
+
+// sloWatch is the dead-man's switch of an SLO whose metrics are not the
+// agents', and false for the rest. A ratio SLI's switch counts its total
+// events over periods of the agent's period (CloudWatch keeps them at a
+// minute at best); a threshold or raw_ratio SLI's counts its slices with
+// a datapoint, so its period is the slice.
+func sloWatch(o slo.SLO, agentPeriod time.Duration, periods int) (alerting.Watch, bool) {
+	switch o.SLI.Kind {
+	case slo.SLIRatio:
+		return alerting.Watch{SLO: o.Name, SLI: o.SLI, Period: max(agentPeriod, time.Minute), Periods: periods}, true
+	case slo.SLIThreshold, slo.SLIRawRatio:
+		slice := o.Budgeting.Slice
+		if slice <= 0 {
+			slice = slo.DefaultSlice
+		}
+		return alerting.Watch{SLO: o.Name, SLI: o.SLI, Period: slice, Periods: periods}, true
+	}
+	return alerting.Watch{}, false
 }
