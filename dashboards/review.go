@@ -595,7 +595,7 @@ func alertsWeek(alerts []AlertRecord, from, until time.Time) ([]AlertReview, Rel
 		if a.FiredAt.Before(from) && !a.ResolvedAt.IsZero() && a.ResolvedAt.Before(from) || !a.FiredAt.Before(until) {
 			continue
 		}
-		ar := AlertReview{SLO: a.SLO, Severity: a.Severity, Tier: a.Tier, FiredAt: a.FiredAt}
+		ar := AlertReview{SLO: a.SLO, Severity: a.Severity, Tier: a.Tier, FiredAt: a.FiredAt, Silence: a.Silence, SilenceReason: a.SilenceReason}
 		start := a.StartedAt
 		if start.IsZero() {
 			start = a.FiredAt
