@@ -104,9 +104,7 @@ func (s IncidentSource) Alerts(ctx context.Context, from, to time.Time) ([]Alert
 	// A silence's reason is read from the store's silences, where it
 	// kept them; one since gone leaves its ID alone.
 	reasons := map[string]string{}
-	if ss, ok := s.Store.(interface {
-		Silences(ctx context.Context) ([]alerting.Silence, error)
-	}); ok {
+	if ss, ok := s.Store.(alerting.SilenceStore); ok {
 		sls, err := ss.Silences(ctx)
 		if err != nil {
 			return nil, err
