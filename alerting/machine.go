@@ -37,6 +37,10 @@ type Alert struct {
 	// silence held back (fire, escalate or remind), to be sent once the
 	// silence ends if the alert still fires; empty when none was.
 	Silenced Kind `json:"silenced,omitempty"`
+	// SilencedBy is the ID of the silence that last held back a
+	// notification of this incident. Unlike Silenced it stays when the
+	// incident resolves, so the incident history can say so.
+	SilencedBy string `json:"silenced_by,omitempty"`
 	// Crossed is, for a budget warning, the lowest threshold this incident
 	// has notified of; a new one below it notifies again.
 	Crossed *float64 `json:"crossed,omitempty"`

@@ -677,6 +677,7 @@ func (s *Service) silence(ctx context.Context, st *Step, now time.Time) {
 				if a.Silenced == "" || a.Silenced == KindRemind {
 					a.Silenced = n.Kind
 				}
+				a.SilencedBy = id
 				change(n.Key, a)
 				s.log.Info("notification silenced", "alert", n.Key.String(), "id", n.ID, "kind", string(n.Kind), "silence", id)
 				continue

@@ -264,7 +264,8 @@ const IncidentRetention = 400 * 24 * time.Hour
 const incidentKind = "incident"
 
 // recordIncident writes or updates the incident's item. The tier it fired
-// with is kept when a later save (the resolve) carries none.
+// with, and the silence that held it, are kept when a later save (the
+// resolve) carries none.
 func (s *DynamoDBStore) recordIncident(ctx context.Context, a *Alert) error {
 	fired := a.FiredAt.UnixMilli()
 	names := map[string]string{"#k": "kind", "#s": "subject", "#v": "severity", "#f": "fired_at", "#e": ttlAttribute}
@@ -279,6 +280,10 @@ func (s *DynamoDBStore) recordIncident(ctx context.Context, a *Alert) error {
 	if a.Last.Tier != "" {
 		names["#t"], values[":t"] = "tier", &types.AttributeValueMemberS{Value: a.Last.Tier}
 		set += ", #t = :t"
+	}
+	if a.SilencedBy != "" {
+		names["#q"], values[":q"] = "silence", &types.AttributeValueMemberS{Value: a.SilencedBy}
+		set += ", #q = :q"
 	}
 	if !a.ResolvedAt.IsZero() {
 		names["#r"], values[":r"] = "resolved_at", &types.AttributeValueMemberN{Value: strconv.FormatInt(a.ResolvedAt.UnixMilli(), 10)}
@@ -355,7 +360,7 @@ func incidentOf(item map[string]types.AttributeValue) (Incident, error) {
 		}
 		return time.UnixMilli(n).UTC(), true, nil
 	}
-	inc := Incident{Key: Key{Subject: str("subject"), Severity: Severity(str("severity"))}, Tier: str("tier")}
+	inc := Incident{Key: Key{Subject: str("subject"), Severity: Severity(str("severity"))}, Tier: str("tier"), Silence: str("silence")}
 	fired, ok, err := millis("fired_at")
 	if err != nil {
 		return inc, err

@@ -2,6 +2,7 @@ package alerting
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"path/filepath"
 	"testing"
@@ -167,4 +168,87 @@ func testLastFailures(t *testing.T, st *DynamoDBStore) {
 	if err != nil || len(alerts) != 1 {
 		t.Errorf("alerts %+v (%v), want the one alert", alerts, err)
 	}
+}
+
+// An incident a silence held back keeps the silence's ID in the history
+// after it resolves (when the alert's Silenced is cleared); one no silence
+// touched has none.
+func TestStoresRecordTheSilenceThatHeldAnIncident(t *testing.T) {
+	ctx := context.Background()
+	for name, setup := range historyStores() {
+		t.Run(name, func(t *testing.T) {
+			open := setup(t)
+			st := open()
+			t0 := time.Date(2026, 11, 18, 14, 2, 0, 0, time.UTC)
+			a := &Alert{Key: Key{Subject: "checkout", Severity: Page}, Status: Firing, FiredAt: t0, Last: Details{Tier: "page_fast"}}
+			steps := []func(){
+				func() {}, // fired, sent
+				func() { a.Silenced, a.SilencedBy = KindRemind, "s-deploy" }, // a reminder held back
+				func() { a.Status, a.ResolvedAt, a.Silenced = Resolved, t0.Add(32*time.Minute), "" },
+				func() { // the next incident: a new alert, no silence
+					*a = Alert{Key: a.Key, Status: Firing, FiredAt: t0.Add(24 * time.Hour), Version: a.Version}
+				},
+			}
+			for i, step := range steps {
+				step()
+				if err := st.Save(ctx, a); err != nil {
+					t.Fatalf("save %d: %v", i, err)
+				}
+			}
+			got, err := open().Incidents(ctx, t0.Add(-time.Hour), t0.Add(48*time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 2 || got[0].Silence != "s-deploy" || got[1].Silence != "" {
+				t.Errorf("incidents %+v, want the first held by s-deploy and the second by none", got)
+			}
+		})
+	}
+}
+
+// A SQLite file written before the history kept silences opens, reads its
+// old incidents as held by none, and records new ones with their silence.
+func TestAnOldSQLiteHistoryStaysReadable(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "nines.db")
+	old, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`CREATE TABLE nines_incidents (subject TEXT NOT NULL, severity TEXT NOT NULL, fired_at INTEGER NOT NULL,
+			resolved_at INTEGER, tier TEXT NOT NULL DEFAULT '', PRIMARY KEY (subject, severity, fired_at))`,
+		// 2026-11-18 14:02 UTC to 14:34 UTC, in Unix milliseconds.
+		`INSERT INTO nines_incidents VALUES ('checkout', 'page', 1795010520000, 1795012440000, 'page_fast')`,
+	} {
+		if _, err := old.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old.Close()
+
+	st, err := OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatalf("opening a file with the old incident table: %v", err)
+	}
+	defer st.Close()
+	t0 := time.Date(2026, 11, 18, 14, 2, 0, 0, time.UTC)
+	a := &Alert{Key: Key{Subject: "search", Severity: Ticket}, Status: Firing, FiredAt: t0.Add(time.Hour), SilencedBy: "s1"}
+	if err := st.Save(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.Incidents(ctx, t0.Add(-time.Hour), t0.Add(48*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || !got[0].FiredAt.Equal(t0) || !got[0].ResolvedAt.Equal(t0.Add(32*time.Minute)) || got[0].Silence != "" ||
+		got[1].Key.Subject != "search" || got[1].Silence != "s1" {
+		t.Errorf("incidents %+v, want the old checkout one held by none and the new search one by s1", got)
+	}
+	// Opening it again (the column now there) changes nothing.
+	st2, err := OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatalf("reopening: %v", err)
+	}
+	st2.Close()
 }

@@ -50,6 +50,10 @@ func OpenSQLite(ctx context.Context, path string) (*SQLiteStore, error) {
 		db.Close()
 		return nil, fmt.Errorf("alerting: creating the incident table in %s: %w", path, err)
 	}
+	if err := addSilenceColumn(ctx, db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("alerting: adding the silence column to the incident table in %s: %w", path, err)
+	}
 	if _, err := db.ExecContext(ctx, silenceSchema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("alerting: creating the silence table in %s: %w", path, err)
@@ -197,10 +201,11 @@ func (s *SQLiteStore) Save(ctx context.Context, a *Alert) error {
 		if !a.ResolvedAt.IsZero() {
 			resolved = a.ResolvedAt.UnixMilli()
 		}
-		if _, err := s.db.ExecContext(ctx, `INSERT INTO nines_incidents (subject, severity, fired_at, resolved_at, tier)
-			VALUES (?, ?, ?, ?, ?) ON CONFLICT (subject, severity, fired_at) DO UPDATE SET resolved_at = excluded.resolved_at,
-			tier = CASE WHEN excluded.tier != '' THEN excluded.tier ELSE tier END`,
-			a.Key.Subject, string(a.Key.Severity), a.FiredAt.UnixMilli(), resolved, a.Last.Tier); err != nil {
+		if _, err := s.db.ExecContext(ctx, `INSERT INTO nines_incidents (subject, severity, fired_at, resolved_at, tier, silence)
+			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (subject, severity, fired_at) DO UPDATE SET resolved_at = excluded.resolved_at,
+			tier = CASE WHEN excluded.tier != '' THEN excluded.tier ELSE tier END,
+			silence = CASE WHEN excluded.silence != '' THEN excluded.silence ELSE silence END`,
+			a.Key.Subject, string(a.Key.Severity), a.FiredAt.UnixMilli(), resolved, a.Last.Tier, a.SilencedBy); err != nil {
 			return fmt.Errorf("%w: %s: %w", ErrIncidentNotRecorded, a.Key, err)
 		}
 	}
@@ -213,8 +218,23 @@ const historySchema = `CREATE TABLE IF NOT EXISTS nines_incidents (
 	fired_at    INTEGER NOT NULL,
 	resolved_at INTEGER,
 	tier        TEXT NOT NULL DEFAULT '',
+	silence     TEXT NOT NULL DEFAULT '',
 	PRIMARY KEY (subject, severity, fired_at)
 )`
+
+// addSilenceColumn adds the silence column to an incident table written
+// before the history kept silences; its incidents read as held by none.
+func addSilenceColumn(ctx context.Context, db *sql.DB) error {
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('nines_incidents') WHERE name = 'silence'`).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	_, err := db.ExecContext(ctx, `ALTER TABLE nines_incidents ADD COLUMN silence TEXT NOT NULL DEFAULT ''`)
+	return err
+}
 
 // Incident is one firing of an alert, from fire to resolve.
 type Incident struct {
@@ -222,12 +242,15 @@ type Incident struct {
 	Tier       string
 	FiredAt    time.Time
 	ResolvedAt time.Time // zero while it fires
+	// Silence is the ID of the silence that held back a notification of
+	// the incident; empty when none did.
+	Silence string
 }
 
 // Incidents returns the incidents that were firing at some time in
 // [from, to), oldest first.
 func (s *SQLiteStore) Incidents(ctx context.Context, from, to time.Time) ([]Incident, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT subject, severity, fired_at, resolved_at, tier FROM nines_incidents
+	rows, err := s.db.QueryContext(ctx, `SELECT subject, severity, fired_at, resolved_at, tier, silence FROM nines_incidents
 		WHERE fired_at < ? AND (resolved_at IS NULL OR resolved_at >= ?) ORDER BY fired_at, subject, severity`,
 		to.UnixMilli(), from.UnixMilli())
 	if err != nil {
@@ -236,13 +259,13 @@ func (s *SQLiteStore) Incidents(ctx context.Context, from, to time.Time) ([]Inci
 	defer rows.Close()
 	var out []Incident
 	for rows.Next() {
-		var subject, severity, tier string
+		var subject, severity, tier, silence string
 		var fired int64
 		var resolved sql.NullInt64
-		if err := rows.Scan(&subject, &severity, &fired, &resolved, &tier); err != nil {
+		if err := rows.Scan(&subject, &severity, &fired, &resolved, &tier, &silence); err != nil {
 			return nil, fmt.Errorf("alerting: reading incidents: %w", err)
 		}
-		in := Incident{Key: Key{Subject: subject, Severity: Severity(severity)}, Tier: tier, FiredAt: time.UnixMilli(fired).UTC()}
+		in := Incident{Key: Key{Subject: subject, Severity: Severity(severity)}, Tier: tier, FiredAt: time.UnixMilli(fired).UTC(), Silence: silence}
 		if resolved.Valid {
 			in.ResolvedAt = time.UnixMilli(resolved.Int64).UTC()
 		}

@@ -105,6 +105,10 @@ type AlertRecord struct {
 	StartedAt  time.Time // when the burn began; zero if unknown
 	FiredAt    time.Time
 	ResolvedAt time.Time // zero while firing
+	// Silence is the ID of the silence that held back the alert's
+	// notifications, and SilenceReason its reason if still known; empty
+	// when none did.
+	Silence, SilenceReason string
 }
 
 // AlertReview is an alert with its time to detect and to resolve.
@@ -116,6 +120,10 @@ type AlertReview struct {
 	ResolvedAt     *time.Time `json:"resolved_at"`
 	TimeToDetectS  *float64   `json:"time_to_detect_s"`
 	TimeToResolveS *float64   `json:"time_to_resolve_s"`
+	// Silence and SilenceReason name the silence that held back its
+	// notifications.
+	Silence       string `json:"silence,omitempty"`
+	SilenceReason string `json:"silence_reason,omitempty"`
 }
 
 // Reliability is MTBF and MTTR estimated from the week's alerts, and the
@@ -593,7 +601,7 @@ func alertsWeek(alerts []AlertRecord, from, until time.Time) ([]AlertReview, Rel
 		if a.FiredAt.Before(from) && !a.ResolvedAt.IsZero() && a.ResolvedAt.Before(from) || !a.FiredAt.Before(until) {
 			continue
 		}
-		ar := AlertReview{SLO: a.SLO, Severity: a.Severity, Tier: a.Tier, FiredAt: a.FiredAt}
+		ar := AlertReview{SLO: a.SLO, Severity: a.Severity, Tier: a.Tier, FiredAt: a.FiredAt, Silence: a.Silence, SilenceReason: a.SilenceReason}
 		start := a.StartedAt
 		if start.IsZero() {
 			start = a.FiredAt

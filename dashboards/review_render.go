@@ -144,10 +144,25 @@ func (rv *Review) WriteMarkdown(w io.Writer) error {
 	} else if len(rv.Alerts) == 0 {
 		b.WriteString("No alerts fired this week.\n")
 	} else {
-		b.WriteString("| SLO | severity | tier | fired | time to detect | time to resolve |\n|---|---|---|---|---|---|\n")
+		// The silence column is there only in a week a silence held an
+		// alert back.
+		held := anySilenced(rv.Alerts)
+		b.WriteString("| SLO | severity | tier | fired | time to detect | time to resolve |")
+		if held {
+			b.WriteString(" notifications |")
+		}
+		b.WriteString("\n|---|---|---|---|---|---|")
+		if held {
+			b.WriteString("---|")
+		}
+		b.WriteString("\n")
 		for _, a := range rv.Alerts {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", mdEscape(a.SLO), a.Severity, mdEscape(a.Tier),
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |", mdEscape(a.SLO), a.Severity, mdEscape(a.Tier),
 				a.FiredAt.UTC().Format("Mon 15:04 UTC"), optSecs(a.TimeToDetectS), optSecs(a.TimeToResolveS))
+			if held {
+				fmt.Fprintf(&b, " %s |", mdEscape(silencedBy(a.Silence, a.SilenceReason)))
+			}
+			b.WriteString("\n")
 		}
 	}
 	r := rv.Reliability
@@ -232,9 +247,30 @@ func minBudget(ps []Point) float64 {
 	return m
 }
 
+// silencedBy says which silence held an alert's notifications back:
+// "silenced by ID: reason", or "" when none did.
+func silencedBy(id, reason string) string {
+	switch {
+	case id == "":
+		return ""
+	case reason == "":
+		return "silenced by " + id
+	}
+	return "silenced by " + id + ": " + reason
+}
+
+func anySilenced(alerts []AlertReview) bool {
+	for _, a := range alerts {
+		if a.Silence != "" {
+			return true
+		}
+	}
+	return false
+}
+
 var reviewTemplate = template.Must(template.New("review").Funcs(template.FuncMap{
 	"pct": slo.Percent, "optPct": optPct, "optLatency": optLatency, "failed": failed, "observed": observed, "optSecs": optSecs, "optMs": optMs, "optChange": optChange, "met": met,
-	"secs": fmtSeconds, "ninesLabel": ninesLabel, "deref": func(b *bool) bool { return b != nil && *b },
+	"secs": fmtSeconds, "ninesLabel": ninesLabel, "anySilenced": anySilenced, "silencedBy": silencedBy, "deref": func(b *bool) bool { return b != nil && *b },
 	"when": func(t any) string {
 		switch v := t.(type) {
 		case interface{ Format(string) string }:
@@ -281,8 +317,8 @@ th{background:#f9fafb;font-weight:600}.bad{color:#b91c1c;font-weight:600}.good{c
 
 <h2>Alerts</h2>
 {{if .R.Alerts}}<table id="alerts">
-<tr><th>SLO</th><th>severity</th><th>tier</th><th>fired</th><th>time to detect</th><th>time to resolve</th></tr>
-{{range .R.Alerts}}<tr><td>{{.SLO}}</td><td>{{.Severity}}</td><td>{{.Tier}}</td><td>{{when .FiredAt}}</td><td>{{optSecs .TimeToDetectS}}</td><td>{{optSecs .TimeToResolveS}}</td></tr>
+{{$held := anySilenced .R.Alerts}}<tr><th>SLO</th><th>severity</th><th>tier</th><th>fired</th><th>time to detect</th><th>time to resolve</th>{{if $held}}<th>notifications</th>{{end}}</tr>
+{{range .R.Alerts}}<tr><td>{{.SLO}}</td><td>{{.Severity}}</td><td>{{.Tier}}</td><td>{{when .FiredAt}}</td><td>{{optSecs .TimeToDetectS}}</td><td>{{optSecs .TimeToResolveS}}</td>{{if $held}}<td>{{silencedBy .Silence .SilenceReason}}</td>{{end}}</tr>
 {{end}}</table>{{else if index .R.Unavailable "alerts"}}<p>Not available: {{index .R.Unavailable "alerts"}}.</p>{{else}}<p>No alerts fired this week.</p>{{end}}
 <p>Failures: {{.R.Reliability.Failures}}. MTBF {{optSecs .R.Reliability.MTBFS}}, MTTR {{optSecs .R.Reliability.MTTRS}},
 so MTBF/(MTBF+MTTR) = {{optPct .R.Reliability.Availability}}.</p>

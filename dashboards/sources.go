@@ -144,10 +144,22 @@ func (s IncidentSource) Alerts(ctx context.Context, from, to time.Time) ([]Alert
 	if err != nil {
 		return nil, err
 	}
+	// A silence's reason is read from the store's silences, where it
+	// kept them; one since gone leaves its ID alone.
+	reasons := map[string]string{}
+	if ss, ok := s.Store.(alerting.SilenceStore); ok {
+		sls, err := ss.Silences(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, sl := range sls {
+			reasons[sl.ID] = sl.Reason
+		}
+	}
 	out := make([]AlertRecord, 0, len(ins))
 	for _, in := range ins {
 		out = append(out, AlertRecord{SLO: in.Key.Subject, Severity: string(in.Key.Severity), Tier: in.Tier,
-			FiredAt: in.FiredAt, ResolvedAt: in.ResolvedAt})
+			FiredAt: in.FiredAt, ResolvedAt: in.ResolvedAt, Silence: in.Silence, SilenceReason: reasons[in.Silence]})
 	}
 	return out, nil
 }

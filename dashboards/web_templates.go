@@ -37,6 +37,7 @@ var webTemplates = template.Must(template.New("web").Funcs(template.FuncMap{
 		}
 		return m
 	},
+	"silencedBy": silencedBy,
 	"resolved": func(a AlertRecord) string {
 		if a.ResolvedAt.IsZero() {
 			return "firing"
@@ -127,8 +128,8 @@ th{background:#f9fafb}.page{color:#b91c1c;font-weight:600}.ok{color:#15803d}
 {{range .Failures}}<tr><td>{{when .When}}</td><td>{{.Class}}</td><td>{{.Error}}</td><td>{{range .Artifacts}}{{template "artifact" .}} {{end}}</td></tr>{{end}}</table>
 {{else}}<p class="muted">No recent failures.</p>{{end}}
 <h2>Alert history</h2>
-{{if .Alerts}}<table id="alerts"><tr><th>severity</th><th>tier</th><th>fired</th><th>resolved</th></tr>
-{{range .Alerts}}<tr><td>{{.Severity}}</td><td>{{.Tier}}</td><td>{{when .FiredAt}}</td><td>{{resolved .}}</td></tr>{{end}}</table>
+{{if .Alerts}}<table id="alerts"><tr><th>severity</th><th>tier</th><th>fired</th><th>resolved</th><th>notifications</th></tr>
+{{range .Alerts}}<tr><td>{{.Severity}}</td><td>{{.Tier}}</td><td>{{when .FiredAt}}</td><td>{{resolved .}}</td><td>{{with silencedBy .Silence .SilenceReason}}<span class="silenced">{{.}}</span>{{end}}</td></tr>{{end}}</table>
 {{else if .AlertsKept}}<p class="muted">No alerts in the last 30 days.</p>{{else}}<p class="muted">This agent keeps no alert history: it does not evaluate the SLOs itself.</p>{{end}}
 {{template "foot"}}{{end}}
 
