@@ -223,14 +223,14 @@ func TestOpenSLOSpecShapes(t *testing.T) {
 				Bad:   &slo.Metric{Region: "us-east-1", Namespace: "AWS/CloudFront", Name: "5xxErrorRate", Dimensions: map[string]string{"DistributionId": "E2EXAMPLE"}, Statistic: "Sum"},
 				Total: &slo.Metric{Region: "us-east-1", Namespace: "AWS/CloudFront", Name: "Requests", Dimensions: map[string]string{"DistributionId": "E2EXAMPLE"}, Statistic: "Sum"}},
 				Objective: 0.999, Window: slo.RollingWindow(30 * 24 * time.Hour), Budgeting: slo.Budgeting{Method: slo.Occurrences}}}, nil},
-		// One statistic per period: a minute is good when its p99 is under
+		// One statistic per period: five minutes are good when their p99 is under
 		// 0.3 s; five minutes are good when the fewest healthy hosts
 		// were at least 2. The budget counts periods (slices).
 		{"A thresholdMetric on any CloudWatch metric counts good periods", []string{"spec-threshold-cloudwatch.yaml"},
 			[]slo.SLO{
 				{Name: "alb-p99", SLI: slo.SLI{Kind: slo.SLIThreshold, Op: "lt", Bound: 0.3,
 					Metric: &slo.Metric{Namespace: "AWS/ApplicationELB", Name: "TargetResponseTime", Dimensions: map[string]string{"LoadBalancer": "app/shop/50dc6c495c0c9188"}, Statistic: "p99"}},
-					Objective: 0.99, Window: slo.RollingWindow(28 * 24 * time.Hour), Budgeting: slo.Budgeting{Method: slo.Timeslices, Slice: time.Minute, SliceThreshold: 1}},
+					Objective: 0.99, Window: slo.RollingWindow(28 * 24 * time.Hour), Budgeting: slo.Budgeting{Method: slo.Timeslices, Slice: 5 * time.Minute, SliceThreshold: 1}},
 				{Name: "alb-hosts", SLI: slo.SLI{Kind: slo.SLIThreshold, Op: "gte", Bound: 2,
 					Metric: &slo.Metric{Region: "us-east-1", Namespace: "AWS/ApplicationELB", Name: "HealthyHostCount", Dimensions: map[string]string{"TargetGroup": "targetgroup/shop/73e2d6bc24d8a067"}, Statistic: "Minimum"}},
 					Objective: 0.999, Window: slo.CalendarWindow(slo.Week, time.UTC), Budgeting: slo.Budgeting{Method: slo.Timeslices, Slice: 5 * time.Minute, SliceThreshold: 1}},
@@ -251,7 +251,7 @@ func TestOpenSLOSpecShapes(t *testing.T) {
 			[]slo.SLO{
 				{Name: "raw-success", SLI: slo.SLI{Kind: slo.SLIRawRatio, Raw: "success",
 					Metric: &slo.Metric{Namespace: "Shop/Health", Name: "SuccessRatio", Dimensions: map[string]string{"Service": "shop"}, Statistic: "Average"}},
-					Objective: 0.995, Window: slo.RollingWindow(28 * 24 * time.Hour), Budgeting: slo.Budgeting{Method: slo.Timeslices, Slice: time.Minute, RatioSlices: true}},
+					Objective: 0.995, Window: slo.RollingWindow(28 * 24 * time.Hour), Budgeting: slo.Budgeting{Method: slo.Timeslices, Slice: 5 * time.Minute, RatioSlices: true}},
 				{Name: "raw-failure", SLI: slo.SLI{Kind: slo.SLIRawRatio, Raw: "failure",
 					Metric: &slo.Metric{Region: "us-east-1", Namespace: "Shop/Health", Name: "FailureRatio", Statistic: "Average"}},
 					Objective: 0.99, Window: slo.CalendarWindow(slo.Month, time.UTC), Budgeting: slo.Budgeting{Method: slo.Timeslices, Slice: 5 * time.Minute, SliceThreshold: 0.95}},

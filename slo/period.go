@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"time"
 )
 
 // Period SLIs judge periods, not events: CloudWatch gives one statistic
@@ -93,4 +94,62 @@ func (s SLI) validatePeriod() error {
 		return fmt.Errorf("a %s SLI takes a metric, not a canary", s.Kind)
 	}
 	return nil
+}
+
+// sliceOutlivesWindow checks that CloudWatch still keeps a period of slice
+// at the far end of w: a periodic SLI reads one statistic per slice over
+// the whole window, and a period finer than the resolution CloudWatch
+// keeps that far back cannot be read, so the SLO would never evaluate.
+func sliceOutlivesWindow(w Window, slice time.Duration) error {
+	if slice <= 0 {
+		slice = DefaultSlice
+	}
+	reach := w.longest()
+	days := func(d time.Duration) int { return int(d / (24 * time.Hour)) }
+	for i, r := range retention {
+		if reach > r.age {
+			continue
+		}
+		if i == 0 || slice%r.resolution == 0 {
+			return nil
+		}
+		prev := retention[i-1]
+		return fmt.Errorf("%s: CloudWatch keeps %s data for %d days, and this window reaches back %s; use a slice of %s (or a multiple of it)",
+			FormatDuration(slice), resolutionWords(prev.resolution), days(prev.age), FormatDuration(reach), FormatDuration(r.resolution))
+	}
+	last := retention[len(retention)-1]
+	return fmt.Errorf("%s: CloudWatch keeps no data older than %d days, and this window reaches back %s", FormatDuration(slice), days(last.age), FormatDuration(reach))
+}
+
+func resolutionWords(d time.Duration) string {
+	switch d {
+	case time.Minute:
+		return "1-minute"
+	case 5 * time.Minute:
+		return "5-minute"
+	}
+	return "hourly"
+}
+
+// longest is the longest span a budget period of w can have: a rolling
+// window's length, or a calendar period's longest (a month of 31 days, a
+// quarter of 92, a year of 366, a day of 25 hours when clocks go back).
+func (w Window) longest() time.Duration {
+	if w.Kind != Calendar {
+		return w.Length
+	}
+	n := time.Duration(max(w.Count, 1))
+	switch w.Unit {
+	case Week:
+		return n * 7 * 24 * time.Hour
+	case Month:
+		switch {
+		case n%12 == 0:
+			return n / 12 * 366 * 24 * time.Hour
+		case n%3 == 0:
+			return n / 3 * 92 * 24 * time.Hour
+		}
+		return n * 31 * 24 * time.Hour
+	}
+	return n*24*time.Hour + time.Hour
 }

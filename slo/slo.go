@@ -465,6 +465,10 @@ func (s SLO) Faults() []error {
 	}
 	if s.SLI.periodic() && s.Budgeting.Method != Timeslices {
 		out = append(out, fmt.Errorf("budgeting.method: a %s SLI counts periods; use timeslices, whose slice is the period", s.SLI.Kind))
+	} else if s.SLI.periodic() && windowErr == nil {
+		if err := sliceOutlivesWindow(s.Window, s.Budgeting.Slice); err != nil {
+			out = append(out, fmt.Errorf("budgeting.slice: %w", err))
+		}
 	}
 	if s.Policy != nil {
 		if err := s.Policy.Validate(); err != nil {

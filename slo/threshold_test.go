@@ -159,3 +159,32 @@ func TestLocalSourceRefusesAThresholdSLI(t *testing.T) {
 		t.Errorf("err = %v, want the local source to refuse a threshold SLI", got[0].Err)
 	}
 }
+
+// CloudWatch keeps 1-minute data for 15 days, 5-minute data for 63 days and
+// hourly data for 455 days. A threshold SLI reads one statistic per slice
+// over its whole window, so the slice must be a period CloudWatch still
+// keeps at the window's far end; else the SLO could never be evaluated.
+func TestThresholdSLISliceMustOutliveTheWindowInCloudWatch(t *testing.T) {
+	day := 24 * time.Hour
+	for _, c := range []struct {
+		window slo.Window
+		slice  time.Duration
+		want   string
+	}{
+		{slo.RollingWindow(14 * day), time.Minute, ""},
+		{slo.RollingWindow(15 * day), time.Minute, ""},
+		{slo.RollingWindow(28 * day), time.Minute, "budgeting.slice: 1m: CloudWatch keeps 1-minute data for 15 days, and this window reaches back 28d; use a slice of 5m (or a multiple of it)"},
+		{slo.RollingWindow(28 * day), 5 * time.Minute, ""},
+		{slo.RollingWindow(90 * day), 10 * time.Minute, "budgeting.slice: 10m: CloudWatch keeps 5-minute data for 63 days, and this window reaches back 90d; use a slice of 1h (or a multiple of it)"},
+		{slo.RollingWindow(90 * day), time.Hour, ""},
+		{slo.Window{Kind: slo.Calendar, Unit: slo.Month}, time.Minute, "budgeting.slice: 1m: CloudWatch keeps 1-minute data for 15 days, and this window reaches back 31d; use a slice of 5m (or a multiple of it)"},
+		{slo.Window{Kind: slo.Calendar, Unit: slo.Week}, time.Minute, ""},
+	} {
+		s := thresholdSLO("lte", "")
+		s.Window, s.Budgeting.Slice = c.window, c.slice
+		err := s.Validate()
+		if (c.want == "") != (err == nil) || err != nil && err.Error() != c.want {
+			t.Errorf("%+v slice %s: err = %v, want %q", c.window, c.slice, err, c.want)
+		}
+	}
+}
