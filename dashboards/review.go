@@ -35,8 +35,10 @@ type Review struct {
 	Latency      []LatencyReview     `json:"latency"`
 	Failures     []FailureCount      `json:"top_failures"`
 	Compositions []CompositionReview `json:"compositions"`
+	Certificates []CertReview        `json:"certificates"`
 	Wheel        *WheelPick          `json:"wheel"`
-	// Unavailable names the sections ("alerts", "latency", "failures")
+	// Unavailable names the sections ("alerts", "latency", "failures",
+	// "certificates")
 	// that had no source, with why: a review read from CloudWatch has no
 	// failure classes, for one. Such a section says so rather than "none".
 	Unavailable map[string]string `json:"unavailable,omitempty"`
@@ -219,6 +221,9 @@ type ReviewConfig struct {
 	Latency  LatencySource // optional
 	Failures FailureSource // optional
 	Alerts   AlertSource   // optional
+	// Certificates lists the latest certificate of each canary's TLS
+	// steps per region (optional).
+	Certificates CertSource
 	// Unavailable says, for a source left out, why (e.g. "failures":
 	// "CloudWatch keeps no failure classes"); a generic reason otherwise.
 	Unavailable map[string]string
@@ -315,7 +320,7 @@ func buildReview(ctx context.Context, cfg ReviewConfig) (*Review, error) {
 	}
 	rv := &Review{Week: cfg.Week, From: from, To: to, Until: until, Partial: until.Before(to), GeneratedAt: cfg.Now,
 		SLOs: []SLOReview{}, Nines: []NinesRow{}, Alerts: []AlertReview{}, Latency: []LatencyReview{},
-		Failures: []FailureCount{}, Compositions: []CompositionReview{}}
+		Failures: []FailureCount{}, Compositions: []CompositionReview{}, Certificates: []CertReview{}}
 
 	// One Counts call for each SLO's hourly buckets, from the start of its
 	// window at Until to Until (the budget, the burn-down and the week's
@@ -358,7 +363,8 @@ func buildReview(ctx context.Context, cfg ReviewConfig) (*Review, error) {
 	}
 	rv.Nines = ninesTable(cfg.SLOs, rv.SLOs, from)
 
-	for name, missing := range map[string]bool{"alerts": cfg.Alerts == nil, "latency": cfg.Latency == nil, "failures": cfg.Failures == nil} {
+	for name, missing := range map[string]bool{"alerts": cfg.Alerts == nil, "latency": cfg.Latency == nil, "failures": cfg.Failures == nil,
+		"certificates": cfg.Certificates == nil} {
 		if !missing {
 			continue
 		}
@@ -400,6 +406,11 @@ func buildReview(ctx context.Context, cfg ReviewConfig) (*Review, error) {
 			fs = fs[:cfg.TopFailures]
 		}
 		rv.Failures = append(rv.Failures, fs...)
+	}
+	if cfg.Certificates != nil {
+		if rv.Certificates, err = certsWeek(ctx, cfg, until); err != nil {
+			return nil, err
+		}
 	}
 	for _, c := range cfg.Compositions {
 		cr, err := compositionWeek(c, cfg.SLOs, rv.SLOs)

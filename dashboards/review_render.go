@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/nines-dev/nines/slo"
 )
@@ -193,6 +194,7 @@ func (rv *Review) WriteMarkdown(w io.Writer) error {
 			fmt.Fprintf(&b, "| %s | %s | %d |\n", mdEscape(f.Canary), mdEscape(f.Class), f.Count)
 		}
 	}
+	rv.writeCertsMarkdown(&b)
 	if len(rv.Compositions) > 0 {
 		b.WriteString("\n## Composed SLOs\n\n")
 		for _, c := range rv.Compositions {
@@ -225,7 +227,7 @@ func (rv *Review) WriteHTML(w io.Writer) error {
 			Thresholds: []Threshold{{Label: "budget exhausted", Value: 0}}, Bands: reviewBands(s.Maintenance)}
 		slos = append(slos, sloView{SLOReview: s, Chart: template.HTML(c.SVG())}) // SVG escapes its own text
 	}
-	data := map[string]any{"R": rv, "SLOs": slos, "Note": latencyNote, "Title": rv.title(), "Span": rv.span()}
+	data := map[string]any{"R": rv, "SLOs": slos, "Note": latencyNote, "Title": rv.title(), "Span": rv.span(), "CertsNote": rv.certsNote()}
 	return reviewTemplate.Execute(w, data)
 }
 
@@ -270,7 +272,8 @@ func anySilenced(alerts []AlertReview) bool {
 
 var reviewTemplate = template.Must(template.New("review").Funcs(template.FuncMap{
 	"pct": slo.Percent, "optPct": optPct, "optLatency": optLatency, "failed": failed, "observed": observed, "optSecs": optSecs, "optMs": optMs, "optChange": optChange, "met": met,
-	"secs": fmtSeconds, "ninesLabel": ninesLabel, "anySilenced": anySilenced, "silencedBy": silencedBy, "deref": func(b *bool) bool { return b != nil && *b },
+	"secs": fmtSeconds, "ninesLabel": ninesLabel, "anySilenced": anySilenced, "silencedBy": silencedBy,
+	"certStatus": certStatus, "certTime": func(t time.Time) string { return t.UTC().Format(certTime) }, "deref": func(b *bool) bool { return b != nil && *b },
 	"when": func(t any) string {
 		switch v := t.(type) {
 		case interface{ Format(string) string }:
@@ -334,6 +337,12 @@ so MTBF/(MTBF+MTTR) = {{optPct .R.Reliability.Availability}}.</p>
 <tr><th>canary</th><th>class</th><th>failed runs</th></tr>
 {{range .R.Failures}}<tr><td>{{.Canary}}</td><td>{{.Class}}</td><td>{{.Count}}</td></tr>
 {{end}}</table>{{else if index .R.Unavailable "failures"}}<p>Not available: {{index .R.Unavailable "failures"}}.</p>{{else}}<p>No failed runs.</p>{{end}}
+
+<h2>Certificates</h2>
+{{if .R.Certificates}}<p class="muted">{{.CertsNote}}</p><table id="certificates">
+<tr><th>canary</th><th>step</th><th>region</th><th>subject</th><th>issuer</th><th>expires</th><th>days left</th><th>status</th><th>last seen</th></tr>
+{{range .R.Certificates}}<tr><td>{{.Canary}}</td><td>{{.Step}}</td><td>{{.Region}}</td><td>{{.Subject}}</td><td>{{.Issuer}}</td><td>{{certTime .Expires}}</td><td>{{.DaysLeft}}</td><td{{if ne .Status "ok"}} class="bad"{{end}}>{{certStatus .Status}}</td><td>{{certTime .SeenAt}}</td></tr>
+{{end}}</table>{{else if index .R.Unavailable "certificates"}}<p>Not available: {{index .R.Unavailable "certificates"}}.</p>{{else}}<p>No TLS step has completed a handshake.</p>{{end}}
 
 {{if .R.Compositions}}<h2>Composed SLOs</h2>
 {{range .R.Compositions}}<h3>{{.Name}} ({{.Mode}}): goal {{pct .Goal}}, observed {{optPct .Availability}}</h3>

@@ -57,6 +57,9 @@ func (rv *Review) SlackSummary() []slackapi.Block {
 	if body != "" {
 		blocks = append(blocks, slackapi.NewSectionBlock(slackapi.NewTextBlockObject(slackapi.MarkdownType, body, false, false), nil, nil))
 	}
+	if c := rv.certsSlack(); c != nil {
+		blocks = append(blocks, c)
+	}
 	if rv.Wheel != nil {
 		blocks = append(blocks, slackapi.NewContextBlock("", slackapi.NewTextBlockObject(slackapi.MarkdownType,
 			fmt.Sprintf("This week's deep dive: *%s* (seed %d)", slackEscape(rv.Wheel.SLO), rv.Wheel.Seed), false, false)))

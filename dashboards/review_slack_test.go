@@ -28,8 +28,8 @@ func TestReviewSummaryPostsToSlack(t *testing.T) {
 		t.Errorf("the webhook post did not arrive: %d messages", n)
 	}
 	blocks := rv.SlackSummary()
-	if len(blocks) != 3 {
-		t.Errorf("want a headline, the SLO lines and the wheel: %d blocks", len(blocks))
+	if len(blocks) != 4 {
+		t.Errorf("want a headline, the SLO lines, the certificates to renew and the wheel: %d blocks", len(blocks))
 	}
 }
 

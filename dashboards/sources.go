@@ -163,3 +163,16 @@ func (s IncidentSource) Alerts(ctx context.Context, from, to time.Time) ([]Alert
 	}
 	return out, nil
 }
+
+// Certificates implements CertSource.
+func (s StoreSources) Certificates(ctx context.Context) ([]CertRecord, error) {
+	kept, err := s.Store.Certificates(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]CertRecord, len(kept))
+	for i, c := range kept {
+		out[i] = CertRecord{Canary: c.Canary, Step: c.Step, Region: c.Region, Subject: c.Subject, Issuer: c.Issuer, Expires: c.Expires, SeenAt: c.SeenAt}
+	}
+	return out, nil
+}

@@ -83,6 +83,10 @@ CREATE TABLE IF NOT EXISTS daily(
 CREATE TABLE IF NOT EXISTS heartbeats(
 	agent TEXT NOT NULL, region TEXT NOT NULL, start INTEGER NOT NULL, period INTEGER NOT NULL,
 	PRIMARY KEY(start, agent, region)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS certs(
+	canary TEXT NOT NULL, step TEXT NOT NULL, region TEXT NOT NULL,
+	subject TEXT NOT NULL, issuer TEXT NOT NULL, expires INTEGER NOT NULL, seen_at INTEGER NOT NULL,
+	PRIMARY KEY(canary, step, region)) WITHOUT ROWID;
 INSERT INTO meta(key, value) VALUES('schema', '1') ON CONFLICT(key) DO NOTHING;
 `
 

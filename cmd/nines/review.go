@@ -168,6 +168,7 @@ func localReviewSources(ctx context.Context, cfg *config.Config, file string, rc
 	}
 	rc.Source = src
 	rc.Latency, rc.Failures = dashboards.StoreSources{Store: store}, dashboards.StoreSources{Store: store}
+	rc.Certificates = dashboards.StoreSources{Store: store}
 	if rc.Regions, err = (dashboards.StoreSources{Store: store}).Regions(ctx); err != nil {
 		store.Close(ctx)
 		alerts.Close()
@@ -210,7 +211,8 @@ func cloudWatchReviewSources(ctx context.Context, cfg *config.Config, flags awsF
 	}
 	rc.Source, rc.Regions = src, regions
 	rc.Latency = &dashboards.CloudWatchLatency{Client: srcCfg.Client, Namespace: namespace, Regions: regions}
-	rc.Unavailable = map[string]string{"failures": "CloudWatch holds no failure classes; each agent's log lines name them"}
+	rc.Unavailable = map[string]string{"failures": "CloudWatch holds no failure classes; each agent's log lines name them",
+		"certificates": "CloudWatch holds no certificates; each agent's /metrics shows nines_canary_cert_expiry_seconds"}
 	if table == "" {
 		rc.Unavailable["alerts"] = "pass --state-table (the stack's StateTableName output) to read the alert history"
 		return func() {}, nil

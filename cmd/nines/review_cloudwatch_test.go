@@ -132,6 +132,9 @@ store: { path: "`+filepath.Join(t.TempDir(), "absent.db")+`" }
 	if rv.Unavailable["failures"] == "" || rv.Unavailable["alerts"] != "" {
 		t.Errorf("unavailable %v, want failures only", rv.Unavailable)
 	}
+	if why := rv.Unavailable["certificates"]; !strings.Contains(why, "CloudWatch holds no certificates") {
+		t.Errorf("the certificates section over CloudWatch says %q, want why it is unavailable", why)
+	}
 
 	// Without the table the alert section says how to get it.
 	code, out, errOut = run(t, ctx, "review", "-c", p, "--week", week, "--format", "md")

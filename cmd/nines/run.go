@@ -242,7 +242,11 @@ func newAgent(ctx context.Context, cfg *config.Config, deps agentDeps) (*agent, 
 	a.runs = dashboards.NewRunLog(50)
 	canaryGauges := metrics.NewCanaryGauges(cfg.Agent.Region, deps.clock)
 	a.prom.Register(canaryGauges)
-	counter := &countingObserver{next: dashboards.Fanout{rec, a.runs, canaryGauges}, onRun: deps.onRun}
+	observers := dashboards.Fanout{rec, a.runs, canaryGauges}
+	if a.store != nil { // the review lists the certificates the TLS steps met
+		observers = append(observers, metrics.NewCertObserver(a.store, cfg.Agent.Region, slogger))
+	}
+	counter := &countingObserver{next: observers, onRun: deps.onRun}
 	sched, err := canary.NewScheduler(canary.SchedulerConfig{
 		Canaries: cfg.Canaries, Run: runner.Run, Observer: counter, Clock: deps.clock,
 		MaxConcurrent: cfg.Agent.MaxConcurrent, Jitter: cfg.Agent.Jitter, Logger: slogger,
