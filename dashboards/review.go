@@ -327,29 +327,34 @@ func buildReview(ctx context.Context, cfg ReviewConfig) (*Review, error) {
 	// counts); then one for the minutes of the hours at the edges of each
 	// stretch of observed hours, so the time observed is exact to the
 	// minute where data begins or ends without reading every minute.
+	// Both leave out the SLOs' maintenance windows, as the evaluator does.
 	var queries []slo.Query
+	var windows [][]slo.Maintenance
 	for _, s := range cfg.SLOs {
+		windows = append(windows, s.Maintenance)
 		wstart, _ := s.Window.Bounds(until)
 		if wstart.After(from) {
 			wstart = from
 		}
 		queries = append(queries, slo.Query{SLI: s.SLI, From: wstart.Truncate(time.Hour), To: ceil(until, time.Hour), Step: time.Hour})
 	}
-	series, err := cfg.Source.Counts(ctx, queries)
+	series, excluded, err := countsExcluding(ctx, cfg.Source, queries, windows)
 	if err != nil {
 		return nil, fmt.Errorf("review: reading SLO events: %w", err)
 	}
 	var edgeQueries []slo.Query
+	var edgeWindows [][]slo.Maintenance
 	var owner []int
 	for i, s := range cfg.SLOs {
 		for h := range edgeHours(series[i], from, until) {
 			edgeQueries = append(edgeQueries, slo.Query{SLI: s.SLI, From: h, To: earliest(h.Add(time.Hour), ceil(until, time.Minute)), Step: time.Minute})
+			edgeWindows = append(edgeWindows, s.Maintenance)
 			owner = append(owner, i)
 		}
 	}
 	minutes := make([]slo.Series, len(cfg.SLOs))
 	if len(edgeQueries) > 0 {
-		ms, err := cfg.Source.Counts(ctx, edgeQueries)
+		ms, _, err := countsExcluding(ctx, cfg.Source, edgeQueries, edgeWindows)
 		if err != nil {
 			return nil, fmt.Errorf("review: reading SLO events: %w", err)
 		}
@@ -358,7 +363,7 @@ func buildReview(ctx context.Context, cfg ReviewConfig) (*Review, error) {
 		}
 	}
 	for i, s := range cfg.SLOs {
-		rv.SLOs = append(rv.SLOs, sloWeek(s, queries[i], series[i], minutes[i], from, to, until))
+		rv.SLOs = append(rv.SLOs, sloWeek(s, queries[i], series[i], minutes[i], excluded[i], from, to, until))
 		rv.SLOs[i].ExcludedMinutes, rv.SLOs[i].Maintenance = maintenanceWeek(s, from, until)
 	}
 	rv.Nines = ninesTable(cfg.SLOs, rv.SLOs, from)
@@ -467,8 +472,9 @@ func edgeHours(hourly slo.Series, from, until time.Time) map[time.Time]bool {
 }
 
 // sloWeek works out one SLO's figures from its hourly buckets (asked by
-// q, covering the window at until) and the minutes of its edge hours.
-func sloWeek(s slo.SLO, q slo.Query, hourly, minutes slo.Series, from, to, until time.Time) SLOReview {
+// q, covering the window at until) and the minutes of its edge hours,
+// both less the excluded intervals: their minutes are not observed.
+func sloWeek(s slo.SLO, q slo.Query, hourly, minutes slo.Series, excluded []slo.Interval, from, to, until time.Time) SLOReview {
 	out := SLOReview{Name: s.Name, SLI: s.SLI.String(), Objective: s.Objective, Window: s.Window.String(), BurnDown: []Point{},
 		SpanS: to.Sub(from).Seconds(), WindowSpanS: s.Window.Span(until).Seconds()}
 	// What the week observed, hour by hour: the whole hour inside a
@@ -486,7 +492,7 @@ func sloWeek(s slo.SLO, q slo.Query, hourly, minutes slo.Series, from, to, until
 		if b.Total <= 0 || b.Start.Before(from) || !b.Start.Before(until) {
 			continue
 		}
-		seen := time.Hour.Seconds()
+		seen := (time.Hour - excludedWithin(excluded, b.Start, b.Start.Add(time.Hour))).Seconds()
 		if edges[b.Start] {
 			seen = observedMinutes[b.Start]
 		}
@@ -536,15 +542,15 @@ func sloWeek(s slo.SLO, q slo.Query, hourly, minutes slo.Series, from, to, until
 	ws, _ := s.Window.Bounds(until)
 	out.WindowObservedS = out.ObservedS
 	for i := idx(ws); i < idx(from); i++ {
-		if perHour[i][1] > 0 {
-			out.WindowObservedS += time.Hour.Seconds()
+		if h := q.From.Add(time.Duration(i) * time.Hour); perHour[i][1] > 0 {
+			out.WindowObservedS += (time.Hour - excludedWithin(excluded, h, h.Add(time.Hour))).Seconds()
 		}
 	}
 	if ws.After(from) { // a calendar window that began inside the week
 		out.WindowObservedS = 0
 		for i := idx(ws); i < n; i++ {
 			if h := q.From.Add(time.Duration(i) * time.Hour); perHour[i][1] > 0 {
-				seen := time.Hour.Seconds()
+				seen := (time.Hour - excludedWithin(excluded, h, h.Add(time.Hour))).Seconds()
 				if edges[h] {
 					seen = observedMinutes[h]
 				}

@@ -157,7 +157,9 @@ func (w *Web) budgetLines(ctx context.Context, specs []slo.SLO, now time.Time, p
 	}
 	out := make([]budgetLine, len(specs))
 	queries := make([]slo.Query, len(specs))
+	windows := make([][]slo.Maintenance, len(specs))
 	for i, s := range specs {
+		windows[i] = s.Maintenance
 		// Steps start at round times, so each reads whole hourly and daily
 		// rollups: the first step may begin before the window does, by
 		// less than a step.
@@ -167,7 +169,7 @@ func (w *Web) budgetLines(ctx context.Context, specs []slo.SLO, now time.Time, p
 		queries[i] = slo.Query{SLI: s.SLI, From: from, To: now, Step: step}
 		out[i].From = from
 	}
-	series, err := w.cfg.Source.Counts(ctx, queries)
+	series, _, err := countsExcluding(ctx, w.cfg.Source, queries, windows)
 	if err != nil || len(series) != len(specs) {
 		w.cfg.Logger.Warn("web: budget over the window", "err", err)
 		return out
@@ -178,6 +180,7 @@ func (w *Web) budgetLines(ctx context.Context, specs []slo.SLO, now time.Time, p
 	for range len(chartSteps) {
 		var again []int
 		var requery []slo.Query
+		var rewindows [][]slo.Maintenance
 		for i, s := range specs {
 			first, pts := budgetPoints(series[i], queries[i], s.Objective, now)
 			if len(pts) > 0 {
@@ -186,12 +189,13 @@ func (w *Web) budgetLines(ctx context.Context, specs []slo.SLO, now time.Time, p
 			if fine := stepFor(now.Sub(first), points); !first.IsZero() && len(pts) < points/3 && fine < queries[i].Step {
 				again = append(again, i)
 				requery = append(requery, slo.Query{SLI: s.SLI, From: first, To: now, Step: fine})
+				rewindows = append(rewindows, s.Maintenance)
 			}
 		}
 		if len(requery) == 0 {
 			return out
 		}
-		next, err := w.cfg.Source.Counts(ctx, requery)
+		next, _, err := countsExcluding(ctx, w.cfg.Source, requery, rewindows)
 		if err != nil || len(next) != len(requery) {
 			return out
 		}
@@ -263,7 +267,7 @@ func (w *Web) burnChart(ctx context.Context, s slo.SLO, first, now time.Time) Ch
 	sort.Slice(windows, func(i, j int) bool { return windows[i] < windows[j] })
 	longest := windows[len(windows)-1]
 	q := slo.Query{SLI: s.SLI, From: from.Add(-longest).Truncate(step), To: now, Step: step}
-	series, err := w.cfg.Source.Counts(ctx, []slo.Query{q})
+	series, _, err := countsExcluding(ctx, w.cfg.Source, []slo.Query{q}, [][]slo.Maintenance{s.Maintenance})
 	if err != nil || len(series) != 1 || series[0].Err != nil {
 		return c
 	}

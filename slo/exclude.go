@@ -58,32 +58,43 @@ func (p *plan) planExclusion(add func(Query) int, queries func(int) Query) {
 		if _, done := x.minus[qi]; done {
 			continue
 		}
-		q := queries(qi)
 		var subs []int
-		for _, iv := range ivs {
-			a, b := iv.Start, iv.End
-			if a.Before(q.From) {
-				a = q.From
-			}
-			if b.After(q.To) {
-				b = q.To
-			}
-			if !b.After(a) {
-				continue
-			}
-			sub := q
-			sub.From, sub.To, sub.Step = a, b, b.Sub(a)
+		for _, sub := range ExclusionQueries(queries(qi), ivs) {
 			subs = append(subs, add(sub))
 		}
 		x.minus[qi] = subs
 	}
 }
 
-// sum is query qi's counts less its excluded intervals'.
-func (p *plan) sum(series []Series, qi int) (good, total float64) {
-	good, total = series[qi].Sum()
-	for _, k := range p.excl.minus[qi] {
-		g, t := series[k].Sum()
+// ExclusionQueries are the single-sum queries, one per excluded interval
+// that overlaps q, clipped to q, whose counts q's sum loses. Every reader
+// of an SLI that leaves maintenance windows out asks for these, so the
+// evaluator, the review and the web UI subtract the same events.
+func ExclusionQueries(q Query, ivs []Interval) []Query {
+	var out []Query
+	for _, iv := range ivs {
+		a, b := iv.Start, iv.End
+		if a.Before(q.From) {
+			a = q.From
+		}
+		if b.After(q.To) {
+			b = q.To
+		}
+		if !b.After(a) {
+			continue
+		}
+		sub := q
+		sub.From, sub.To, sub.Step = a, b, b.Sub(a)
+		out = append(out, sub)
+	}
+	return out
+}
+
+// Less is good and total less the excluded intervals' counts (the
+// answers to ExclusionQueries), kept within 0 <= good <= total.
+func Less(good, total float64, excluded ...Series) (float64, float64) {
+	for _, s := range excluded {
+		g, t := s.Sum()
 		good -= g
 		total -= t
 	}
@@ -91,6 +102,16 @@ func (p *plan) sum(series []Series, qi int) (good, total float64) {
 	total = max(total, 0)
 	good = min(max(good, 0), total)
 	return good, total
+}
+
+// sum is query qi's counts less its excluded intervals'.
+func (p *plan) sum(series []Series, qi int) (good, total float64) {
+	good, total = series[qi].Sum()
+	subs := make([]Series, len(p.excl.minus[qi]))
+	for i, k := range p.excl.minus[qi] {
+		subs[i] = series[k]
+	}
+	return Less(good, total, subs...)
 }
 
 // exclusionErr is the first error among the excluded intervals' queries.
