@@ -181,17 +181,8 @@ type dimension struct {
 const cloudWatchTime = "2006-01-02T15:04:05.000-0700"
 
 type details struct {
-	DedupeKey string            `json:"dedupe_key"`
-	Incident  string            `json:"incident"`
-	ID        string            `json:"id"`
-	Kind      alerting.Kind     `json:"kind"`
-	Subject   string            `json:"slo"`
-	Severity  alerting.Severity `json:"severity"`
-	FiredAt   time.Time         `json:"fired_at"`
-	Test      bool              `json:"test,omitempty"`
-	Details   alerting.Details  `json:"details"`
-	Links     []alerting.Link   `json:"links,omitempty"`
-	Truncated bool              `json:"truncated,omitempty"`
+	alerting.Summary
+	Truncated bool `json:"truncated,omitempty"`
 }
 
 // Message is the JSON body of the notification, kept within SNS's 256 KiB
@@ -223,11 +214,7 @@ func (n *Notifier) Message(no alerting.Notification) ([]byte, error) {
 			Period:     period, EvaluationPeriods: 1, ComparisonOperator: "GreaterThanThreshold",
 			Threshold: no.Details.Threshold, TreatMissingData: "notBreaching",
 		},
-		Nines: details{
-			DedupeKey: no.DedupeKey, Incident: no.Incident, ID: no.ID, Kind: no.Kind, Subject: no.Key.Subject,
-			Severity: no.Key.Severity, FiredAt: no.FiredAt.UTC(), Test: no.Kind == alerting.KindTest,
-			Details: no.Details, Links: no.Links,
-		},
+		Nines: details{Summary: alerting.SummaryOf(no)},
 	}
 	switch {
 	case no.Key.Severity == alerting.NoData:

@@ -38,17 +38,8 @@ const (
 // Payload is the JSON body: the SNS message's "nines" object and its
 // version.
 type Payload struct {
-	Version   int               `json:"version"`
-	DedupeKey string            `json:"dedupe_key"`
-	Incident  string            `json:"incident"`
-	ID        string            `json:"id"`
-	Kind      alerting.Kind     `json:"kind"`
-	Subject   string            `json:"slo"`
-	Severity  alerting.Severity `json:"severity"`
-	FiredAt   time.Time         `json:"fired_at"`
-	Test      bool              `json:"test,omitempty"`
-	Details   alerting.Details  `json:"details"`
-	Links     []alerting.Link   `json:"links,omitempty"`
+	Version int `json:"version"`
+	alerting.Summary
 }
 
 // Config configures a Notifier.
@@ -115,11 +106,7 @@ func (n *Notifier) Notify(ctx context.Context, d alerting.Delivery) (string, err
 
 // Body is the JSON document of a notification.
 func Body(no alerting.Notification) ([]byte, error) {
-	return json.Marshal(Payload{
-		Version: Version, DedupeKey: no.DedupeKey, Incident: no.Incident, ID: no.ID, Kind: no.Kind,
-		Subject: no.Key.Subject, Severity: no.Key.Severity, FiredAt: no.FiredAt.UTC(), Test: no.Kind == alerting.KindTest,
-		Details: no.Details, Links: no.Links,
-	})
+	return json.Marshal(Payload{Version: Version, Summary: alerting.SummaryOf(no)})
 }
 
 // Sign is the signature header's value for a body sent at timestamp ts:
