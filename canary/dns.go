@@ -102,10 +102,7 @@ func contains(list []string, s string) bool {
 func runDNS(ctx context.Context, spec StepSpec, run *RunState) StepResult {
 	s := spec.(*DNSSpec)
 	var sr StepResult
-	fail := func(class FailureClass, format string, args ...any) StepResult {
-		sr.Failure, sr.Error = class, fmt.Sprintf(format, args...)
-		return sr
-	}
+	fail := sr.fail
 	name, err := s.Name.Expand(run)
 	if err != nil {
 		return fail(FailRequest, "name: %v", err)

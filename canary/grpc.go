@@ -89,10 +89,7 @@ func (c *timedCreds) ClientHandshake(ctx context.Context, authority string, raw 
 func runGRPC(ctx context.Context, spec StepSpec, run *RunState) StepResult {
 	s := spec.(*GRPCSpec)
 	var sr StepResult
-	fail := func(class FailureClass, format string, args ...any) StepResult {
-		sr.Failure, sr.Error = class, fmt.Sprintf(format, args...)
-		return sr
-	}
+	fail := sr.fail
 	addr, err := s.Address.Expand(run)
 	if err != nil {
 		return fail(FailRequest, "address: %v", err)

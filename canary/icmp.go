@@ -89,10 +89,7 @@ func icmpSocket(v6 bool) (conn *icmp.PacketConn, raw bool, err error) {
 func runICMP(ctx context.Context, spec StepSpec, run *RunState) StepResult {
 	s := spec.(*ICMPSpec)
 	var sr StepResult
-	fail := func(class FailureClass, format string, args ...any) StepResult {
-		sr.Failure, sr.Error = class, fmt.Sprintf(format, args...)
-		return sr
-	}
+	fail := sr.fail
 	host, err := s.Host.Expand(run)
 	if err != nil {
 		return fail(FailRequest, "host: %v", err)

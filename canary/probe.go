@@ -173,3 +173,10 @@ func anyMatch(re *regexp.Regexp, vals []string) bool {
 	}
 	return false
 }
+
+// fail marks the step failed with class and the formatted error and
+// returns it as it stands: the step kinds beyond HTTP end this way.
+func (sr *StepResult) fail(class FailureClass, format string, args ...any) StepResult {
+	sr.Failure, sr.Error = class, fmt.Sprintf(format, args...)
+	return *sr
+}

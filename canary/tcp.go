@@ -65,10 +65,7 @@ func (s *TCPSpec) Validate() error {
 func runTCP(ctx context.Context, spec StepSpec, run *RunState) StepResult {
 	s := spec.(*TCPSpec)
 	var sr StepResult
-	fail := func(class FailureClass, format string, args ...any) StepResult {
-		sr.Failure, sr.Error = class, fmt.Sprintf(format, args...)
-		return sr
-	}
+	fail := sr.fail
 	addr, err := s.Address.Expand(run)
 	if err != nil {
 		return fail(FailRequest, "address: %v", err)

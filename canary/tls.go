@@ -53,10 +53,7 @@ func (s *TLSSpec) Validate() error {
 func runTLS(ctx context.Context, spec StepSpec, run *RunState) StepResult {
 	s := spec.(*TLSSpec)
 	var sr StepResult
-	fail := func(class FailureClass, format string, args ...any) StepResult {
-		sr.Failure, sr.Error = class, fmt.Sprintf(format, args...)
-		return sr
-	}
+	fail := sr.fail
 	addr, err := s.Address.Expand(run)
 	if err != nil {
 		return fail(FailRequest, "address: %v", err)

@@ -70,10 +70,7 @@ func (s *WebSocketSpec) Validate() error {
 func runWebSocket(ctx context.Context, spec StepSpec, run *RunState) StepResult {
 	s := spec.(*WebSocketSpec)
 	var sr StepResult
-	fail := func(class FailureClass, format string, args ...any) StepResult {
-		sr.Failure, sr.Error = class, fmt.Sprintf(format, args...)
-		return sr
-	}
+	fail := sr.fail
 	raw, err := s.URL.Expand(run)
 	if err != nil {
 		return fail(FailRequest, "url: %v", err)
