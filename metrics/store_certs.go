@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/nines-dev/nines/canary"
@@ -64,7 +65,18 @@ type CertObserver struct {
 	store  *Store
 	region string
 	log    *slog.Logger
+
+	mu      sync.Mutex
+	written map[certKey]StoredCert // what was last written, per canary and step
 }
+
+type certKey struct{ canary, step string }
+
+// CertRefresh is how often an unchanged certificate's seen_at is written
+// again: a run meets the same certificate every few seconds, and the
+// review needs its last sighting to the hour, not a write per run on the
+// scheduler's path. A changed certificate is written at once.
+const CertRefresh = time.Hour
 
 // NewCertObserver keeps the certificates an agent in region meets in
 // store; a failed write is logged to log (discarded when nil).
@@ -72,7 +84,7 @@ func NewCertObserver(store *Store, region string, log *slog.Logger) *CertObserve
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &CertObserver{store: store, region: region, log: log}
+	return &CertObserver{store: store, region: region, log: log, written: map[certKey]StoredCert{}}
 }
 
 // Observe implements canary.Observer.
@@ -81,11 +93,24 @@ func (o *CertObserver) Observe(r canary.Result) {
 		if st.Cert == nil || st.Cert.Expires.IsZero() {
 			continue
 		}
-		err := o.store.RecordCertificate(context.Background(), StoredCert{Canary: r.Canary, Step: st.Name, Region: o.region,
-			Subject: st.Cert.Subject, Issuer: st.Cert.Issuer, Expires: st.Cert.Expires, SeenAt: r.Start})
-		if err != nil {
-			o.log.Warn("keeping a certificate for the review failed", "canary", r.Canary, "step", st.Name, "error", err)
+		c := StoredCert{Canary: r.Canary, Step: st.Name, Region: o.region,
+			Subject: st.Cert.Subject, Issuer: st.Cert.Issuer, Expires: st.Cert.Expires, SeenAt: r.Start}
+		k := certKey{r.Canary, st.Name}
+		o.mu.Lock()
+		prev, ok := o.written[k]
+		o.mu.Unlock()
+		if ok && prev.Subject == c.Subject && prev.Issuer == c.Issuer && prev.Expires.Equal(c.Expires) && c.SeenAt.Sub(prev.SeenAt) < CertRefresh {
+			continue
 		}
+		if err := o.store.RecordCertificate(context.Background(), c); err != nil {
+			o.log.Warn("keeping a certificate for the review failed", "canary", r.Canary, "step", st.Name, "error", err)
+			continue
+		}
+		o.mu.Lock()
+		if cur, ok := o.written[k]; !ok || !c.SeenAt.Before(cur.SeenAt) {
+			o.written[k] = c
+		}
+		o.mu.Unlock()
 	}
 }
 

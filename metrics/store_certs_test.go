@@ -72,3 +72,42 @@ func TestStoreCertificatesSurviveReopen(t *testing.T) {
 		t.Fatalf("after reopening: %+v, %v", got, err)
 	}
 }
+
+// One observer meets the same certificate on every run; it writes it again
+// only once CertRefresh (an hour) has passed since it last did, and a
+// changed certificate at once. Runs a minute apart from 10:00:
+//
+//	10:00 written (first)   10:01..10:29 same, under an hour: kept as 10:00
+//	10:30 new issuer: written at once, seen 10:30
+//	11:29 same as 10:30, 59 minutes on: still 10:30
+//	11:30 an hour on: written, seen 11:30
+func TestCertObserverWritesAnUnchangedCertificateOnceAnHour(t *testing.T) {
+	s := openTestStore(t, filepath.Join(t.TempDir(), "nines.db"))
+	at := func(h, m int) time.Time { return time.Date(2026, 11, 20, h, m, 0, 0, time.UTC) }
+	old := &canary.PeerCert{Subject: "CN=shop.example", Issuer: "CN=Old CA", Expires: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)}
+	renewed := &canary.PeerCert{Subject: "CN=shop.example", Issuer: "CN=New CA", Expires: time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)}
+	o := NewCertObserver(s, "eu-west-1", nil)
+	seen := func(start time.Time, cert *canary.PeerCert) StoredCert {
+		t.Helper()
+		o.Observe(canary.Result{Canary: "shop", Start: start, Steps: []canary.StepResult{{Name: "tls", Cert: cert}}})
+		got, err := s.Certificates(context.Background())
+		if err != nil || len(got) != 1 {
+			t.Fatalf("certificates %+v, %v", got, err)
+		}
+		return got[0]
+	}
+	for m := 0; m < 30; m++ {
+		if c := seen(at(10, m), old); !c.SeenAt.Equal(at(10, 0)) {
+			t.Fatalf("after the run at 10:%02d the store says seen %s, want 10:00", m, c.SeenAt)
+		}
+	}
+	if c := seen(at(10, 30), renewed); c.Issuer != "CN=New CA" || !c.SeenAt.Equal(at(10, 30)) {
+		t.Errorf("a renewed certificate was kept as %+v, want the new issuer seen 10:30", c)
+	}
+	if c := seen(at(11, 29), renewed); !c.SeenAt.Equal(at(10, 30)) {
+		t.Errorf("59 minutes on the store says seen %s, want 10:30", c.SeenAt)
+	}
+	if c := seen(at(11, 30), renewed); !c.SeenAt.Equal(at(11, 30)) {
+		t.Errorf("an hour on the store says seen %s, want 11:30", c.SeenAt)
+	}
+}
